@@ -1,0 +1,71 @@
+"""The Starlette application: GraphQL at /graphql, health and readiness probes, metrics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route, WebSocketRoute
+
+from api.observability import RequestIdMiddleware
+from api.runtime import Runtime
+from api.schema import build_schema
+from api.settings import Settings
+from api.view import LoyaltyGraphQL
+
+log = logging.getLogger("loyalty.app")
+
+
+def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> Starlette:
+    """The ASGI app. Pass a `runtime` to share its database and clock (tests do)."""
+    runtime = runtime or Runtime.from_settings(settings or Settings())
+    production = runtime.settings.production
+    graphql = LoyaltyGraphQL(
+        runtime,
+        schema=build_schema(production=production),
+        graphql_ide=None if production else "graphiql",
+        allow_queries_via_get=True,
+    )
+
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> JSONResponse:
+        try:
+            await runtime.db.ping()
+        except Exception:
+            log.exception("database not reachable")
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+        return JSONResponse({"status": "ready", "database": "ok"})
+
+    async def metrics(_: Request) -> PlainTextResponse:
+        pool = runtime.db.engine.pool
+        lines = [
+            "# HELP loyalty_db_pool_checked_out Database connections in use.",
+            "# TYPE loyalty_db_pool_checked_out gauge",
+            f"loyalty_db_pool_checked_out {getattr(pool, 'checkedout', lambda: 0)()}",
+        ]
+        return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await runtime.db.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+        ],
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    app.state.runtime = runtime
+    return app

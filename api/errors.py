@@ -1,0 +1,128 @@
+"""Errors at the API edge: payload `UserError`s for rules and input, top-level codes for access,
+and a mask over everything unexpected so no stack trace or SQL reaches a client."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from enum import Enum
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from domain.errors import AccessError, DomainError
+
+log = logging.getLogger("loyalty.errors")
+
+
+@strawberry.enum(description="Stable machine-readable reasons a mutation was refused.")
+class ErrorCode(Enum):
+    INVALID_INPUT = strawberry.enum_value(
+        "INVALID_INPUT", description="An input value is malformed or out of range; see `field`."
+    )
+    NOT_FOUND = strawberry.enum_value(
+        "NOT_FOUND", description="The referenced object does not exist in this program."
+    )
+    ALREADY_ENROLLED = strawberry.enum_value(
+        "ALREADY_ENROLLED", description="The caller is already a member of this program."
+    )
+    NOT_ENROLLED = strawberry.enum_value(
+        "NOT_ENROLLED", description="The caller has not enrolled in this program yet."
+    )
+    MEMBER_BLOCKED = strawberry.enum_value(
+        "MEMBER_BLOCKED", description="The member is blocked and can neither earn nor spend."
+    )
+    INSUFFICIENT_POINTS = strawberry.enum_value(
+        "INSUFFICIENT_POINTS", description="The spendable balance does not cover the request."
+    )
+    REWARD_UNAVAILABLE = strawberry.enum_value(
+        "REWARD_UNAVAILABLE",
+        description="The reward is archived or outside its availability window.",
+    )
+    OUT_OF_STOCK = strawberry.enum_value(
+        "OUT_OF_STOCK", description="The reward has no stock left."
+    )
+    LIMIT_REACHED = strawberry.enum_value(
+        "LIMIT_REACHED", description="A per-member or per-period limit has been reached."
+    )
+    TIER_REQUIRED = strawberry.enum_value(
+        "TIER_REQUIRED", description="The member's tier is below the reward's minimum tier."
+    )
+    CARD_INVALID = strawberry.enum_value(
+        "CARD_INVALID", description="The scanned code is malformed or does not verify."
+    )
+    CARD_EXPIRED = strawberry.enum_value(
+        "CARD_EXPIRED", description="The scanned code was valid but is too old; show a fresh one."
+    )
+    CARD_ALREADY_USED = strawberry.enum_value(
+        "CARD_ALREADY_USED",
+        description="This code (or a newer one of the card) was already scanned.",
+    )
+    VOUCHER_INVALID = strawberry.enum_value(
+        "VOUCHER_INVALID", description="No usable voucher has this code for the caller."
+    )
+    VOUCHER_ALREADY_USED = strawberry.enum_value(
+        "VOUCHER_ALREADY_USED", description="The voucher was already used."
+    )
+    VOUCHER_EXPIRED = strawberry.enum_value(
+        "VOUCHER_EXPIRED", description="The voucher is past its expiry date."
+    )
+    IDEMPOTENCY_CONFLICT = strawberry.enum_value(
+        "IDEMPOTENCY_CONFLICT",
+        description="The idempotency key or order id was used before for a different request.",
+    )
+    REFERRAL_INVALID = strawberry.enum_value(
+        "REFERRAL_INVALID", description="The referral code is unknown, blocked or the caller's own."
+    )
+
+
+@strawberry.type(description="Why a mutation did not do what was asked. Nothing was written.")
+class UserError:
+    code: ErrorCode = strawberry.field(description="Stable reason, for program logic.")
+    message: str = strawberry.field(description="Explanation a person can read (English).")
+    field: list[str] | None = strawberry.field(
+        description='Path of the input field at fault, e.g. ["input", "total", "currency"].'
+    )
+
+    @classmethod
+    def from_domain(cls, error: DomainError) -> UserError:
+        return cls(
+            code=ErrorCode[error.code],
+            message=error.message,
+            field=list(error.field) if error.field else None,
+        )
+
+
+class LoyaltyErrors(MaskErrors):
+    """Access errors keep their message and get `extensions.code`; GraphQL syntax and
+    validation errors pass; anything else is logged with its traceback and masked."""
+
+    def __init__(self, request_id: Callable[[], str | None] | None = None) -> None:
+        super().__init__(error_message="Internal error.")
+        self._request_id = request_id
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [self._process(error) for error in errors]
+
+    def _process(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, AccessError):
+            return GraphQLError(
+                original.message,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": original.code},
+            )
+        if original is None:
+            return error
+        if isinstance(original, GraphQLError) and original.original_error is None:
+            return original
+        log.error("unexpected error", exc_info=original)
+        extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        request_id = self._request_id() if self._request_id else None
+        if request_id:
+            extensions["requestId"] = request_id
+        return GraphQLError(
+            self.error_message, nodes=error.nodes, path=error.path, extensions=extensions
+        )

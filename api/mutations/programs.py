@@ -1,0 +1,99 @@
+"""Program settings and tiers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from api.context import Info
+from api.errors import UserError
+from api.mutations.base import attempt
+from api.permissions import AdminOnly
+from api.types.program import EarnRateInput, Program, Tier
+from domain.services import programs
+
+
+@strawberry.input(description="Program settings to change; omitted fields stay as they are.")
+class UpdateProgramInput:
+    name: str | None = strawberry.field(default=None, description="Display name.")
+    points_name: str | None = strawberry.field(
+        default=None, description="What the program calls its points, e.g. stars."
+    )
+    earn_rate: EarnRateInput | None = strawberry.field(
+        default=None, description="Base rate at which purchases earn."
+    )
+
+
+@strawberry.type(description="Result of `updateProgram`.")
+class UpdateProgramPayload:
+    program: Program | None = strawberry.field(description="The program after the change.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.input(description="A new tier above the existing ones.")
+class CreateTierInput:
+    name: str = strawberry.field(description="Display name, e.g. Gold.")
+    threshold: int = strawberry.field(
+        description="Qualifying points needed; above every existing tier's threshold."
+    )
+    earn_multiplier: float | None = strawberry.field(
+        default=None, description="Multiplier on purchase points (default 1.0, at most 100)."
+    )
+    benefits: list[str] | None = strawberry.field(
+        default=None, description="Perks shown to members (at most 20)."
+    )
+
+
+@strawberry.type(description="Result of `createTier`.")
+class CreateTierPayload:
+    tier: Tier | None = strawberry.field(description="The new tier.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.type(description="Configuring the program.")
+class ProgramMutations:
+    @strawberry.mutation(
+        description="Admins: change the program's name, points name or earn rate.",
+        permission_classes=[AdminOnly],
+    )
+    async def update_program(
+        self,
+        info: Info,
+        input: Annotated[UpdateProgramInput, strawberry.argument(description="Changes.")],
+    ) -> UpdateProgramPayload:
+        context = info.context
+        rate = input.earn_rate
+        changes = programs.ProgramChanges(
+            name=input.name,
+            points_name=input.points_name,
+            earn_rate=(rate.points, rate.per_amount_minor) if rate else None,
+        )
+        program, errors = await attempt(
+            context, lambda uow: programs.update_program(uow, context.caller(), changes)
+        )
+        context.forget_program()
+        return UpdateProgramPayload(
+            program=Program.from_domain(program) if program else None, errors=errors
+        )
+
+    @strawberry.mutation(
+        description="Admins: add a tier above the existing ones.", permission_classes=[AdminOnly]
+    )
+    async def create_tier(
+        self,
+        info: Info,
+        input: Annotated[CreateTierInput, strawberry.argument(description="The tier.")],
+    ) -> CreateTierPayload:
+        context = info.context
+        command = programs.NewTier(
+            name=input.name,
+            threshold=input.threshold,
+            earn_multiplier=input.earn_multiplier,
+            benefits=tuple(input.benefits or ()),
+        )
+        tier, errors = await attempt(
+            context, lambda uow: programs.create_tier(uow, context.caller(), command)
+        )
+        context.forget_program()
+        return CreateTierPayload(tier=Tier.from_domain(tier) if tier else None, errors=errors)

@@ -1,0 +1,37 @@
+"""Field permissions: who may resolve a root field at all. Ownership is checked in use cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.permission import BasePermission
+
+from domain.access import require_role
+from domain.model import Role
+
+
+class _Roles(BasePermission):
+    roles: tuple[Role, ...] = ()
+    message = "Not allowed."
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        principal = info.context.caller()  # UNAUTHENTICATED without a valid token
+        if self.roles:
+            require_role(principal, *self.roles)  # FORBIDDEN for other roles
+        return True
+
+
+class Authenticated(_Roles):
+    """Any valid token of the program."""
+
+
+class MemberOnly(_Roles):
+    roles = (Role.MEMBER,)
+
+
+class StaffOrAdmin(_Roles):
+    roles = (Role.STAFF, Role.ADMIN)
+
+
+class AdminOnly(_Roles):
+    roles = (Role.ADMIN,)

@@ -1,0 +1,94 @@
+"""Root query fields."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from api import ids
+from api.context import Info
+from api.permissions import Authenticated, MemberOnly, StaffOrAdmin
+from api.types.member import Member
+from api.types.node import Node
+from api.types.program import Program, Tier
+from api.types.wallet import LedgerEntry
+from domain import access
+
+
+async def _member(info: Info, member_id: strawberry.ID) -> Member | None:
+    """A member of the caller's program that the caller may read, else None."""
+    parsed = ids.parse(member_id)
+    if parsed is None or parsed[0] != "Member":
+        return None
+    program = await info.context.program()
+    async with info.context.runtime.reader() as uow:
+        member = await uow.members.get(program.id, parsed[1])
+    if member is None or not access.can_read_member(info.context.caller(), member):
+        return None
+    return Member.from_domain(member)
+
+
+async def resolve_node(info: Info, global_id: strawberry.ID) -> Node | None:
+    """Any object by global ID, through the same access rules as every other path."""
+    parsed = ids.parse(global_id)
+    if parsed is None:
+        return None
+    type_name, value = parsed
+    program = await info.context.program()
+    if type_name == "Program":
+        return Program.from_domain(program) if value == program.id else None
+    if type_name == "Tier":
+        found = [t for t in await info.context.tiers() if t.id == value]
+        return Tier.from_domain(found[0]) if found else None
+    if type_name == "Member":
+        return await _member(info, global_id)
+    if type_name == "LedgerEntry":
+        async with info.context.runtime.reader() as uow:
+            entries = await uow.ledger.entries(program.id, [value])
+            owner = await uow.members.get(program.id, entries[0].member_id) if entries else None
+        if owner is None or not access.can_read_member(info.context.caller(), owner):
+            return None
+        return LedgerEntry.from_domain(entries[0])
+    return None
+
+
+@strawberry.type(description="Reading the program, the caller and members.")
+class Query:
+    @strawberry.field(
+        description="Any object by its global ID; null when unknown or not visible to the caller.",
+        permission_classes=[Authenticated],
+    )
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global ID.")],
+    ) -> Node | None:
+        return await resolve_node(info, id)
+
+    @strawberry.field(
+        description="The program of the caller's token.", permission_classes=[Authenticated]
+    )
+    async def program(self, info: Info) -> Program:
+        return Program.from_domain(await info.context.program())
+
+    @strawberry.field(
+        description="The calling member; null when the token's subject has not enrolled.",
+        permission_classes=[MemberOnly],
+    )
+    async def me(self, info: Info) -> Member | None:
+        program = await info.context.program()
+        async with info.context.runtime.reader() as uow:
+            member = await uow.members.get_by_subject(program.id, info.context.caller().subject)
+        return Member.from_domain(member) if member else None
+
+    @strawberry.field(
+        description="Staff and admins: a member of their program by ID; null if there is none.",
+        permission_classes=[StaffOrAdmin],
+    )
+    async def member(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="Member ID.")],
+    ) -> Member | None:
+        return await _member(info, id)

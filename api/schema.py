@@ -1,0 +1,51 @@
+"""The GraphQL schema: root types, extensions and limits. `loyalty schema` prints it."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
+
+from api.errors import LoyaltyErrors
+from api.mutations.members import MemberMutations
+from api.mutations.points import PointsMutations
+from api.mutations.programs import ProgramMutations
+from api.observability import current_request_id
+from api.queries import Query
+from api.types.member import Member
+from api.types.program import Money, Program, Tier
+from api.types.wallet import LedgerEntry
+
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 4000
+
+
+@strawberry.type(
+    description="Changing state. Every mutation takes one `input` and returns a payload."
+)
+class Mutation(MemberMutations, PointsMutations, ProgramMutations):
+    pass
+
+
+def build_schema(*, production: bool = False) -> strawberry.Schema:
+    extensions = [
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: LoyaltyErrors(request_id=current_request_id),
+    ]
+    if production:
+        from strawberry.extensions import DisableIntrospection
+
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        types=[Money, Program, Tier, Member, LedgerEntry],
+        config=StrawberryConfig(disable_field_suggestions=production),
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,111 @@
+"""Members and their tier progress."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+
+from api import ids
+from api.context import Info
+from api.types.node import Node
+from api.types.program import Tier
+from api.types.wallet import Wallet
+from domain import model, tiers
+from domain.model import Role
+
+
+@strawberry.type(description="Where the member stands on the way to the next tier.")
+class TierProgress:
+    current: Tier = strawberry.field(description="The member's tier now.")
+    next: Tier | None = strawberry.field(description="The tier above; null at the top tier.")
+    qualifying_points: int = strawberry.field(
+        description="Points earned (not spent) within the current qualifying period."
+    )
+    points_to_next: int | None = strawberry.field(
+        description="Points still needed for the next tier; null at the top tier."
+    )
+    percent: float = strawberry.field(
+        description="0..100 towards the next tier; 100 at the top tier."
+    )
+    period_ends_at: datetime | None = strawberry.field(
+        description="When the current qualifying period ends."
+    )
+
+
+@strawberry.type(description="A member of the program: identity, tier and wallet.")
+class Member(Node):
+    card_number: str = strawberry.field(
+        description="Member card number (digits with a Luhn check digit)."
+    )
+    display_name: str | None = strawberry.field(description="Name to greet the member with.")
+    joined_at: datetime = strawberry.field(description="When the member enrolled.")
+    referral_code: str = strawberry.field(
+        description="Personal code the member shares to refer friends."
+    )
+    member: strawberry.Private[model.Member]
+
+    @classmethod
+    def from_domain(cls, member: model.Member) -> Member:
+        return cls(
+            id=strawberry.ID(ids.encode("Member", member.id)),
+            card_number=member.card_number,
+            display_name=member.display_name,
+            joined_at=member.joined_at,
+            referral_code=member.referral_code,
+            member=member,
+        )
+
+    def _personal(self, info: Info) -> bool:
+        principal = info.context.caller()
+        return principal.role is Role.ADMIN or (
+            principal.role is Role.MEMBER and principal.subject == self.member.subject
+        )
+
+    @strawberry.field(description="Email address; only the member themself and admins see it.")
+    def email(self, info: Info) -> str | None:
+        return self.member.email if self._personal(info) else None
+
+    @strawberry.field(description="Phone in E.164; only the member themself and admins see it.")
+    def phone(self, info: Info) -> str | None:
+        return self.member.phone if self._personal(info) else None
+
+    @strawberry.field(description="Birthday; only the member themself and admins see it.")
+    def birthday(self, info: Info) -> date | None:
+        return self.member.birthday if self._personal(info) else None
+
+    @strawberry.field(description="The member's current tier.")
+    async def tier(self, info: Info) -> Tier:
+        return Tier.from_domain(await _current_tier(info, self.member))
+
+    @strawberry.field(description="Progress towards the next tier in the current period.")
+    async def tier_progress(self, info: Info) -> TierProgress:
+        all_tiers = await info.context.tiers()
+        current = await _current_tier(info, self.member)
+        _, end = tiers.calendar_period(info.context.runtime.clock.now())
+        loaders = await info.context.loaders()
+        qualifying = await loaders.qualifying_points.load(self.member.id)
+        result = tiers.progress(all_tiers, current, qualifying, end)
+        return TierProgress(
+            current=Tier.from_domain(result.current),
+            next=Tier.from_domain(result.next) if result.next else None,
+            qualifying_points=result.qualifying_points,
+            points_to_next=result.points_to_next,
+            percent=result.percent,
+            period_ends_at=result.period_ends_at,
+        )
+
+    @strawberry.field(description="The member's points wallet.")
+    async def wallet(self, info: Info) -> Wallet:
+        loaders = await info.context.loaders()
+        wallet = await loaders.wallets.load(self.member.id)
+        if wallet is None:  # every member gets a wallet at enrollment
+            raise RuntimeError(f"member {self.member.id} has no wallet")
+        return Wallet.from_domain(wallet)
+
+
+async def _current_tier(info: Info, member: model.Member) -> model.Tier:
+    for tier in await info.context.tiers():
+        if tier.id == member.tier_id:
+            return tier
+    raise RuntimeError(f"member {member.id} is in an unknown tier")

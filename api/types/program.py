@@ -1,0 +1,91 @@
+"""Program, tiers and money."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api import ids
+from api.context import Info
+from api.types.node import Node
+from domain import model
+
+
+@strawberry.type(description="An amount of money in integer minor units (cents) and its currency.")
+class Money:
+    amount_minor: int = strawberry.field(description="Amount in minor units, e.g. 1999 = 19.99.")
+    currency: str = strawberry.field(description="ISO 4217 code, e.g. EUR.")
+
+
+@strawberry.input(description="An amount of money in integer minor units and its currency.")
+class MoneyInput:
+    amount_minor: int = strawberry.field(description="Amount in minor units, e.g. 1999 = 19.99.")
+    currency: str = strawberry.field(description="ISO 4217 code; must be the program's currency.")
+
+
+@strawberry.type(description="How purchases earn: `points` for every `perAmountMinor` spent.")
+class EarnRate:
+    points: int = strawberry.field(description="Points earned per step of spend.")
+    per_amount_minor: int = strawberry.field(description="Step of spend in minor units, e.g. 100.")
+
+
+@strawberry.input(description="How purchases earn: `points` for every `perAmountMinor` spent.")
+class EarnRateInput:
+    points: int = strawberry.field(description="Points earned per step (0 to 1,000,000).")
+    per_amount_minor: int = strawberry.field(description="Step of spend in minor units (> 0).")
+
+
+@strawberry.type(description="A VIP level. Members move up as they earn qualifying points.")
+class Tier(Node):
+    name: str = strawberry.field(description="Display name, e.g. Gold.")
+    rank: int = strawberry.field(
+        description="0 for the entry tier every member starts in, higher is better."
+    )
+    threshold: int = strawberry.field(
+        description="Qualifying points needed within the qualifying period."
+    )
+    earn_multiplier: float = strawberry.field(
+        description="Multiplier on purchase points, e.g. 1.5 earns half again as much."
+    )
+    benefits: list[str] = strawberry.field(
+        description="Perks to show the member, e.g. 'Free shipping'."
+    )
+
+    @classmethod
+    def from_domain(cls, tier: model.Tier) -> Tier:
+        return cls(
+            id=strawberry.ID(ids.encode("Tier", tier.id)),
+            name=tier.name,
+            rank=tier.rank,
+            threshold=tier.threshold,
+            earn_multiplier=tier.earn_multiplier,
+            benefits=list(tier.benefits),
+        )
+
+
+@strawberry.type(description="A brand's loyalty program; every token is scoped to one.")
+class Program(Node):
+    slug: str = strawberry.field(description="Short unique name used in tokens, e.g. demo.")
+    name: str = strawberry.field(description="Display name of the program.")
+    points_name: str = strawberry.field(
+        description="What the program calls its points: points, miles, stars, beans."
+    )
+    currency: str = strawberry.field(description="ISO 4217 currency purchases are recorded in.")
+    earn_rate: EarnRate = strawberry.field(description="Base rate at which purchases earn points.")
+
+    @strawberry.field(description="All tiers, lowest rank first.")
+    async def tiers(self, info: Info) -> list[Tier]:
+        return [Tier.from_domain(t) for t in await info.context.tiers()]
+
+    @classmethod
+    def from_domain(cls, program: model.Program) -> Program:
+        return cls(
+            id=strawberry.ID(ids.encode("Program", program.id)),
+            slug=program.slug,
+            name=program.name,
+            points_name=program.points_name,
+            currency=program.currency,
+            earn_rate=EarnRate(
+                points=program.earn_rate.points,
+                per_amount_minor=program.earn_rate.per_amount_minor,
+            ),
+        )

@@ -1,0 +1,132 @@
+"""The points wallet and its history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from api import ids
+from api.context import Info
+from api.pagination import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
+from api.types.node import Node
+from domain import model
+from domain.errors import InvalidInput
+
+EXPIRING_SHOWN = 12
+
+
+@strawberry.enum(description="What caused a ledger entry.")
+class LedgerEntryKind(Enum):
+    EARN = strawberry.enum_value("EARN", description="Points earned by a purchase.")
+    BONUS = strawberry.enum_value(
+        "BONUS", description="Points from a bonus: signup, birthday, campaign, referral."
+    )
+    REDEEM = strawberry.enum_value("REDEEM", description="Points spent on a reward or an order.")
+    EXPIRE = strawberry.enum_value("EXPIRE", description="Points that expired unused.")
+    ADJUST = strawberry.enum_value(
+        "ADJUST", description="A correction by the brand, with a reason."
+    )
+    REVERSAL = strawberry.enum_value(
+        "REVERSAL", description="Points taken back because a purchase was refunded."
+    )
+
+
+@strawberry.type(description="One immutable change of a wallet.")
+class LedgerEntry(Node):
+    kind: LedgerEntryKind = strawberry.field(description="What caused the change.")
+    points: int = strawberry.field(description="Signed: positive credits, negative debits.")
+    balance_after: int = strawberry.field(description="Spendable balance right after this entry.")
+    description: str = strawberry.field(description="Human-readable reason, e.g. 'Purchase 1042'.")
+    occurred_at: datetime = strawberry.field(description="When the change was recorded.")
+
+    @classmethod
+    def from_domain(cls, entry: model.LedgerEntry) -> LedgerEntry:
+        return cls(
+            id=strawberry.ID(ids.encode("LedgerEntry", entry.id)),
+            kind=LedgerEntryKind[entry.kind.value],
+            points=entry.points,
+            balance_after=entry.balance_after,
+            description=entry.description,
+            occurred_at=entry.occurred_at,
+        )
+
+
+@strawberry.type(description="Points that will expire at a given time unless spent first.")
+class ExpiringPoints:
+    points: int = strawberry.field(description="How many points expire then.")
+    expires_at: datetime = strawberry.field(description="When they expire.")
+
+
+@strawberry.type(description="A member's points: spendable, pending and their history.")
+class Wallet:
+    balance: int = strawberry.field(
+        description="Spendable now. Negative only after a refund of points already spent."
+    )
+    pending: int = strawberry.field(description="Earned but not yet spendable (hold period).")
+    lifetime_earned: int = strawberry.field(description="All points ever earned, before spending.")
+    version: int = strawberry.field(
+        description="Grows by one with every change; compare with live events to spot a gap."
+    )
+    wallet: strawberry.Private[model.Wallet]
+
+    @classmethod
+    def from_domain(cls, wallet: model.Wallet) -> Wallet:
+        return cls(
+            balance=wallet.balance,
+            pending=wallet.pending,
+            lifetime_earned=wallet.lifetime_earned,
+            version=wallet.version,
+            wallet=wallet,
+        )
+
+    @strawberry.field(description="Upcoming expirations, soonest first.")
+    async def expiring(self, info: Info) -> list[ExpiringPoints]:
+        runtime = info.context.runtime
+        async with runtime.reader() as uow:
+            rows = await uow.ledger.expiring(
+                self.wallet.program_id, self.wallet.member_id, runtime.clock.now(), EXPIRING_SHOWN
+            )
+        return [ExpiringPoints(points=points, expires_at=at) for at, points in rows]
+
+    @strawberry.field(description="Ledger entries, newest first.")
+    async def history(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, 1 to 100 (default 20).")
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
+    ) -> Connection[LedgerEntry]:
+        size = page_size(first)
+        position = decode_cursor(after, "v")
+        before = None
+        if position is not None:
+            if not position.isdigit():
+                raise InvalidInput("Not a valid cursor.", ("after",))
+            before = int(position)
+        async with info.context.runtime.reader() as uow:
+            entries = await uow.ledger.history(
+                self.wallet.program_id,
+                self.wallet.member_id,
+                limit=size + 1,
+                before_version=before,
+            )
+        page = entries[:size]
+        edges = [
+            Edge(cursor=encode_cursor("v", str(e.version)), node=LedgerEntry.from_domain(e))
+            for e in page
+        ]
+        return Connection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(entries) > size,
+                has_previous_page=after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )

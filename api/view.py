@@ -1,0 +1,33 @@
+"""The GraphQL endpoint: authenticates each request and builds its context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from api.context import Context
+from api.runtime import Runtime
+from domain.errors import NotAuthenticated
+
+
+class LoyaltyGraphQL(GraphQL[Context, None]):
+    def __init__(self, runtime: Runtime, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runtime = runtime
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket | None
+    ) -> Context:
+        context = Context(runtime=self.runtime, principal=None, request=request, response=response)
+        try:
+            context.principal = self.runtime.verifier.from_header(
+                request.headers.get("authorization")
+            )
+        except NotAuthenticated as error:
+            # Reported by the first field that needs the caller, as UNAUTHENTICATED.
+            context.auth_error = error
+        return context

@@ -1,0 +1,1 @@
+"""Loyalty rules and use cases. Imports no database, web or GraphQL library."""

@@ -1,0 +1,157 @@
+"""The rules of the points ledger: how credits and debits change a wallet and its lots.
+
+Pure functions: they take the current wallet and lots, and return the `Posting` a
+repository writes in one transaction. Invariants they keep:
+
+* `wallet.balance == sum(entry.points)` over the member's available entries;
+* `wallet.balance == sum(lot.remaining) - debt`, where debt is what a reversal
+  took beyond the remaining lots (a negative balance that later credits repay first);
+* an ordinary debit never takes the balance below zero.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from domain.errors import InsufficientPoints, InvalidInput
+from domain.model import EntryKind, LedgerEntry, Lot, LotTake, Posting, Wallet, new_id
+
+# A single change beyond this is a typo or an attack, not a loyalty transaction.
+MAX_POINTS_PER_CHANGE = 1_000_000_000
+
+CREDIT_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST})
+DEBIT_KINDS = frozenset({EntryKind.REDEEM, EntryKind.EXPIRE, EntryKind.ADJUST, EntryKind.REVERSAL})
+# Kinds that count towards lifetime earned points.
+EARNING_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS})
+
+
+def _entry(
+    wallet: Wallet,
+    kind: EntryKind,
+    points: int,
+    description: str,
+    reference: str,
+    actor: str,
+    now: datetime,
+) -> LedgerEntry:
+    return LedgerEntry(
+        id=new_id(),
+        program_id=wallet.program_id,
+        member_id=wallet.member_id,
+        version=wallet.version,
+        kind=kind,
+        points=points,
+        balance_after=wallet.balance,
+        description=description,
+        reference=reference,
+        actor=actor,
+        occurred_at=now,
+    )
+
+
+def credit(
+    wallet: Wallet,
+    points: int,
+    *,
+    kind: EntryKind,
+    now: datetime,
+    description: str,
+    reference: str,
+    actor: str,
+    expires_at: datetime | None = None,
+) -> Posting:
+    """Add points as a new lot; a negative balance (debt) is repaid first."""
+    if kind not in CREDIT_KINDS:
+        raise ValueError(f"{kind} is not a credit")
+    if not 0 < points <= MAX_POINTS_PER_CHANGE:
+        raise InvalidInput(f"A credit must be between 1 and {MAX_POINTS_PER_CHANGE} points.")
+    debt = max(0, -wallet.balance)
+    lifetime = wallet.lifetime_earned + (points if kind in EARNING_KINDS else 0)
+    after = replace(
+        wallet,
+        balance=wallet.balance + points,
+        lifetime_earned=lifetime,
+        version=wallet.version + 1,
+    )
+    entry = _entry(after, kind, points, description, reference, actor, now)
+    lot = Lot(
+        id=new_id(),
+        program_id=wallet.program_id,
+        member_id=wallet.member_id,
+        points=points,
+        remaining=max(0, points - debt),
+        available_at=now,
+        expires_at=expires_at,
+        created_at=now,
+    )
+    return Posting(entry=entry, wallet=after, new_lot=lot)
+
+
+def spend_order(lots: Sequence[Lot], now: datetime) -> list[Lot]:
+    """Available lots in the order debits consume them: soonest expiry first, then oldest."""
+    usable = [lot for lot in lots if lot.remaining > 0 and lot.available_at <= now]
+    far_future = datetime.max.replace(tzinfo=now.tzinfo)
+    return sorted(usable, key=lambda lot: (lot.expires_at or far_future, lot.created_at))
+
+
+def plan_takes(lots: Sequence[Lot], points: int, now: datetime) -> list[LotTake]:
+    """Which lots a debit of `points` draws on, and how much from each (may fall short)."""
+    takes: list[LotTake] = []
+    left = points
+    for lot in spend_order(lots, now):
+        if left == 0:
+            break
+        take = min(lot.remaining, left)
+        takes.append(LotTake(lot_id=lot.id, points=take))
+        left -= take
+    return takes
+
+
+def debit(
+    wallet: Wallet,
+    lots: Sequence[Lot],
+    points: int,
+    *,
+    kind: EntryKind,
+    now: datetime,
+    description: str,
+    reference: str,
+    actor: str,
+    allow_negative: bool = False,
+) -> Posting:
+    """Take points, soonest-expiring lots first.
+
+    Only a reversal (`allow_negative`) may take more than the balance: the shortfall
+    becomes a visible negative balance instead of silently vanishing.
+    """
+    if kind not in DEBIT_KINDS:
+        raise ValueError(f"{kind} is not a debit")
+    if not 0 < points <= MAX_POINTS_PER_CHANGE:
+        raise InvalidInput(f"A debit must be between 1 and {MAX_POINTS_PER_CHANGE} points.")
+    if not allow_negative and wallet.balance < points:
+        raise InsufficientPoints(
+            f"The balance is {max(wallet.balance, 0)} points; {points} are needed."
+        )
+    takes = plan_takes(lots, points, now)
+    lifetime = wallet.lifetime_earned
+    if kind is EntryKind.REVERSAL:
+        lifetime = max(0, lifetime - points)
+    after = replace(
+        wallet,
+        balance=wallet.balance - points,
+        lifetime_earned=lifetime,
+        version=wallet.version + 1,
+    )
+    entry = _entry(after, kind, -points, description, reference, actor, now)
+    return Posting(entry=entry, wallet=after, takes=takes)
+
+
+def apply_takes(lots: Sequence[Lot], takes: Sequence[LotTake]) -> list[Lot]:
+    """The lots after a posting's takes (used by in-memory models and tests)."""
+    by_id: dict[uuid.UUID, int] = {}
+    for take in takes:
+        by_id[take.lot_id] = by_id.get(take.lot_id, 0) + take.points
+    return [replace(lot, remaining=lot.remaining - by_id.get(lot.id, 0)) for lot in lots]

@@ -1,0 +1,163 @@
+"""Entities and value objects of a loyalty program: plain dataclasses, no persistence."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+def new_id() -> uuid.UUID:
+    """A fresh identifier; random, so it reveals nothing about volume or order."""
+    return uuid.uuid4()
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    STAFF = "staff"
+    PARTNER = "partner"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: taken from a verified token, scoped to one program."""
+
+    role: Role
+    program_slug: str
+    subject: str
+    store: str | None = None
+    partner: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """How the ledger and audit log name this caller."""
+        where = f"@{self.store}" if self.store else ""
+        return f"{self.role.value}:{self.subject}{where}"
+
+
+class EntryKind(StrEnum):
+    EARN = "EARN"
+    BONUS = "BONUS"
+    REDEEM = "REDEEM"
+    EXPIRE = "EXPIRE"
+    ADJUST = "ADJUST"
+    REVERSAL = "REVERSAL"
+
+
+@dataclass(frozen=True)
+class EarnRate:
+    """`points` for every `per_amount_minor` of spend, e.g. 10 points per 100 cents."""
+
+    points: int
+    per_amount_minor: int
+
+
+@dataclass(frozen=True)
+class Money:
+    amount_minor: int
+    currency: str
+
+
+@dataclass
+class Program:
+    id: uuid.UUID
+    slug: str
+    name: str
+    points_name: str
+    currency: str
+    earn_rate: EarnRate
+    created_at: datetime
+
+
+@dataclass
+class Tier:
+    id: uuid.UUID
+    program_id: uuid.UUID
+    name: str
+    rank: int
+    threshold: int
+    # Stored as thousandths so earning stays integer arithmetic: 1500 = 1.5x.
+    multiplier_permille: int
+    benefits: tuple[str, ...] = ()
+
+    @property
+    def earn_multiplier(self) -> float:
+        return self.multiplier_permille / 1000
+
+
+@dataclass
+class Member:
+    id: uuid.UUID
+    program_id: uuid.UUID
+    subject: str
+    card_number: str
+    referral_code: str
+    joined_at: datetime
+    tier_id: uuid.UUID
+    display_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    birthday: date | None = None
+    referred_by: uuid.UUID | None = None
+    blocked: bool = False
+
+
+@dataclass
+class Wallet:
+    """The running totals of one member; `version` grows by one with every change."""
+
+    program_id: uuid.UUID
+    member_id: uuid.UUID
+    balance: int = 0
+    pending: int = 0
+    lifetime_earned: int = 0
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One immutable change of a wallet. `version` is the wallet version it produced."""
+
+    id: uuid.UUID
+    program_id: uuid.UUID
+    member_id: uuid.UUID
+    version: int
+    kind: EntryKind
+    points: int
+    balance_after: int
+    description: str
+    reference: str
+    actor: str
+    occurred_at: datetime
+
+
+@dataclass
+class Lot:
+    """Points credited together: spendable from `available_at`, gone at `expires_at`."""
+
+    id: uuid.UUID
+    program_id: uuid.UUID
+    member_id: uuid.UUID
+    points: int
+    remaining: int
+    available_at: datetime
+    expires_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LotTake:
+    lot_id: uuid.UUID
+    points: int
+
+
+@dataclass
+class Posting:
+    """Everything one ledger change writes, in one transaction: entry, lot changes, wallet."""
+
+    entry: LedgerEntry
+    wallet: Wallet
+    new_lot: Lot | None = None
+    takes: list[LotTake] = field(default_factory=list)

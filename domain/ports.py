@@ -1,0 +1,129 @@
+"""What the use cases need from the outside world, as protocols. persistence/ implements them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from domain.idempotency import IdempotencyRecord
+from domain.model import LedgerEntry, Lot, Member, Posting, Program, Tier, Wallet
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class ProgramRepository(Protocol):
+    async def get_by_slug(self, slug: str) -> Program | None: ...
+
+    async def add(self, program: Program) -> bool:
+        """Insert; False when the slug is taken."""
+        ...
+
+    async def update(self, program: Program) -> None: ...
+
+
+class TierRepository(Protocol):
+    async def list(self, program_id: uuid.UUID) -> list[Tier]:
+        """All tiers of the program, lowest rank first."""
+        ...
+
+    async def get_many(self, program_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Tier]: ...
+
+    async def add(self, tier: Tier) -> bool:
+        """Insert; False when the rank or name is taken."""
+        ...
+
+
+class MemberRepository(Protocol):
+    async def get(self, program_id: uuid.UUID, member_id: uuid.UUID) -> Member | None: ...
+
+    async def get_many(self, program_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Member]: ...
+
+    async def get_by_subject(self, program_id: uuid.UUID, subject: str) -> Member | None: ...
+
+    async def get_by_referral_code(self, program_id: uuid.UUID, code: str) -> Member | None: ...
+
+    async def add(self, member: Member, wallet: Wallet) -> bool:
+        """Insert the member and their empty wallet; False on any uniqueness clash."""
+        ...
+
+
+class LedgerRepository(Protocol):
+    async def wallet(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, *, lock: bool = False
+    ) -> Wallet | None:
+        """The wallet; with `lock`, held against concurrent writers until commit."""
+        ...
+
+    async def wallets(
+        self, program_id: uuid.UUID, member_ids: Sequence[uuid.UUID]
+    ) -> list[Wallet]: ...
+
+    async def open_lots(self, program_id: uuid.UUID, member_id: uuid.UUID) -> list[Lot]:
+        """Lots with points remaining, any availability or expiry."""
+        ...
+
+    async def post(self, posting: Posting, previous_version: int) -> None:
+        """Write the entry, lot changes and wallet; fails if the version moved meanwhile."""
+        ...
+
+    async def history(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        *,
+        limit: int,
+        before_version: int | None,
+    ) -> list[LedgerEntry]:
+        """Entries newest first, strictly older than `before_version` when given."""
+        ...
+
+    async def expiring(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, now: datetime, limit: int
+    ) -> list[tuple[datetime, int]]:
+        """(expires_at, points) of lots still to expire, soonest first."""
+        ...
+
+    async def qualifying_points(
+        self, program_id: uuid.UUID, member_ids: Sequence[uuid.UUID], since: datetime
+    ) -> dict[uuid.UUID, int]:
+        """Points earned (less refund reversals) since `since`, per member."""
+        ...
+
+    async def entries(
+        self, program_id: uuid.UUID, ids: Sequence[uuid.UUID]
+    ) -> list[LedgerEntry]: ...
+
+
+class IdempotencyRepository(Protocol):
+    async def claim(
+        self, program_id: uuid.UUID, scope: str, key: str, fingerprint: str, now: datetime
+    ) -> IdempotencyRecord | None:
+        """Take the key for this transaction; the existing record if it was used before.
+
+        Concurrent claims of one key wait for each other, so exactly one proceeds.
+        """
+        ...
+
+    async def complete(
+        self, program_id: uuid.UUID, scope: str, key: str, response: Mapping[str, Any]
+    ) -> None:
+        """Store the answer to replay for the key (same transaction as the effect)."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: repositories share it; nothing is written unless `commit` is called."""
+
+    programs: ProgramRepository
+    tiers: TierRepository
+    members: MemberRepository
+    ledger: LedgerRepository
+    idempotency: IdempotencyRepository
+
+    async def commit(self) -> None: ...

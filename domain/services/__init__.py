@@ -1,0 +1,1 @@
+"""Use cases: short async functions over a unit of work. Each commits once, at its end."""

@@ -1,0 +1,114 @@
+"""Enrollment and reading members."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from domain.access import ensure_can_read_member, require_role
+from domain.cards import new_card_number, new_referral_code
+from domain.contact import (
+    MAX_DISPLAY_NAME,
+    clean_text,
+    normalise_email,
+    normalise_phone,
+    validate_birthday,
+)
+from domain.errors import AlreadyEnrolled, MemberBlocked, NotFound, ReferralInvalid
+from domain.model import Member, Principal, Program, Role, Wallet, new_id
+from domain.ports import Clock, UnitOfWork
+from domain.services.programs import program_of
+
+# Collisions of random card numbers and codes are astronomically rare; a few
+# attempts turn "rare" into "never" without a loop that could spin.
+ENROLL_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    display_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    birthday: date | None = None
+    referral_code: str | None = None
+
+
+async def enroll(
+    uow: UnitOfWork, clock: Clock, principal: Principal, command: Enrollment
+) -> Member:
+    """The token's subject joins its program, starting in the entry tier with an empty wallet."""
+    require_role(principal, Role.MEMBER)
+    program = await program_of(uow, principal)
+    now = clock.now()
+    display_name = clean_text(
+        command.display_name, ("input", "displayName"), max_length=MAX_DISPLAY_NAME
+    )
+    email = normalise_email(command.email, ("input", "email"))
+    phone = normalise_phone(command.phone, ("input", "phone"))
+    birthday = validate_birthday(command.birthday, now.date(), ("input", "birthday"))
+    if await uow.members.get_by_subject(program.id, principal.subject) is not None:
+        raise AlreadyEnrolled("You are already a member of this program.")
+    referred_by = await _referrer(uow, program, command.referral_code, email, phone)
+    entry_tier = (await uow.tiers.list(program.id))[0]
+    for _ in range(ENROLL_ATTEMPTS):
+        member = Member(
+            id=new_id(),
+            program_id=program.id,
+            subject=principal.subject,
+            card_number=new_card_number(),
+            referral_code=new_referral_code(),
+            joined_at=now,
+            tier_id=entry_tier.id,
+            display_name=display_name,
+            email=email,
+            phone=phone,
+            birthday=birthday,
+            referred_by=referred_by,
+        )
+        if await uow.members.add(member, Wallet(program_id=program.id, member_id=member.id)):
+            await uow.commit()
+            return member
+        if await uow.members.get_by_subject(program.id, principal.subject) is not None:
+            raise AlreadyEnrolled("You are already a member of this program.")
+    raise RuntimeError("could not allocate a unique card number")
+
+
+async def _referrer(
+    uow: UnitOfWork,
+    program: Program,
+    code: str | None,
+    email: str | None,
+    phone: str | None,
+) -> uuid.UUID | None:
+    field = ("input", "referralCode")
+    text = clean_text(code, field, max_length=32)
+    if text is None:
+        return None
+    referrer = await uow.members.get_by_referral_code(program.id, text.upper())
+    if referrer is None or referrer.blocked:
+        raise ReferralInvalid("This referral code is not valid.", field)
+    if (email and referrer.email == email) or (phone and referrer.phone == phone):
+        raise ReferralInvalid("You cannot refer yourself.", field)
+    return referrer.id
+
+
+async def member_for(
+    uow: UnitOfWork,
+    principal: Principal,
+    program: Program,
+    member_id: uuid.UUID,
+    field: tuple[str, ...],
+) -> Member:
+    """A member the caller may act on: NOT_FOUND outside the program, FORBIDDEN if not theirs."""
+    member = await uow.members.get(program.id, member_id)
+    if member is None:
+        raise NotFound("No such member.", field)
+    ensure_can_read_member(principal, member)
+    return member
+
+
+def ensure_active(member: Member) -> None:
+    """Blocked members neither earn nor spend."""
+    if member.blocked:
+        raise MemberBlocked("This member is blocked.")

@@ -1,0 +1,173 @@
+"""Crediting purchases and adjusting points: every change goes through the ledger rules."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from domain import ledger
+from domain.access import require_role
+from domain.contact import clean_text
+from domain.earning import purchase_points
+from domain.errors import InvalidInput, NotFound
+from domain.idempotency import fingerprint, replay, validate_key
+from domain.model import EntryKind, Posting, Principal, Program, Role, Wallet
+from domain.money import validate_money
+from domain.ports import Clock, UnitOfWork
+from domain.services.members import ensure_active, member_for
+from domain.services.programs import program_of
+
+MAX_REASON = 500
+# A till's clock may run a little ahead; a purchase further in the future is a bug.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+MAX_BACKDATE = timedelta(days=366)
+
+
+@dataclass(frozen=True)
+class PurchaseResult:
+    points_earned: int
+    wallet: Wallet
+
+
+@dataclass(frozen=True)
+class RecordPurchase:
+    member_id: uuid.UUID
+    order_id: str
+    amount_minor: int
+    currency: str
+    occurred_at: datetime | None = None
+
+
+async def record_purchase(
+    uow: UnitOfWork, clock: Clock, principal: Principal, command: RecordPurchase
+) -> PurchaseResult:
+    """Credit a purchase at the program's rate; the order id makes it idempotent."""
+    require_role(principal, Role.STAFF, Role.ADMIN)
+    program = await program_of(uow, principal)
+    now = clock.now()
+    order_id = validate_key(command.order_id, ("input", "orderId"))
+    money = validate_money(
+        command.amount_minor, command.currency, program.currency, ("input", "total")
+    )
+    occurred_at = _purchase_time(command.occurred_at, now)
+    member = await member_for(uow, principal, program, command.member_id, ("input", "memberId"))
+    request = {
+        "member": str(member.id),
+        "amount": money.amount_minor,
+        "currency": money.currency,
+        "occurredAt": occurred_at.isoformat(),
+    }
+    previous = await _claim(uow, program, "purchase", order_id, request, now, ("input", "orderId"))
+    if previous is not None:
+        wallet = await _wallet(uow, program, member.id)
+        return PurchaseResult(points_earned=int(previous["points"]), wallet=wallet)
+    ensure_active(member)
+    tiers = await uow.tiers.get_many(program.id, [member.tier_id])
+    multiplier = tiers[0].multiplier_permille if tiers else 1000
+    points = purchase_points(money.amount_minor, program.earn_rate, multiplier)
+    wallet = await _wallet(uow, program, member.id, lock=True)
+    if points > 0:
+        posting = ledger.credit(
+            wallet,
+            points,
+            kind=EntryKind.EARN,
+            now=now,
+            description=f"Purchase {order_id}",
+            reference=f"order:{order_id}",
+            actor=principal.actor,
+        )
+        wallet = await _post(uow, posting, wallet)
+    await uow.idempotency.complete(program.id, "purchase", order_id, {"points": points})
+    await uow.commit()
+    return PurchaseResult(points_earned=points, wallet=wallet)
+
+
+@dataclass(frozen=True)
+class AdjustPoints:
+    member_id: uuid.UUID
+    points: int
+    reason: str
+    idempotency_key: str
+
+
+async def adjust_points(
+    uow: UnitOfWork, clock: Clock, principal: Principal, command: AdjustPoints
+) -> Wallet:
+    """Admins correct a balance up or down with a reason; never below zero."""
+    require_role(principal, Role.ADMIN)
+    program = await program_of(uow, principal)
+    now = clock.now()
+    key = validate_key(command.idempotency_key, ("input", "idempotencyKey"))
+    reason = clean_text(command.reason, ("input", "reason"), max_length=MAX_REASON, required=True)
+    if command.points == 0 or abs(command.points) > ledger.MAX_POINTS_PER_CHANGE:
+        raise InvalidInput(
+            f"points must be non-zero and at most {ledger.MAX_POINTS_PER_CHANGE} either way.",
+            ("input", "points"),
+        )
+    member = await member_for(uow, principal, program, command.member_id, ("input", "memberId"))
+    request = {"member": str(member.id), "points": command.points, "reason": reason}
+    previous = await _claim(uow, program, "adjust", key, request, now, ("input", "idempotencyKey"))
+    if previous is not None:
+        return await _wallet(uow, program, member.id)
+    wallet = await _wallet(uow, program, member.id, lock=True)
+    common = {
+        "kind": EntryKind.ADJUST,
+        "now": now,
+        "description": f"Adjustment: {reason}",
+        "reference": f"adjust:{key}",
+        "actor": principal.actor,
+    }
+    if command.points > 0:
+        posting = ledger.credit(wallet, command.points, **common)  # type: ignore[arg-type]
+    else:
+        lots = await uow.ledger.open_lots(program.id, member.id)
+        posting = ledger.debit(wallet, lots, -command.points, **common)  # type: ignore[arg-type]
+    wallet = await _post(uow, posting, wallet)
+    await uow.idempotency.complete(program.id, "adjust", key, {"version": wallet.version})
+    await uow.commit()
+    return wallet
+
+
+def _purchase_time(occurred_at: datetime | None, now: datetime) -> datetime:
+    if occurred_at is None:
+        return now
+    field = ("input", "occurredAt")
+    if occurred_at.tzinfo is None:
+        raise InvalidInput("Give the time with its UTC offset.", field)
+    if occurred_at > now + FUTURE_TOLERANCE:
+        raise InvalidInput("A purchase cannot lie in the future.", field)
+    if occurred_at < now - MAX_BACKDATE:
+        raise InvalidInput("A purchase older than a year cannot be credited.", field)
+    return occurred_at
+
+
+async def _claim(
+    uow: UnitOfWork,
+    program: Program,
+    scope: str,
+    key: str,
+    request: dict[str, object],
+    now: datetime,
+    field: tuple[str, ...],
+) -> dict[str, object] | None:
+    """None when the key is new (and now ours); the stored answer when it is a retry."""
+    digest = fingerprint(request)
+    record = await uow.idempotency.claim(program.id, scope, key, digest, now)
+    if record is None:
+        return None
+    return dict(replay(record, digest, field))
+
+
+async def _wallet(
+    uow: UnitOfWork, program: Program, member_id: uuid.UUID, *, lock: bool = False
+) -> Wallet:
+    wallet = await uow.ledger.wallet(program.id, member_id, lock=lock)
+    if wallet is None:
+        raise NotFound("The member has no wallet.")
+    return wallet
+
+
+async def _post(uow: UnitOfWork, posting: Posting, before: Wallet) -> Wallet:
+    await uow.ledger.post(posting, previous_version=before.version)
+    return posting.wallet

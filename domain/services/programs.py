@@ -1,0 +1,150 @@
+"""Creating and configuring programs and their tiers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from domain.access import require_role
+from domain.contact import clean_text
+from domain.earning import validate_earn_rate
+from domain.errors import InvalidInput, NotAuthenticated
+from domain.model import EarnRate, Principal, Program, Role, Tier, new_id
+from domain.money import validate_currency
+from domain.ports import Clock, UnitOfWork
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+DEFAULT_EARN_RATE = EarnRate(points=10, per_amount_minor=100)
+ENTRY_TIER_NAME = "Member"
+MAX_NAME = 80
+MAX_BENEFITS = 20
+MAX_BENEFIT = 120
+MAX_MULTIPLIER = 100.0
+
+
+def validate_slug(slug: str, field: tuple[str, ...]) -> str:
+    """Lower-case letters, digits and inner hyphens, 1 to 40 characters."""
+    if not SLUG.match(slug):
+        raise InvalidInput(
+            "Use 1-40 lower-case letters, digits and inner hyphens, e.g. 'coffee-club'.", field
+        )
+    return slug
+
+
+async def program_of(uow: UnitOfWork, principal: Principal) -> Program:
+    """The program the caller's token is scoped to; a token for no program is not valid."""
+    program = await uow.programs.get_by_slug(principal.program_slug)
+    if program is None:
+        raise NotAuthenticated("The token's program does not exist.")
+    return program
+
+
+async def create_program(
+    uow: UnitOfWork, clock: Clock, *, slug: str, name: str, currency: str
+) -> Program:
+    """A new program with its rank-0 entry tier ("Member", threshold 0, 1.0x)."""
+    program = Program(
+        id=new_id(),
+        slug=validate_slug(slug, ("slug",)),
+        name=clean_text(name, ("name",), max_length=MAX_NAME, required=True) or "",
+        points_name="points",
+        currency=validate_currency(currency, ("currency",)),
+        earn_rate=DEFAULT_EARN_RATE,
+        created_at=clock.now(),
+    )
+    if not await uow.programs.add(program):
+        raise InvalidInput(f"A program with the slug {slug!r} exists already.", ("slug",))
+    entry = Tier(
+        id=new_id(),
+        program_id=program.id,
+        name=ENTRY_TIER_NAME,
+        rank=0,
+        threshold=0,
+        multiplier_permille=1000,
+    )
+    await uow.tiers.add(entry)
+    await uow.commit()
+    return program
+
+
+@dataclass(frozen=True)
+class ProgramChanges:
+    name: str | None = None
+    points_name: str | None = None
+    earn_rate: tuple[int, int] | None = None
+
+
+async def update_program(uow: UnitOfWork, principal: Principal, changes: ProgramChanges) -> Program:
+    """Admins rename the program or its points and set the earn rate."""
+    require_role(principal, Role.ADMIN)
+    program = await program_of(uow, principal)
+    updated = replace(program)
+    if changes.name is not None:
+        updated.name = (
+            clean_text(changes.name, ("input", "name"), max_length=MAX_NAME, required=True) or ""
+        )
+    if changes.points_name is not None:
+        updated.points_name = (
+            clean_text(changes.points_name, ("input", "pointsName"), max_length=40, required=True)
+            or ""
+        )
+    if changes.earn_rate is not None:
+        points, per = changes.earn_rate
+        updated.earn_rate = validate_earn_rate(points, per, ("input", "earnRate"))
+    await uow.programs.update(updated)
+    await uow.commit()
+    return updated
+
+
+def multiplier_permille(value: float | None, field: tuple[str, ...]) -> int:
+    """A tier multiplier as thousandths; 0 < x <= 100, at most three decimals count."""
+    if value is None:
+        return 1000
+    if not 0 < value <= MAX_MULTIPLIER or value != value:
+        raise InvalidInput(f"The multiplier must be above 0 and at most {MAX_MULTIPLIER}.", field)
+    return round(value * 1000)
+
+
+@dataclass(frozen=True)
+class NewTier:
+    name: str
+    threshold: int
+    earn_multiplier: float | None = None
+    benefits: tuple[str, ...] = ()
+
+
+async def create_tier(uow: UnitOfWork, principal: Principal, command: NewTier) -> Tier:
+    """Admins add a tier above the existing ones; its threshold must exceed theirs."""
+    require_role(principal, Role.ADMIN)
+    program = await program_of(uow, principal)
+    name = clean_text(command.name, ("input", "name"), max_length=MAX_NAME, required=True) or ""
+    if len(command.benefits) > MAX_BENEFITS:
+        raise InvalidInput(f"At most {MAX_BENEFITS} benefits.", ("input", "benefits"))
+    benefits = tuple(
+        clean_text(b, ("input", "benefits", str(i)), max_length=MAX_BENEFIT, required=True) or ""
+        for i, b in enumerate(command.benefits)
+    )
+    existing = await uow.tiers.list(program.id)
+    top = existing[-1]
+    if command.threshold <= top.threshold or command.threshold > 1_000_000_000:
+        raise InvalidInput(
+            f"The threshold must be above {top.threshold}, the threshold of {top.name!r}.",
+            ("input", "threshold"),
+        )
+    if any(t.name.casefold() == name.casefold() for t in existing):
+        raise InvalidInput(f"A tier named {name!r} exists already.", ("input", "name"))
+    tier = Tier(
+        id=new_id(),
+        program_id=program.id,
+        name=name,
+        rank=top.rank + 1,
+        threshold=command.threshold,
+        multiplier_permille=multiplier_permille(
+            command.earn_multiplier, ("input", "earnMultiplier")
+        ),
+        benefits=benefits,
+    )
+    if not await uow.tiers.add(tier):
+        raise InvalidInput("Another tier was added at the same time; try again.", ("input", "name"))
+    await uow.commit()
+    return tier

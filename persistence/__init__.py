@@ -1,0 +1,1 @@
+"""Database adapters: tables, engine, repositories, unit of work, migrations, event bus."""

@@ -1,0 +1,481 @@
+"""Implementations of the domain's repository ports on SQLAlchemy Core.
+
+Repositories never commit: the unit of work owns the transaction. Every statement
+filters on `program_id`, so a caller scoped to one program cannot reach another's rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.idempotency import IdempotencyRecord
+from domain.model import (
+    EarnRate,
+    EntryKind,
+    LedgerEntry,
+    Lot,
+    Member,
+    Posting,
+    Program,
+    Tier,
+    Wallet,
+    new_id,
+)
+from persistence.tables import (
+    IdempotencyKeyRow,
+    LedgerEntryRow,
+    LotRow,
+    MemberRow,
+    ProgramRow,
+    TierRow,
+    WalletRow,
+)
+
+programs_t = ProgramRow.__table__  # type: ignore[attr-defined]
+tiers_t = TierRow.__table__  # type: ignore[attr-defined]
+members_t = MemberRow.__table__  # type: ignore[attr-defined]
+wallets_t = WalletRow.__table__  # type: ignore[attr-defined]
+entries_t = LedgerEntryRow.__table__  # type: ignore[attr-defined]
+lots_t = LotRow.__table__  # type: ignore[attr-defined]
+idempotency_t = IdempotencyKeyRow.__table__  # type: ignore[attr-defined]
+
+
+# Earned points count towards tiers; refund reversals take them back. Spending does not.
+QUALIFYING_KINDS = (EntryKind.EARN.value, EntryKind.BONUS.value, EntryKind.REVERSAL.value)
+
+
+class ConcurrentUpdateError(RuntimeError):
+    """A row changed under a transaction that believed it held it: never expected, always fatal."""
+
+
+def _insert_ignoring_conflicts(conn: AsyncConnection, table: Any) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING in the connection's dialect."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
+def program_from_row(row: Row[Any]) -> Program:
+    return Program(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        points_name=row.points_name,
+        currency=row.currency,
+        earn_rate=EarnRate(points=row.earn_points, per_amount_minor=row.earn_per_amount_minor),
+        created_at=row.created_at,
+    )
+
+
+def tier_from_row(row: Row[Any]) -> Tier:
+    return Tier(
+        id=row.id,
+        program_id=row.program_id,
+        name=row.name,
+        rank=row.rank,
+        threshold=row.threshold,
+        multiplier_permille=row.multiplier_permille,
+        benefits=tuple(row.benefits or ()),
+    )
+
+
+def member_from_row(row: Row[Any]) -> Member:
+    return Member(
+        id=row.id,
+        program_id=row.program_id,
+        subject=row.subject,
+        card_number=row.card_number,
+        referral_code=row.referral_code,
+        joined_at=row.joined_at,
+        tier_id=row.tier_id,
+        display_name=row.display_name,
+        email=row.email,
+        phone=row.phone,
+        birthday=row.birthday,
+        referred_by=row.referred_by,
+        blocked=row.blocked,
+    )
+
+
+def wallet_from_row(row: Row[Any]) -> Wallet:
+    return Wallet(
+        program_id=row.program_id,
+        member_id=row.member_id,
+        balance=row.balance,
+        pending=row.pending,
+        lifetime_earned=row.lifetime_earned,
+        version=row.version,
+    )
+
+
+def entry_from_row(row: Row[Any]) -> LedgerEntry:
+    return LedgerEntry(
+        id=row.id,
+        program_id=row.program_id,
+        member_id=row.member_id,
+        version=row.version,
+        kind=EntryKind(row.kind),
+        points=row.points,
+        balance_after=row.balance_after,
+        description=row.description,
+        reference=row.reference,
+        actor=row.actor,
+        occurred_at=row.occurred_at,
+    )
+
+
+def lot_from_row(row: Row[Any]) -> Lot:
+    return Lot(
+        id=row.id,
+        program_id=row.program_id,
+        member_id=row.member_id,
+        points=row.points,
+        remaining=row.remaining,
+        available_at=row.available_at,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+    )
+
+
+class SqlProgramRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def get_by_slug(self, slug: str) -> Program | None:
+        result = await self.conn.execute(select(programs_t).where(programs_t.c.slug == slug))
+        row = result.first()
+        return program_from_row(row) if row else None
+
+    async def add(self, program: Program) -> bool:
+        stmt = _insert_ignoring_conflicts(self.conn, programs_t).values(
+            id=program.id,
+            slug=program.slug,
+            name=program.name,
+            points_name=program.points_name,
+            currency=program.currency,
+            earn_points=program.earn_rate.points,
+            earn_per_amount_minor=program.earn_rate.per_amount_minor,
+            created_at=program.created_at,
+        )
+        result = await self.conn.execute(stmt.returning(programs_t.c.id))
+        return result.first() is not None
+
+    async def update(self, program: Program) -> None:
+        await self.conn.execute(
+            update(programs_t)
+            .where(programs_t.c.id == program.id)
+            .values(
+                name=program.name,
+                points_name=program.points_name,
+                earn_points=program.earn_rate.points,
+                earn_per_amount_minor=program.earn_rate.per_amount_minor,
+            )
+        )
+
+
+class SqlTierRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def list(self, program_id: uuid.UUID) -> list[Tier]:
+        result = await self.conn.execute(
+            select(tiers_t).where(tiers_t.c.program_id == program_id).order_by(tiers_t.c.rank)
+        )
+        return [tier_from_row(row) for row in result]
+
+    async def get_many(self, program_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Tier]:
+        if not ids:
+            return []
+        result = await self.conn.execute(
+            select(tiers_t).where(tiers_t.c.program_id == program_id, tiers_t.c.id.in_(set(ids)))
+        )
+        return [tier_from_row(row) for row in result]
+
+    async def add(self, tier: Tier) -> bool:
+        stmt = _insert_ignoring_conflicts(self.conn, tiers_t).values(
+            id=tier.id,
+            program_id=tier.program_id,
+            name=tier.name,
+            rank=tier.rank,
+            threshold=tier.threshold,
+            multiplier_permille=tier.multiplier_permille,
+            benefits=list(tier.benefits),
+        )
+        result = await self.conn.execute(stmt.returning(tiers_t.c.id))
+        return result.first() is not None
+
+
+class SqlMemberRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def _one(self, program_id: uuid.UUID, *where: Any) -> Member | None:
+        result = await self.conn.execute(
+            select(members_t).where(members_t.c.program_id == program_id, *where)
+        )
+        row = result.first()
+        return member_from_row(row) if row else None
+
+    async def get(self, program_id: uuid.UUID, member_id: uuid.UUID) -> Member | None:
+        return await self._one(program_id, members_t.c.id == member_id)
+
+    async def get_many(self, program_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Member]:
+        if not ids:
+            return []
+        result = await self.conn.execute(
+            select(members_t).where(
+                members_t.c.program_id == program_id, members_t.c.id.in_(set(ids))
+            )
+        )
+        return [member_from_row(row) for row in result]
+
+    async def get_by_subject(self, program_id: uuid.UUID, subject: str) -> Member | None:
+        return await self._one(program_id, members_t.c.subject == subject)
+
+    async def get_by_referral_code(self, program_id: uuid.UUID, code: str) -> Member | None:
+        return await self._one(program_id, members_t.c.referral_code == code)
+
+    async def add(self, member: Member, wallet: Wallet) -> bool:
+        stmt = _insert_ignoring_conflicts(self.conn, members_t).values(
+            id=member.id,
+            program_id=member.program_id,
+            subject=member.subject,
+            card_number=member.card_number,
+            referral_code=member.referral_code,
+            display_name=member.display_name,
+            email=member.email,
+            phone=member.phone,
+            birthday=member.birthday,
+            joined_at=member.joined_at,
+            tier_id=member.tier_id,
+            referred_by=member.referred_by,
+            blocked=member.blocked,
+        )
+        result = await self.conn.execute(stmt.returning(members_t.c.id))
+        if result.first() is None:
+            return False
+        await self.conn.execute(
+            insert(wallets_t).values(
+                member_id=wallet.member_id,
+                program_id=wallet.program_id,
+                balance=wallet.balance,
+                pending=wallet.pending,
+                lifetime_earned=wallet.lifetime_earned,
+                version=wallet.version,
+                updated_at=member.joined_at,
+            )
+        )
+        return True
+
+
+class SqlLedgerRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def wallet(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, *, lock: bool = False
+    ) -> Wallet | None:
+        stmt = select(wallets_t).where(
+            wallets_t.c.program_id == program_id, wallets_t.c.member_id == member_id
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        row = (await self.conn.execute(stmt)).first()
+        return wallet_from_row(row) if row else None
+
+    async def wallets(self, program_id: uuid.UUID, member_ids: Sequence[uuid.UUID]) -> list[Wallet]:
+        if not member_ids:
+            return []
+        result = await self.conn.execute(
+            select(wallets_t).where(
+                wallets_t.c.program_id == program_id, wallets_t.c.member_id.in_(set(member_ids))
+            )
+        )
+        return [wallet_from_row(row) for row in result]
+
+    async def open_lots(self, program_id: uuid.UUID, member_id: uuid.UUID) -> list[Lot]:
+        result = await self.conn.execute(
+            select(lots_t).where(
+                lots_t.c.program_id == program_id,
+                lots_t.c.member_id == member_id,
+                lots_t.c.remaining > 0,
+            )
+        )
+        return [lot_from_row(row) for row in result]
+
+    async def post(self, posting: Posting, previous_version: int) -> None:
+        entry, wallet = posting.entry, posting.wallet
+        await self.conn.execute(
+            insert(entries_t).values(
+                id=entry.id,
+                program_id=entry.program_id,
+                member_id=entry.member_id,
+                version=entry.version,
+                kind=entry.kind.value,
+                points=entry.points,
+                balance_after=entry.balance_after,
+                description=entry.description,
+                reference=entry.reference,
+                actor=entry.actor,
+                occurred_at=entry.occurred_at,
+            )
+        )
+        if posting.new_lot is not None:
+            lot = posting.new_lot
+            await self.conn.execute(
+                insert(lots_t).values(
+                    id=lot.id,
+                    program_id=lot.program_id,
+                    member_id=lot.member_id,
+                    entry_id=entry.id,
+                    points=lot.points,
+                    remaining=lot.remaining,
+                    available_at=lot.available_at,
+                    expires_at=lot.expires_at,
+                    created_at=lot.created_at,
+                )
+            )
+        for take in posting.takes:
+            result = await self.conn.execute(
+                update(lots_t)
+                .where(
+                    lots_t.c.program_id == wallet.program_id,
+                    lots_t.c.id == take.lot_id,
+                    lots_t.c.remaining >= take.points,
+                )
+                .values(remaining=lots_t.c.remaining - take.points)
+            )
+            if result.rowcount != 1:
+                raise ConcurrentUpdateError(f"lot {take.lot_id} changed during the transaction")
+        result = await self.conn.execute(
+            update(wallets_t)
+            .where(
+                wallets_t.c.program_id == wallet.program_id,
+                wallets_t.c.member_id == wallet.member_id,
+                wallets_t.c.version == previous_version,
+            )
+            .values(
+                balance=wallet.balance,
+                pending=wallet.pending,
+                lifetime_earned=wallet.lifetime_earned,
+                version=wallet.version,
+                updated_at=entry.occurred_at,
+            )
+        )
+        if result.rowcount != 1:
+            raise ConcurrentUpdateError(f"wallet {wallet.member_id} changed during the transaction")
+
+    async def history(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        *,
+        limit: int,
+        before_version: int | None,
+    ) -> list[LedgerEntry]:
+        stmt = select(entries_t).where(
+            entries_t.c.program_id == program_id, entries_t.c.member_id == member_id
+        )
+        if before_version is not None:
+            stmt = stmt.where(entries_t.c.version < before_version)
+        stmt = stmt.order_by(entries_t.c.version.desc()).limit(limit)
+        return [entry_from_row(row) for row in await self.conn.execute(stmt)]
+
+    async def expiring(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, now: datetime, limit: int
+    ) -> list[tuple[datetime, int]]:
+        at = lots_t.c.expires_at
+        result = await self.conn.execute(
+            select(at, func.sum(lots_t.c.remaining))
+            .where(
+                lots_t.c.program_id == program_id,
+                lots_t.c.member_id == member_id,
+                lots_t.c.remaining > 0,
+                at.is_not(None),
+                at > now,
+            )
+            .group_by(at)
+            .order_by(at)
+            .limit(limit)
+        )
+        return [(row[0], int(row[1])) for row in result]
+
+    async def qualifying_points(
+        self, program_id: uuid.UUID, member_ids: Sequence[uuid.UUID], since: datetime
+    ) -> dict[uuid.UUID, int]:
+        if not member_ids:
+            return {}
+        result = await self.conn.execute(
+            select(entries_t.c.member_id, func.sum(entries_t.c.points))
+            .where(
+                entries_t.c.program_id == program_id,
+                entries_t.c.member_id.in_(set(member_ids)),
+                entries_t.c.kind.in_(QUALIFYING_KINDS),
+                entries_t.c.occurred_at >= since,
+            )
+            .group_by(entries_t.c.member_id)
+        )
+        return {row[0]: max(0, int(row[1] or 0)) for row in result}
+
+    async def entries(self, program_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[LedgerEntry]:
+        if not ids:
+            return []
+        result = await self.conn.execute(
+            select(entries_t).where(
+                entries_t.c.program_id == program_id, entries_t.c.id.in_(set(ids))
+            )
+        )
+        return [entry_from_row(row) for row in result]
+
+
+class SqlIdempotencyRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def claim(
+        self, program_id: uuid.UUID, scope: str, key: str, fingerprint: str, now: datetime
+    ) -> IdempotencyRecord | None:
+        # On PostgreSQL a concurrent insert of the same key waits here until the
+        # other transaction ends, then either conflicts (it committed) or goes on.
+        stmt = _insert_ignoring_conflicts(self.conn, idempotency_t).values(
+            id=new_id(),
+            program_id=program_id,
+            scope=scope,
+            key=key,
+            fingerprint=fingerprint,
+            response={},
+            created_at=now,
+        )
+        if (await self.conn.execute(stmt.returning(idempotency_t.c.id))).first() is not None:
+            return None
+        row = (
+            await self.conn.execute(
+                select(idempotency_t).where(
+                    idempotency_t.c.program_id == program_id,
+                    idempotency_t.c.scope == scope,
+                    idempotency_t.c.key == key,
+                )
+            )
+        ).one()
+        return IdempotencyRecord(
+            scope=scope, key=key, fingerprint=row.fingerprint, response=row.response
+        )
+
+    async def complete(
+        self, program_id: uuid.UUID, scope: str, key: str, response: Mapping[str, Any]
+    ) -> None:
+        await self.conn.execute(
+            update(idempotency_t)
+            .where(
+                idempotency_t.c.program_id == program_id,
+                idempotency_t.c.scope == scope,
+                idempotency_t.c.key == key,
+            )
+            .values(response=dict(response))
+        )

@@ -1,0 +1,175 @@
+"""Helpers shared by the test suites: a movable clock, GraphQL calls, statement counting."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+
+from api.auth import mint_token
+from api.runtime import Runtime
+from domain.model import Role
+
+
+class MovableClock:
+    """Real time plus an offset tests can move; reset after every test."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+        self.frozen: datetime | None = None
+
+    def now(self) -> datetime:
+        base = self.frozen or datetime.now(UTC)
+        return base + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+
+    def freeze(self, at: datetime) -> None:
+        self.frozen, self.offset = at, timedelta()
+
+    def reset(self) -> None:
+        self.offset, self.frozen = timedelta(), None
+
+
+def unique_slug(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+@dataclass
+class Api:
+    """GraphQL over HTTP against the app, as one program's clients would call it."""
+
+    client: httpx.AsyncClient
+    runtime: Runtime
+    program: str
+    tokens: dict[tuple[str, str, str | None], str] = field(default_factory=dict)
+
+    def token(
+        self,
+        role: Role | str,
+        sub: str,
+        *,
+        store: str | None = None,
+        partner: str | None = None,
+        program: str | None = None,
+        ttl: int = 3600,
+    ) -> str:
+        return mint_token(
+            self.runtime.settings,
+            program=program or self.program,
+            role=Role(role),
+            subject=sub,
+            store=store if Role(role) is Role.STAFF else None,
+            partner=partner,
+            ttl_seconds=ttl,
+        )
+
+    def admin(self) -> str:
+        return self.token(Role.ADMIN, "admin-1")
+
+    def staff(self, store: str = "store-1") -> str:
+        return self.token(Role.STAFF, "staff-1", store=store)
+
+    def member(self, sub: str) -> str:
+        return self.token(Role.MEMBER, sub)
+
+    async def raw(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def ok(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """`data` of a call that must have no top-level errors."""
+        body = await self.raw(query, variables, token)
+        assert "errors" not in body, body
+        return body["data"]
+
+    async def enroll(self, sub: str, **fields: Any) -> dict[str, Any]:
+        data = await self.ok(
+            """mutation($input: EnrollInput!) { enroll(input: $input) {
+                 member { id cardNumber referralCode displayName }
+                 errors { code field message } } }""",
+            {"input": {"displayName": sub.title(), **fields}},
+            self.member(sub),
+        )
+        assert data["enroll"]["errors"] == [], data
+        return data["enroll"]["member"]
+
+    async def purchase(
+        self,
+        member_id: str,
+        order_id: str,
+        amount: int,
+        currency: str = "EUR",
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        data = await self.ok(
+            """mutation($input: RecordPurchaseInput!) { recordPurchase(input: $input) {
+                 pointsEarned wallet { balance version } errors { code field message } } }""",
+            {
+                "input": {
+                    "memberId": member_id,
+                    "orderId": order_id,
+                    "total": {"amountMinor": amount, "currency": currency},
+                }
+            },
+            token or self.staff(),
+        )
+        return data["recordPurchase"]
+
+    async def adjust(self, member_id: str, points: int, key: str, reason: str = "test") -> dict:
+        data = await self.ok(
+            """mutation($input: AdjustPointsInput!) { adjustPoints(input: $input) {
+                 wallet { balance version } errors { code field message } } }""",
+            {
+                "input": {
+                    "memberId": member_id,
+                    "points": points,
+                    "reason": reason,
+                    "idempotencyKey": key,
+                }
+            },
+            self.admin(),
+        )
+        return data["adjustPoints"]
+
+    async def wallet(self, sub: str) -> dict[str, Any]:
+        data = await self.ok(
+            "{ me { wallet { balance pending lifetimeEarned version } } }", token=self.member(sub)
+        )
+        return data["me"]["wallet"]
+
+
+class StatementCounter:
+    """Counts SQL statements sent on an engine while active."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.engine = runtime.db.engine.sync_engine
+        self.statements: list[str] = []
+
+    def _count(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "PRAGMA", "SELECT 1")):
+            self.statements.append(statement)
+
+    def __enter__(self) -> StatementCounter:
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
