@@ -78,7 +78,7 @@ class Context:
                     if program is None:
                         raise NotAuthenticated("The token's program does not exist.")
                     self._program = program
-                    self._tiers = await uow.tiers.list(program.id)
+                    self._tiers = await uow.tiers.all(program.id)
             return self._program
 
     async def tiers(self) -> list[Tier]:

@@ -28,7 +28,7 @@ class ProgramRepository(Protocol):
 
 
 class TierRepository(Protocol):
-    async def list(self, program_id: uuid.UUID) -> list[Tier]:
+    async def all(self, program_id: uuid.UUID) -> list[Tier]:
         """All tiers of the program, lowest rank first."""
         ...
 

@@ -7,7 +7,7 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.db import Database
-from persistence.repositories import (
+from persistence.repositories.core import (
     SqlIdempotencyRepository,
     SqlLedgerRepository,
     SqlMemberRepository,

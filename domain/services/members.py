@@ -50,7 +50,7 @@ async def enroll(
     if await uow.members.get_by_subject(program.id, principal.subject) is not None:
         raise AlreadyEnrolled("You are already a member of this program.")
     referred_by = await _referrer(uow, program, command.referral_code, email, phone)
-    entry_tier = (await uow.tiers.list(program.id))[0]
+    entry_tier = (await uow.tiers.all(program.id))[0]
     for _ in range(ENROLL_ATTEMPTS):
         member = Member(
             id=new_id(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from domain import ledger
 from domain.access import require_role
@@ -150,7 +151,7 @@ async def _claim(
     request: dict[str, object],
     now: datetime,
     field: tuple[str, ...],
-) -> dict[str, object] | None:
+) -> dict[str, Any] | None:
     """None when the key is new (and now ours); the stored answer when it is a retry."""
     digest = fingerprint(request)
     record = await uow.idempotency.claim(program.id, scope, key, digest, now)

@@ -124,7 +124,7 @@ async def create_tier(uow: UnitOfWork, principal: Principal, command: NewTier) -
         clean_text(b, ("input", "benefits", str(i)), max_length=MAX_BENEFIT, required=True) or ""
         for i, b in enumerate(command.benefits)
     )
-    existing = await uow.tiers.list(program.id)
+    existing = await uow.tiers.all(program.id)
     top = existing[-1]
     if command.threshold <= top.threshold or command.threshold > 1_000_000_000:
         raise InvalidInput(

@@ -7,7 +7,8 @@ import pytest
 from domain.cards import is_valid_card_number
 from tests.support import Api
 
-ME = "{ me { id cardNumber displayName referralCode email phone birthday joinedAt tier { rank name } } }"
+ME = """{ me { id cardNumber displayName referralCode email phone birthday joinedAt
+  tier { rank name } } }"""
 
 
 @pytest.mark.asyncio
@@ -51,7 +52,7 @@ async def test_enroll_creates_member_with_card_and_referral_code(api: Api) -> No
 async def test_enrolling_twice_is_already_enrolled_and_changes_nothing(api: Api) -> None:
     first = await api.enroll("bob")
     data = await api.ok(
-        "mutation { enroll(input: {displayName: \"Other\"}) { member { id } errors { code } } }",
+        'mutation { enroll(input: {displayName: "Other"}) { member { id } errors { code } } }',
         token=api.member("bob"),
     )
     assert data["enroll"] == {"member": None, "errors": [{"code": "ALREADY_ENROLLED"}]}
@@ -106,7 +107,5 @@ async def test_referral_code_of_another_member_is_accepted_but_not_ones_own_emai
 
 @pytest.mark.asyncio
 async def test_only_member_tokens_enroll(api: Api) -> None:
-    body = await api.raw(
-        "mutation { enroll(input: {}) { errors { code } } }", token=api.staff()
-    )
+    body = await api.raw("mutation { enroll(input: {}) { errors { code } } }", token=api.staff())
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"

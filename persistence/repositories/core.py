@@ -183,7 +183,7 @@ class SqlTierRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def list(self, program_id: uuid.UUID) -> list[Tier]:
+    async def all(self, program_id: uuid.UUID) -> list[Tier]:
         result = await self.conn.execute(
             select(tiers_t).where(tiers_t.c.program_id == program_id).order_by(tiers_t.c.rank)
         )

@@ -1,0 +1,1 @@
+"""Repository implementations of domain.ports, one module per concern."""
