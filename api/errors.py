@@ -114,15 +114,23 @@ class LoyaltyErrors(MaskErrors):
                 path=error.path,
                 extensions={"code": original.code},
             )
+        if isinstance(original, DomainError):
+            # Raised by a query field (mutations report these in their payload).
+            extensions: dict[str, object] = {"code": original.code}
+            if original.field:
+                extensions["field"] = list(original.field)
+            return GraphQLError(
+                original.message, nodes=error.nodes, path=error.path, extensions=extensions
+            )
         if original is None:
             return error
         if isinstance(original, GraphQLError) and original.original_error is None:
             return original
         log.error("unexpected error", exc_info=original)
-        extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        masked: dict[str, object] = {"code": "INTERNAL_SERVER_ERROR"}
         request_id = self._request_id() if self._request_id else None
         if request_id:
-            extensions["requestId"] = request_id
+            masked["requestId"] = request_id
         return GraphQLError(
-            self.error_message, nodes=error.nodes, path=error.path, extensions=extensions
+            self.error_message, nodes=error.nodes, path=error.path, extensions=masked
         )

@@ -16,11 +16,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from domain.errors import InsufficientPoints, InvalidInput
+from domain.errors import InsufficientPoints, InvalidInput, LimitReached
 from domain.model import EntryKind, LedgerEntry, Lot, LotTake, Posting, Wallet, new_id
 
 # A single change beyond this is a typo or an attack, not a loyalty transaction.
 MAX_POINTS_PER_CHANGE = 1_000_000_000
+# Balances are GraphQL Ints (32-bit); no wallet may grow past this.
+MAX_BALANCE = 2_000_000_000
 
 CREDIT_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST})
 DEBIT_KINDS = frozenset({EntryKind.REDEEM, EntryKind.EXPIRE, EntryKind.ADJUST, EntryKind.REVERSAL})
@@ -70,6 +72,8 @@ def credit(
         raise InvalidInput(f"A credit must be between 1 and {MAX_POINTS_PER_CHANGE} points.")
     debt = max(0, -wallet.balance)
     lifetime = wallet.lifetime_earned + (points if kind in EARNING_KINDS else 0)
+    if wallet.balance + points > MAX_BALANCE or lifetime > MAX_BALANCE:
+        raise LimitReached(f"A wallet cannot hold more than {MAX_BALANCE} points.")
     after = replace(
         wallet,
         balance=wallet.balance + points,

@@ -177,8 +177,9 @@ ISO_4217 = frozenset(
     ]
 )
 
-# Largest order total accepted: ten billion major units of a two-decimal currency.
-MAX_AMOUNT_MINOR = 1_000_000_000_000
+# Largest order total accepted: ten million major units of a two-decimal currency
+# (GraphQL's Int is 32-bit, so the API could not carry much more anyway).
+MAX_AMOUNT_MINOR = 1_000_000_000
 
 
 def validate_currency(code: str, field: tuple[str, ...]) -> str:

@@ -65,6 +65,14 @@ async def _postgres_database() -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
+@pytest_asyncio.fixture
+async def empty_database_url(backend: str, tmp_path: Path) -> str:
+    """A database with no tables yet, on the backend under test."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    return await _postgres_database()
+
+
 async def _runtime_for(backend: str, tmp: Path) -> Runtime:
     if backend not in _runtimes:
         if backend == "sqlite":

@@ -51,13 +51,14 @@ async def record_purchase(
     money = validate_money(
         command.amount_minor, command.currency, program.currency, ("input", "total")
     )
-    occurred_at = _purchase_time(command.occurred_at, now)
+    _purchase_time(command.occurred_at, now)  # validated; kept with the purchase by issue 3
     member = await member_for(uow, principal, program, command.member_id, ("input", "memberId"))
     request = {
         "member": str(member.id),
         "amount": money.amount_minor,
         "currency": money.currency,
-        "occurredAt": occurred_at.isoformat(),
+        # As given: a retry without a time must match the first call without one.
+        "occurredAt": command.occurred_at.isoformat() if command.occurred_at else None,
     }
     previous = await _claim(uow, program, "purchase", order_id, request, now, ("input", "orderId"))
     if previous is not None:

@@ -1,0 +1,159 @@
+"""The `loyalty` command as operators and `make run` use it, on an empty database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jwt
+import pytest
+
+from api.runtime import Runtime
+from api.settings import Settings
+
+
+def run_cli(*args: str, url: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")}
+    environment.update(LOYALTY_DATABASE_URL=url, **env)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        cwd=cwd,
+        env={**environment, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def cli(*args: str, url: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(run_cli, *args, url=url, cwd=cwd, **env)
+
+
+@pytest.mark.asyncio
+async def test_migrate_then_demo_seeds_an_empty_database_once(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    # given an empty database: migrate creates the schema, twice is harmless
+    for _ in range(2):
+        result = await cli("migrate", url=empty_database_url, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    # when the demo is seeded twice
+    first = await cli("demo", url=empty_database_url, cwd=tmp_path)
+    second = await cli("demo", url=empty_database_url, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "seeded" in first.stdout and "exists already" in second.stdout
+    # then the demo program is there with tiers, members and balances
+    runtime = Runtime.from_settings(
+        Settings(database_url=empty_database_url, jwt_secret="x", _env_file=None)
+    )
+    try:
+        async with runtime.reader() as uow:
+            program = await uow.programs.get_by_slug("demo")
+            assert program is not None and program.points_name == "beans"
+            assert [t.name for t in await uow.tiers.all(program.id)] == [
+                "Member",
+                "Silver",
+                "Gold",
+            ]
+            alice = await uow.members.get_by_subject(program.id, "alice")
+            assert alice is not None
+            wallet = await uow.ledger.wallet(program.id, alice.id)
+            assert wallet is not None and wallet.balance == 1250 + 499
+    finally:
+        await runtime.db.dispose()
+
+
+@pytest.mark.asyncio
+async def test_program_create_validates_and_refuses_duplicates(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    assert (await cli("migrate", url=empty_database_url, cwd=tmp_path)).returncode == 0
+    ok = await cli(
+        "program",
+        "create",
+        "shoes",
+        "--name",
+        "Shoe Club",
+        "--currency",
+        "chf",
+        url=empty_database_url,
+        cwd=tmp_path,
+    )
+    assert ok.returncode == 0 and "created program shoes" in ok.stdout
+    again = await cli(
+        "program",
+        "create",
+        "shoes",
+        "--name",
+        "Again",
+        "--currency",
+        "CHF",
+        url=empty_database_url,
+        cwd=tmp_path,
+    )
+    assert again.returncode == 1 and "exists already" in again.stderr
+    bad = await cli(
+        "program",
+        "create",
+        "Bad Slug!",
+        "--name",
+        "X",
+        "--currency",
+        "ZZZ",
+        url=empty_database_url,
+        cwd=tmp_path,
+    )
+    assert bad.returncode == 1
+
+
+def test_token_is_signed_with_the_secret_generated_once_under_var(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'unused.db'}"
+    first = run_cli(
+        "token",
+        "--program",
+        "demo",
+        "--role",
+        "staff",
+        "--sub",
+        "e1",
+        "--store",
+        "s1",
+        url=url,
+        cwd=tmp_path,
+    )
+    second = run_cli(
+        "token",
+        "--program",
+        "demo",
+        "--role",
+        "member",
+        "--sub",
+        "alice",
+        "--ttl",
+        "60",
+        url=url,
+        cwd=tmp_path,
+    )
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    secret_file = tmp_path / "var" / "jwt-secret"
+    secret = secret_file.read_text().strip()
+    assert len(secret) >= 40 and oct(secret_file.stat().st_mode)[-3:] == "600"
+    options = {"audience": "loyalty-api", "issuer": "loyalty", "algorithms": ["HS256"]}
+    staff = jwt.decode(first.stdout.strip(), secret, **options)
+    member = jwt.decode(second.stdout.strip(), secret, **options)
+    assert (staff["role"], staff["sub"], staff["store"], staff["program"]) == (
+        "staff",
+        "e1",
+        "s1",
+        "demo",
+    )
+    assert member["exp"] - member["iat"] == 60
+    # a staff token without a store is refused
+    refused = run_cli(
+        "token", "--program", "demo", "--role", "staff", "--sub", "e1", url=url, cwd=tmp_path
+    )
+    assert refused.returncode == 2
