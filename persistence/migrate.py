@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from persistence.db import ensure_sqlite_directory
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -20,4 +22,5 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision` (synchronous: call it off the event loop)."""
+    ensure_sqlite_directory(url)
     command.upgrade(alembic_config(url), revision)
