@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 
+from api.limits import BodySizeLimit
 from api.observability import RequestIdMiddleware
 from api.runtime import Runtime
 from api.schema import build_schema
@@ -66,6 +67,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         ],
         lifespan=lifespan,
     )
+    app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestIdMiddleware)
     app.state.runtime = runtime
     return app

@@ -29,18 +29,34 @@ class TokenVerifier:
         self.settings = settings
         self._secret = settings.secret
         self._keys: dict[str, PyJWK] = {}
-        if settings.jwks_file is not None:
-            keyset = PyJWKSet.from_dict(json.loads(settings.jwks_file.read_text()))
-            self._keys = {key.key_id: key for key in keyset.keys if key.key_id}
+        self._jwks_stamp: tuple[int, int] | None = None
+        self._refresh_keys()
+
+    def _refresh_keys(self) -> None:
+        """(Re)load the JWKS file when it changed: adding a key rotates it in, removing
+        a key retires it, without a restart."""
+        path = self.settings.jwks_file
+        if path is None:
+            return
+        stat = path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp == self._jwks_stamp:
+            return
+        keyset = PyJWKSet.from_dict(json.loads(path.read_text()))
+        self._keys = {key.key_id: key for key in keyset.keys if key.key_id}
+        self._jwks_stamp = stamp
 
     def _key_for(self, header: dict[str, Any]) -> Any:
         alg = header.get("alg")
         if alg == "HS256":
             return self._secret
         if alg in ASYMMETRIC:
+            self._refresh_keys()
             key = self._keys.get(str(header.get("kid")))
             if key is None or key.key_type != ASYMMETRIC[alg]:
                 raise NotAuthenticated("The token's signing key is not known.")
+            if key.algorithm_name != alg:
+                raise NotAuthenticated("The token's algorithm does not fit its key.")
             return key.key
         raise NotAuthenticated("The token's algorithm is not accepted.")
 

@@ -7,6 +7,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.schema.config import StrawberryConfig
 
 from api.errors import LoyaltyErrors
+from api.limits import CostBudget, CostLimiter
 from api.mutations.members import MemberMutations
 from api.mutations.points import PointsMutations
 from api.mutations.programs import ProgramMutations
@@ -28,11 +29,16 @@ class Mutation(MemberMutations, PointsMutations, ProgramMutations):
     pass
 
 
-def build_schema(*, production: bool = False) -> strawberry.Schema:
+def build_schema(
+    *, production: bool = False, budget: CostBudget | None = None
+) -> strawberry.Schema:
+    """The schema with its limits; `budget` is the per-caller cost budget of one app."""
+    costs = budget or CostBudget()
     extensions = [
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: CostLimiter(costs),
         lambda: LoyaltyErrors(request_id=current_request_id),
     ]
     if production:
