@@ -1,0 +1,160 @@
+"""Stateful property test of the ledger against the real database layer (SQLite).
+
+Hypothesis drives random sequences of use cases through SqlUnitOfWork and checks
+them against a simple model after every step: balances, lots and entries agree.
+`LOYALTY_STATEFUL_EXAMPLES=2000 pytest tests/reliability` runs it longer by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from sqlalchemy import func, select
+
+from api.runtime import Runtime
+from api.settings import Settings
+from domain.errors import InsufficientPoints
+from domain.model import Principal, Role
+from domain.services import members, points, programs
+from persistence.migrate import upgrade
+from persistence.tables import LedgerEntryRow, LotRow, WalletRow
+from tests.support import MovableClock
+
+EXAMPLES = int(os.environ.get("LOYALTY_STATEFUL_EXAMPLES", "25"))
+MEMBERS = 3
+_template: list[Path] = []
+
+
+def migrated_copy(folder: Path) -> str:
+    """A freshly migrated SQLite file: migrated once, then copied for every example."""
+    if not _template:
+        template = Path(tempfile.mkdtemp()) / "template.db"
+        upgrade(f"sqlite:///{template}")
+        _template.append(template)
+    folder.mkdir(parents=True)
+    shutil.copy(_template[0], folder / "ledger.db")
+    return f"sqlite:///{folder / 'ledger.db'}"
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.folder = Path(tempfile.gettempdir()) / f"ledger-sm-{uuid.uuid4().hex}"
+        url = migrated_copy(self.folder)
+        self.runtime = Runtime.from_settings(
+            Settings(database_url=url, jwt_secret="x", _env_file=None), clock=MovableClock()
+        )
+        self.admin = Principal(role=Role.ADMIN, program_slug="sm", subject="admin")
+        self.expected: dict[uuid.UUID, int] = {}
+        self.orders = 0
+
+    def run(self, coroutine):  # type: ignore[no-untyped-def]
+        return self.loop.run_until_complete(coroutine)
+
+    @initialize()
+    def create_members(self) -> None:
+        async def setup() -> None:
+            async with self.runtime.uow() as uow:
+                await programs.create_program(
+                    uow, self.runtime.clock, slug="sm", name="SM", currency="EUR"
+                )
+            for n in range(MEMBERS):
+                principal = Principal(role=Role.MEMBER, program_slug="sm", subject=f"m{n}")
+                async with self.runtime.uow() as uow:
+                    member = await members.enroll(
+                        uow, self.runtime.clock, principal, members.Enrollment()
+                    )
+                self.expected[member.id] = 0
+
+        self.run(setup())
+
+    def member(self, index: int) -> uuid.UUID:
+        return list(self.expected)[index % MEMBERS]
+
+    @rule(who=st.integers(0, MEMBERS - 1), amount=st.integers(1, 50_000), retry=st.booleans())
+    def purchase(self, who: int, amount: int, retry: bool) -> None:
+        member_id = self.member(who)
+        self.orders += 1
+        command = points.RecordPurchase(member_id, f"o-{self.orders}", amount, "EUR")
+        for _ in range(2 if retry else 1):  # a retry must not credit twice
+            result = self.run(self._purchase(command))
+        self.expected[member_id] += result.points_earned
+        assert result.points_earned == amount * 10 // 100
+
+    async def _purchase(self, command: points.RecordPurchase) -> points.PurchaseResult:
+        async with self.runtime.uow() as uow:
+            return await points.record_purchase(uow, self.runtime.clock, self.admin, command)
+
+    @rule(who=st.integers(0, MEMBERS - 1), delta=st.integers(-3_000, 3_000).filter(bool))
+    def adjust(self, who: int, delta: int) -> None:
+        member_id = self.member(who)
+        command = points.AdjustPoints(member_id, delta, "state machine", uuid.uuid4().hex)
+
+        async def apply() -> None:
+            async with self.runtime.uow() as uow:
+                await points.adjust_points(uow, self.runtime.clock, self.admin, command)
+
+        try:
+            self.run(apply())
+        except InsufficientPoints:
+            assert self.expected[member_id] + delta < 0
+        else:
+            self.expected[member_id] += delta
+
+    @invariant()
+    def ledger_agrees_with_the_model(self) -> None:
+        if not self.expected:
+            return
+        self.run(self._check())
+
+    async def _check(self) -> None:
+        entries, lots, wallets = LedgerEntryRow.__table__, LotRow.__table__, WalletRow.__table__
+        async with self.runtime.reader() as uow:
+            for member_id, balance in self.expected.items():
+                wallet = (
+                    await uow.conn.execute(
+                        select(wallets.c.balance, wallets.c.version).where(
+                            wallets.c.member_id == member_id
+                        )
+                    )
+                ).one()
+                total, count = (
+                    await uow.conn.execute(
+                        select(func.coalesce(func.sum(entries.c.points), 0), func.count()).where(
+                            entries.c.member_id == member_id
+                        )
+                    )
+                ).one()
+                remaining = (
+                    await uow.conn.execute(
+                        select(func.coalesce(func.sum(lots.c.remaining), 0)).where(
+                            lots.c.member_id == member_id
+                        )
+                    )
+                ).scalar_one()
+                assert wallet.balance == balance == total == remaining
+                assert wallet.version == count
+                assert balance >= 0
+
+    def teardown(self) -> None:
+        self.run(self.runtime.db.dispose())
+        self.loop.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+LedgerMachine.TestCase.settings = settings(
+    max_examples=EXAMPLES,
+    stateful_step_count=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_ledger_state_machine = LedgerMachine.TestCase
