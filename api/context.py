@@ -74,11 +74,10 @@ class Context:
             if self._program is None:
                 principal = self.caller()
                 async with self.runtime.reader() as uow:
-                    program = await uow.programs.get_by_slug(principal.program_slug)
-                    if program is None:
-                        raise NotAuthenticated("The token's program does not exist.")
-                    self._program = program
-                    self._tiers = await uow.tiers.all(program.id)
+                    found = await uow.programs.get_with_tiers(principal.program_slug)
+                if found is None:
+                    raise NotAuthenticated("The token's program does not exist.")
+                self._program, self._tiers = found
             return self._program
 
     async def tiers(self) -> list[Tier]:

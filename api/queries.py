@@ -79,8 +79,14 @@ class Query:
     async def me(self, info: Info) -> Member | None:
         program = await info.context.program()
         async with info.context.runtime.reader() as uow:
-            member = await uow.members.get_by_subject(program.id, info.context.caller().subject)
-        return Member.from_domain(member) if member else None
+            found = await uow.members.get_with_wallet_by_subject(
+                program.id, info.context.caller().subject
+            )
+        if found is None:
+            return None
+        member, wallet = found
+        (await info.context.loaders()).wallets.prime(member.id, wallet)
+        return Member.from_domain(member)
 
     @strawberry.field(
         description="Staff and admins: a member of their program by ID; null if there is none.",

@@ -24,6 +24,10 @@ class ProgramRepository(Protocol):
         """Insert; False when the slug is taken."""
         ...
 
+    async def get_with_tiers(self, slug: str) -> tuple[Program, list[Tier]] | None:
+        """The program and its tiers, lowest rank first (one round trip)."""
+        ...
+
     async def update(self, program: Program) -> None: ...
 
 
@@ -45,6 +49,12 @@ class MemberRepository(Protocol):
     async def get_many(self, program_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Member]: ...
 
     async def get_by_subject(self, program_id: uuid.UUID, subject: str) -> Member | None: ...
+
+    async def get_with_wallet_by_subject(
+        self, program_id: uuid.UUID, subject: str
+    ) -> tuple[Member, Wallet] | None:
+        """The member and their wallet (one round trip)."""
+        ...
 
     async def get_by_referral_code(self, program_id: uuid.UUID, code: str) -> Member | None: ...
 

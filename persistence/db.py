@@ -91,6 +91,9 @@ class Database:
                 yield conn
         else:
             async with self.engine.connect() as conn:
+                if not write and not self.is_sqlite:
+                    # Reads need no transaction: skip the BEGIN/ROLLBACK round trips.
+                    await conn.execution_options(isolation_level="AUTOCOMMIT")
                 yield conn
 
     async def ping(self) -> None:

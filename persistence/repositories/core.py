@@ -166,6 +166,32 @@ class SqlProgramRepository:
         result = await self.conn.execute(stmt.returning(programs_t.c.id))
         return result.first() is not None
 
+    async def get_with_tiers(self, slug: str) -> tuple[Program, list[Tier]] | None:
+        """The program and its tiers (lowest rank first) in one statement."""
+        tier_columns = [c.label(f"tier_{c.name}") for c in tiers_t.c]
+        result = await self.conn.execute(
+            select(programs_t, *tier_columns)
+            .join(tiers_t, tiers_t.c.program_id == programs_t.c.id)
+            .where(programs_t.c.slug == slug)
+            .order_by(tiers_t.c.rank)
+        )
+        rows = result.all()
+        if not rows:
+            return None
+        tiers = [
+            Tier(
+                id=row.tier_id,
+                program_id=row.tier_program_id,
+                name=row.tier_name,
+                rank=row.tier_rank,
+                threshold=row.tier_threshold,
+                multiplier_permille=row.tier_multiplier_permille,
+                benefits=tuple(row.tier_benefits or ()),
+            )
+            for row in rows
+        ]
+        return program_from_row(rows[0]), tiers
+
     async def update(self, program: Program) -> None:
         await self.conn.execute(
             update(programs_t)
@@ -237,6 +263,29 @@ class SqlMemberRepository:
 
     async def get_by_subject(self, program_id: uuid.UUID, subject: str) -> Member | None:
         return await self._one(program_id, members_t.c.subject == subject)
+
+    async def get_with_wallet_by_subject(
+        self, program_id: uuid.UUID, subject: str
+    ) -> tuple[Member, Wallet] | None:
+        """The member and their wallet in one statement."""
+        wallet_columns = [c.label(f"wallet_{c.name}") for c in wallets_t.c]
+        result = await self.conn.execute(
+            select(members_t, *wallet_columns)
+            .join(wallets_t, wallets_t.c.member_id == members_t.c.id)
+            .where(members_t.c.program_id == program_id, members_t.c.subject == subject)
+        )
+        row = result.first()
+        if row is None:
+            return None
+        wallet = Wallet(
+            program_id=row.wallet_program_id,
+            member_id=row.wallet_member_id,
+            balance=row.wallet_balance,
+            pending=row.wallet_pending,
+            lifetime_earned=row.wallet_lifetime_earned,
+            version=row.wallet_version,
+        )
+        return member_from_row(row), wallet
 
     async def get_by_referral_code(self, program_id: uuid.UUID, code: str) -> Member | None:
         return await self._one(program_id, members_t.c.referral_code == code)

@@ -70,7 +70,7 @@ async def test_internal_errors_are_masked_with_a_request_id(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("SELECT secret FROM member -- password=hunter2")
 
-    monkeypatch.setattr(SqlMemberRepository, "get_by_subject", broken)
+    monkeypatch.setattr(SqlMemberRepository, "get_with_wallet_by_subject", broken)
     body = await api.raw("{ me { id } }", token=api.member("alice"))
     error = body["errors"][0]
     assert error["message"] == "Internal error."
