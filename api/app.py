@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 
-from api.limits import BodySizeLimit
+from api.limits import BodySizeLimit, CostBudget
 from api.observability import RequestIdMiddleware
 from api.runtime import Runtime
 from api.schema import build_schema
@@ -27,7 +27,13 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     production = runtime.settings.production
     graphql = LoyaltyGraphQL(
         runtime,
-        schema=build_schema(production=production),
+        schema=build_schema(
+            production=production,
+            budget=CostBudget(
+                capacity=runtime.settings.cost_budget,
+                refill_per_second=runtime.settings.cost_refill_per_second,
+            ),
+        ),
         graphql_ide=None if production else "graphiql",
         allow_queries_via_get=True,
     )

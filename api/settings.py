@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: int = 30
     production: bool = Field(default=False, description="Turns off GraphiQL and introspection.")
     db_pool_size: int = 10
+    cost_budget: int = Field(default=2_000, description="Query cost a caller may burst.")
+    cost_refill_per_second: float = Field(
+        default=200.0, description="Query cost a caller regains per second."
+    )
     max_page_size: int = 100
     var_dir: Path = VAR_DIR
 
