@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api.limits import BodySizeLimit, CostBudget
+from api.metrics import Metrics, MetricsMiddleware
 from api.observability import RequestIdMiddleware
 from api.runtime import Runtime
 from api.schema import build_schema
@@ -49,14 +50,12 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
         return JSONResponse({"status": "ready", "database": "ok"})
 
+    collected = Metrics()
+
     async def metrics(_: Request) -> PlainTextResponse:
         pool = runtime.db.engine.pool
-        lines = [
-            "# HELP loyalty_db_pool_checked_out Database connections in use.",
-            "# TYPE loyalty_db_pool_checked_out gauge",
-            f"loyalty_db_pool_checked_out {getattr(pool, 'checkedout', lambda: 0)()}",
-        ]
-        return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+        gauges = {"loyalty_db_pool_checked_out": getattr(pool, "checkedout", lambda: 0)()}
+        return PlainTextResponse(collected.render(gauges), media_type="text/plain; version=0.0.4")
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -74,6 +73,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(MetricsMiddleware, metrics=collected)
     app.add_middleware(RequestIdMiddleware)
     app.state.runtime = runtime
     return app

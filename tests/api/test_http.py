@@ -17,8 +17,11 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["database"] == "ok"
-    metrics = await client.get("/metrics")
-    assert "loyalty_db_pool_checked_out" in metrics.text
+    metrics = (await client.get("/metrics")).text
+    assert "loyalty_db_pool_checked_out" in metrics
+    assert 'loyalty_http_requests_total{method="GET",route="/healthz",status="200"} 1' in metrics
+    assert 'loyalty_http_request_seconds_count{route="/readyz"} 1' in metrics
+    assert 'loyalty_http_request_seconds_bucket{route="/healthz",le="+Inf"} 1' in metrics
 
 
 @pytest.mark.asyncio
