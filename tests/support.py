@@ -152,6 +152,60 @@ class Api:
         return data["me"]["wallet"]
 
 
+@dataclass(frozen=True)
+class LedgerTotals:
+    """What the database says about one wallet, to check the ledger invariants."""
+
+    balance: int
+    version: int
+    entries_sum: int
+    entry_count: int
+    lots_remaining: int
+
+    def consistent(self) -> bool:
+        """balance == sum of entries == sum of lot remainders, one entry per version."""
+        debt = max(0, -self.balance)
+        return (
+            self.balance == self.entries_sum == self.lots_remaining - debt
+            and self.version == self.entry_count
+        )
+
+
+async def ledger_totals(runtime: Runtime, member_id: uuid.UUID) -> LedgerTotals:
+    from sqlalchemy import func, select
+
+    from persistence.tables import LedgerEntryRow, LotRow, WalletRow
+
+    entries, lots, wallets = LedgerEntryRow.__table__, LotRow.__table__, WalletRow.__table__
+    async with runtime.reader() as uow:
+        wallet = (
+            await uow.conn.execute(
+                select(wallets.c.balance, wallets.c.version).where(wallets.c.member_id == member_id)
+            )
+        ).one()
+        total, count = (
+            await uow.conn.execute(
+                select(func.coalesce(func.sum(entries.c.points), 0), func.count()).where(
+                    entries.c.member_id == member_id
+                )
+            )
+        ).one()
+        remaining = (
+            await uow.conn.execute(
+                select(func.coalesce(func.sum(lots.c.remaining), 0)).where(
+                    lots.c.member_id == member_id
+                )
+            )
+        ).scalar_one()
+    return LedgerTotals(
+        balance=int(wallet.balance),
+        version=int(wallet.version),
+        entries_sum=int(total),
+        entry_count=int(count),
+        lots_remaining=int(remaining),
+    )
+
+
 class StatementCounter:
     """Counts SQL statements sent on an engine while active."""
 

@@ -6,40 +6,14 @@ import asyncio
 import uuid
 
 import pytest
-from sqlalchemy import func, select
 
 from api.ids import decode
 from api.runtime import Runtime
-from persistence.tables import LedgerEntryRow, LotRow, WalletRow
-from tests.support import Api
+from tests.support import Api, LedgerTotals, ledger_totals
 
 
-async def ledger_totals(runtime: Runtime, member_id: str) -> tuple[int, int, int, int]:
-    """(wallet balance, sum of entries, sum of lot remainders, number of entries)."""
-    member = decode(member_id, "Member", ())
-    entries = LedgerEntryRow.__table__
-    lots = LotRow.__table__
-    wallets = WalletRow.__table__
-    async with runtime.reader() as uow:
-        conn = uow.conn
-        balance = (
-            await conn.execute(select(wallets.c.balance).where(wallets.c.member_id == member))
-        ).scalar_one()
-        total, count = (
-            await conn.execute(
-                select(func.coalesce(func.sum(entries.c.points), 0), func.count()).where(
-                    entries.c.member_id == member
-                )
-            )
-        ).one()
-        remaining = (
-            await conn.execute(
-                select(func.coalesce(func.sum(lots.c.remaining), 0)).where(
-                    lots.c.member_id == member
-                )
-            )
-        ).scalar_one()
-    return int(balance), int(total), int(remaining), int(count)
+async def totals(runtime: Runtime, member_id: str) -> LedgerTotals:
+    return await ledger_totals(runtime, decode(member_id, "Member", ()))
 
 
 @pytest.mark.asyncio
@@ -54,7 +28,7 @@ async def test_fifty_concurrent_purchases_with_one_order_id_credit_once(
     )
     # then every answer is the same success, and the wallet was credited once
     assert all(r["errors"] == [] and r["pointsEarned"] == 250 for r in results)
-    assert await ledger_totals(runtime, member["id"]) == (250, 250, 250, 1)
+    assert await totals(runtime, member["id"]) == LedgerTotals(250, 1, 250, 1, 250)
 
 
 @pytest.mark.asyncio
@@ -72,9 +46,10 @@ async def test_fifty_concurrent_debits_never_overdraw(api: Api, runtime: Runtime
     # then exactly floor(1000 / 30) succeed, the rest are INSUFFICIENT_POINTS
     assert len(ok) == 33
     assert {r["errors"][0]["code"] for r in refused} == {"INSUFFICIENT_POINTS"}
-    balance, total, remaining, count = await ledger_totals(runtime, member["id"])
-    assert balance == 1000 - 33 * 30 == total == remaining
-    assert count == 4 + 33
+    result = await totals(runtime, member["id"])
+    assert result.consistent()
+    assert result.balance == 1000 - 33 * 30
+    assert result.entry_count == 4 + 33
     # and versions are dense: each success saw a distinct version
     assert sorted(r["wallet"]["version"] for r in ok) == list(range(5, 5 + 33))
 
@@ -84,7 +59,7 @@ async def test_concurrent_purchases_of_many_orders_all_count(api: Api, runtime: 
     member = await api.enroll("carol")
     results = await asyncio.gather(*(api.purchase(member["id"], f"o-{n}", 1000) for n in range(30)))
     assert all(r["pointsEarned"] == 100 for r in results)
-    assert await ledger_totals(runtime, member["id"]) == (3000, 3000, 3000, 30)
+    assert await totals(runtime, member["id"]) == LedgerTotals(3000, 30, 3000, 30, 3000)
 
 
 @pytest.mark.asyncio
