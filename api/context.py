@@ -13,7 +13,7 @@ from strawberry.types import Info as StrawberryInfo
 from api.runtime import Runtime
 from domain.errors import NotAuthenticated
 from domain.model import LedgerEntry, Principal, Program, Tier, Wallet
-from domain.tiers import calendar_period
+from domain.tiers import QUALIFYING_KINDS, calendar_period
 
 
 @dataclass
@@ -34,7 +34,9 @@ class Loaders:
     async def _load_qualifying(self, ids: list[uuid.UUID]) -> list[int]:
         start, _ = calendar_period(self.runtime.clock.now())
         async with self.runtime.reader() as uow:
-            found = await uow.ledger.qualifying_points(self.program_id, ids, start)
+            found = await uow.ledger.qualifying_points(
+                self.program_id, ids, start, QUALIFYING_KINDS
+            )
         return [found.get(i, 0) for i in ids]
 
     async def _load_wallets(self, ids: list[uuid.UUID]) -> list[Wallet | None]:

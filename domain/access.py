@@ -28,3 +28,10 @@ def ensure_can_read_member(principal: Principal, member: Member) -> None:
     """FORBIDDEN unless `can_read_member`."""
     if not can_read_member(principal, member):
         raise AccessDenied("You may not access this member.")
+
+
+def can_read_personal_data(principal: Principal, member: Member) -> bool:
+    """Email, phone and birthday: the member themself and admins, never staff or partners."""
+    if principal.role is Role.MEMBER:
+        return member.subject == principal.subject
+    return principal.role is Role.ADMIN

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from domain.idempotency import IdempotencyRecord
-from domain.model import LedgerEntry, Lot, Member, Posting, Program, Tier, Wallet
+from domain.model import EntryKind, LedgerEntry, Lot, Member, Posting, Program, Tier, Wallet
 
 
 class Clock(Protocol):
@@ -100,9 +100,13 @@ class LedgerRepository(Protocol):
         ...
 
     async def qualifying_points(
-        self, program_id: uuid.UUID, member_ids: Sequence[uuid.UUID], since: datetime
+        self,
+        program_id: uuid.UUID,
+        member_ids: Sequence[uuid.UUID],
+        since: datetime,
+        kinds: Collection[EntryKind],
     ) -> dict[uuid.UUID, int]:
-        """Points earned (less refund reversals) since `since`, per member."""
+        """Sum of the entries of `kinds` since `since`, per member (never below 0)."""
         ...
 
     async def entries(

@@ -6,7 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from domain.model import Tier
+from domain.model import EntryKind, Tier
+
+# Earned points count towards tiers and refund reversals take them back; spending,
+# expiry and adjustments do not change what a member has qualified with.
+QUALIFYING_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.REVERSAL})
 
 
 def calendar_period(now: datetime) -> tuple[datetime, datetime]:

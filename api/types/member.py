@@ -11,8 +11,7 @@ from api.context import Info
 from api.types.node import Node
 from api.types.program import Tier
 from api.types.wallet import Wallet
-from domain import model, tiers
-from domain.model import Role
+from domain import access, model, tiers
 
 
 @strawberry.type(description="Where the member stands on the way to the next tier.")
@@ -57,10 +56,7 @@ class Member(Node):
         )
 
     def _personal(self, info: Info) -> bool:
-        principal = info.context.caller()
-        return principal.role is Role.ADMIN or (
-            principal.role is Role.MEMBER and principal.subject == self.member.subject
-        )
+        return access.can_read_personal_data(info.context.caller(), self.member)
 
     @strawberry.field(description="Email address; only the member themself and admins see it.")
     def email(self, info: Info) -> str | None:

@@ -7,7 +7,7 @@ filters on `program_id`, so a caller scoped to one program cannot reach another'
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -45,10 +45,6 @@ wallets_t = WalletRow.__table__  # type: ignore[attr-defined]
 entries_t = LedgerEntryRow.__table__  # type: ignore[attr-defined]
 lots_t = LotRow.__table__  # type: ignore[attr-defined]
 idempotency_t = IdempotencyKeyRow.__table__  # type: ignore[attr-defined]
-
-
-# Earned points count towards tiers; refund reversals take them back. Spending does not.
-QUALIFYING_KINDS = (EntryKind.EARN.value, EntryKind.BONUS.value, EntryKind.REVERSAL.value)
 
 
 class ConcurrentUpdateError(RuntimeError):
@@ -456,7 +452,11 @@ class SqlLedgerRepository:
         return [(row[0], int(row[1])) for row in result]
 
     async def qualifying_points(
-        self, program_id: uuid.UUID, member_ids: Sequence[uuid.UUID], since: datetime
+        self,
+        program_id: uuid.UUID,
+        member_ids: Sequence[uuid.UUID],
+        since: datetime,
+        kinds: Collection[EntryKind],
     ) -> dict[uuid.UUID, int]:
         if not member_ids:
             return {}
@@ -465,7 +465,7 @@ class SqlLedgerRepository:
             .where(
                 entries_t.c.program_id == program_id,
                 entries_t.c.member_id.in_(set(member_ids)),
-                entries_t.c.kind.in_(QUALIFYING_KINDS),
+                entries_t.c.kind.in_([kind.value for kind in kinds]),
                 entries_t.c.occurred_at >= since,
             )
             .group_by(entries_t.c.member_id)
