@@ -3,51 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
+from api.loaders import Loaders
 from api.runtime import Runtime
 from domain.errors import NotAuthenticated
-from domain.model import LedgerEntry, Principal, Program, Tier, Wallet
-from domain.tiers import QUALIFYING_KINDS, calendar_period
-
-
-@dataclass
-class Loaders:
-    """Built fresh for every operation (and every subscription event): never shared."""
-
-    runtime: Runtime
-    program_id: uuid.UUID
-    wallets: DataLoader[uuid.UUID, Wallet | None] = field(init=False)
-    entries: DataLoader[uuid.UUID, LedgerEntry | None] = field(init=False)
-    qualifying_points: DataLoader[uuid.UUID, int] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.wallets = DataLoader(load_fn=self._load_wallets)
-        self.entries = DataLoader(load_fn=self._load_entries)
-        self.qualifying_points = DataLoader(load_fn=self._load_qualifying)
-
-    async def _load_qualifying(self, ids: list[uuid.UUID]) -> list[int]:
-        start, _ = calendar_period(self.runtime.clock.now())
-        async with self.runtime.reader() as uow:
-            found = await uow.ledger.qualifying_points(
-                self.program_id, ids, start, QUALIFYING_KINDS
-            )
-        return [found.get(i, 0) for i in ids]
-
-    async def _load_wallets(self, ids: list[uuid.UUID]) -> list[Wallet | None]:
-        async with self.runtime.reader() as uow:
-            found = {w.member_id: w for w in await uow.ledger.wallets(self.program_id, ids)}
-        return [found.get(i) for i in ids]
-
-    async def _load_entries(self, ids: list[uuid.UUID]) -> list[LedgerEntry | None]:
-        async with self.runtime.reader() as uow:
-            found = {e.id: e for e in await uow.ledger.entries(self.program_id, ids)}
-        return [found.get(i) for i in ids]
+from domain.model import Principal, Program, Tier
 
 
 @dataclass
@@ -96,7 +60,7 @@ class Context:
     async def loaders(self) -> Loaders:
         if self._loaders is None:
             program = await self.program()
-            self._loaders = Loaders(self.runtime, program.id)
+            self._loaders = Loaders(self.runtime, program.id, self.caller(), await self.tiers())
         return self._loaders
 
 

@@ -35,3 +35,15 @@ class StaffOrAdmin(_Roles):
 
 class AdminOnly(_Roles):
     roles = (Role.ADMIN,)
+
+
+class MemberStaffOrAdmin(_Roles):
+    """Members for themselves, staff and admins for members of their program."""
+
+    roles = (Role.MEMBER, Role.STAFF, Role.ADMIN)
+
+
+class StaffAdminOrPartner(_Roles):
+    """Those who accept vouchers: tills, the back office and partners."""
+
+    roles = (Role.STAFF, Role.ADMIN, Role.PARTNER)

@@ -7,11 +7,14 @@ from typing import Annotated
 import strawberry
 
 from api import ids
+from api.catalog_queries import resolve_catalog_node, rewards_page
 from api.context import Info
+from api.pagination import Connection
 from api.permissions import Authenticated, MemberOnly, StaffOrAdmin
 from api.types.member import Member
 from api.types.node import Node
 from api.types.program import Program, Tier
+from api.types.rewards import Reward
 from api.types.wallet import LedgerEntry
 from domain import access
 
@@ -43,6 +46,8 @@ async def resolve_node(info: Info, global_id: strawberry.ID) -> Node | None:
         return Tier.from_domain(found[0]) if found else None
     if type_name == "Member":
         return await _member(info, global_id)
+    if type_name in ("Reward", "Partner", "Redemption"):
+        return await resolve_catalog_node(info, type_name, value)  # type: ignore[return-value]
     if type_name == "LedgerEntry":
         async with info.context.runtime.reader() as uow:
             entries = await uow.ledger.entries(program.id, [value])
@@ -87,6 +92,23 @@ class Query:
         member, wallet = found
         (await info.context.loaders()).wallets.prime(member.id, wallet)
         return Member.from_domain(member)
+
+    @strawberry.field(
+        description="Rewards the caller may see, cheapest first: a member sees the catalog, a "
+        "partner its own co-branded rewards, staff the catalog, admins every reward.",
+        permission_classes=[Authenticated],
+    )
+    async def rewards(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, 1 to 100 (default 20).")
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
+    ) -> Connection[Reward]:
+        return await rewards_page(info, first, after)
 
     @strawberry.field(
         description="Staff and admins: a member of their program by ID; null if there is none.",

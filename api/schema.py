@@ -11,6 +11,7 @@ from api.limits import CostBudget, CostLimiter
 from api.mutations.members import MemberMutations
 from api.mutations.points import PointsMutations
 from api.mutations.programs import ProgramMutations
+from api.mutations.rewards import RewardMutations
 from api.observability import current_request_id
 from api.queries import Query
 from api.types.member import Member
@@ -25,7 +26,7 @@ MAX_TOKENS = 4000
 @strawberry.type(
     description="Changing state. Every mutation takes one `input` and returns a payload."
 )
-class Mutation(MemberMutations, PointsMutations, ProgramMutations):
+class Mutation(MemberMutations, PointsMutations, ProgramMutations, RewardMutations):
     pass
 
 

@@ -35,3 +35,36 @@ def can_read_personal_data(principal: Principal, member: Member) -> bool:
     if principal.role is Role.MEMBER:
         return member.subject == principal.subject
     return principal.role is Role.ADMIN
+
+
+def ensure_may_act_for(principal: Principal, member: Member) -> None:
+    """Whether the caller may spend or change this member's points on their behalf.
+
+    Members act for themselves; staff and admins for any member of their program
+    (the in-store flow narrows staff to members whose card they scanned).
+    """
+    if principal.role is Role.MEMBER and member.subject == principal.subject:
+        return
+    if principal.role in (Role.STAFF, Role.ADMIN):
+        return
+    raise AccessDenied("You may not act for this member.")
+
+
+def can_see_reward(
+    principal: Principal, partner_id: object, reward_partner_id: object, archived: bool
+) -> bool:
+    """Partners see their own rewards; members the live catalog; staff and admins all."""
+    if principal.role is Role.PARTNER:
+        return partner_id is not None and reward_partner_id == partner_id
+    if principal.role is Role.MEMBER:
+        return not archived
+    return True
+
+
+def can_see_redemption(
+    principal: Principal, member: Member, partner_id: object, reward_partner_id: object
+) -> bool:
+    """A redemption is the member's, the program staff's, and its reward partner's."""
+    if principal.role is Role.PARTNER:
+        return partner_id is not None and reward_partner_id == partner_id
+    return can_read_member(principal, member)

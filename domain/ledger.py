@@ -24,7 +24,8 @@ MAX_POINTS_PER_CHANGE = 1_000_000_000
 # Balances are GraphQL Ints (32-bit); no wallet may grow past this.
 MAX_BALANCE = 2_000_000_000
 
-CREDIT_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST})
+# REDEEM credits only when a redemption is cancelled and its points come back.
+CREDIT_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST, EntryKind.REDEEM})
 DEBIT_KINDS = frozenset({EntryKind.REDEEM, EntryKind.EXPIRE, EntryKind.ADJUST, EntryKind.REVERSAL})
 # Kinds that count towards lifetime earned points.
 EARNING_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS})
@@ -66,9 +67,35 @@ def credit(
     expires_at: datetime | None = None,
 ) -> Posting:
     """Add points as a new lot; a negative balance (debt) is repaid first."""
+    return credit_portions(
+        wallet,
+        [(points, expires_at)],
+        kind=kind,
+        now=now,
+        description=description,
+        reference=reference,
+        actor=actor,
+    )
+
+
+def credit_portions(
+    wallet: Wallet,
+    portions: Sequence[tuple[int, datetime | None]],
+    *,
+    kind: EntryKind,
+    now: datetime,
+    description: str,
+    reference: str,
+    actor: str,
+) -> Posting:
+    """One credit entry whose points land in several lots, each with its own expiry
+    (a cancelled redemption gives points back with the expiries they had)."""
     if kind not in CREDIT_KINDS:
         raise ValueError(f"{kind} is not a credit")
-    if not 0 < points <= MAX_POINTS_PER_CHANGE:
+    if not portions or any(p <= 0 for p, _ in portions):
+        raise InvalidInput("Every portion of a credit must be positive.")
+    points = sum(p for p, _ in portions)
+    if points > MAX_POINTS_PER_CHANGE:
         raise InvalidInput(f"A credit must be between 1 and {MAX_POINTS_PER_CHANGE} points.")
     debt = max(0, -wallet.balance)
     lifetime = wallet.lifetime_earned + (points if kind in EARNING_KINDS else 0)
@@ -81,17 +108,23 @@ def credit(
         version=wallet.version + 1,
     )
     entry = _entry(after, kind, points, description, reference, actor, now)
-    lot = Lot(
-        id=new_id(),
-        program_id=wallet.program_id,
-        member_id=wallet.member_id,
-        points=points,
-        remaining=max(0, points - debt),
-        available_at=now,
-        expires_at=expires_at,
-        created_at=now,
-    )
-    return Posting(entry=entry, wallet=after, new_lot=lot)
+    lots = []
+    for portion, expires_at in portions:
+        repaid = min(debt, portion)  # debt is repaid from the first portions
+        debt -= repaid
+        lots.append(
+            Lot(
+                id=new_id(),
+                program_id=wallet.program_id,
+                member_id=wallet.member_id,
+                points=portion,
+                remaining=portion - repaid,
+                available_at=now,
+                expires_at=expires_at,
+                created_at=now,
+            )
+        )
+    return Posting(entry=entry, wallet=after, new_lots=lots)
 
 
 def spend_order(lots: Sequence[Lot], now: datetime) -> list[Lot]:

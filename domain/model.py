@@ -60,6 +60,16 @@ class Money:
     currency: str
 
 
+@dataclass(frozen=True)
+class PointValue:
+    """What points are worth at the till: `points` buy `value_minor`, within min and max."""
+
+    points: int = 100
+    value_minor: int = 100
+    min_points: int = 100
+    max_points: int | None = None
+
+
 @dataclass
 class Program:
     id: uuid.UUID
@@ -69,6 +79,7 @@ class Program:
     currency: str
     earn_rate: EarnRate
     created_at: datetime
+    point_value: PointValue = field(default_factory=PointValue)
 
 
 @dataclass
@@ -159,5 +170,5 @@ class Posting:
 
     entry: LedgerEntry
     wallet: Wallet
-    new_lot: Lot | None = None
+    new_lots: list[Lot] = field(default_factory=list)
     takes: list[LotTake] = field(default_factory=list)

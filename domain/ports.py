@@ -8,7 +8,18 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from domain.idempotency import IdempotencyRecord
-from domain.model import EntryKind, LedgerEntry, Lot, Member, Posting, Program, Tier, Wallet
+from domain.model import (
+    EntryKind,
+    LedgerEntry,
+    Lot,
+    LotTake,
+    Member,
+    Posting,
+    Program,
+    Tier,
+    Wallet,
+)
+from domain.rewards import Partner, Redemption, RedemptionCounts, RedemptionStatus, Reward
 
 
 class Clock(Protocol):
@@ -131,6 +142,93 @@ class IdempotencyRepository(Protocol):
         ...
 
 
+class RewardRepository(Protocol):
+    async def add_partner(self, partner: Partner) -> bool:
+        """Insert; False when the slug is taken in the program."""
+        ...
+
+    async def partners(self, program_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Partner]: ...
+
+    async def partner_by_slug(self, program_id: uuid.UUID, slug: str) -> Partner | None: ...
+
+    async def add(self, reward: Reward) -> None: ...
+
+    async def update(self, reward: Reward) -> None: ...
+
+    async def get(self, program_id: uuid.UUID, reward_id: uuid.UUID) -> Reward | None: ...
+
+    async def get_many(self, program_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Reward]: ...
+
+    async def catalog(
+        self,
+        program_id: uuid.UUID,
+        *,
+        limit: int,
+        after: tuple[int, uuid.UUID] | None,
+        partner_id: uuid.UUID | None,
+        include_archived: bool,
+        open_after: datetime | None,
+    ) -> list[Reward]: ...
+
+    async def take_stock(self, program_id: uuid.UUID, reward_id: uuid.UUID) -> bool:
+        """Take one unit of a limited reward; False when none is left."""
+        ...
+
+    async def return_stock(self, program_id: uuid.UUID, reward_id: uuid.UUID) -> None: ...
+
+    async def counts(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        reward_ids: Sequence[uuid.UUID],
+        period_starts: dict[uuid.UUID, datetime],
+    ) -> dict[uuid.UUID, RedemptionCounts]: ...
+
+    async def add_redemption(self, redemption: Redemption, takes: Sequence[LotTake]) -> None: ...
+
+    async def redemption(
+        self, program_id: uuid.UUID, redemption_id: uuid.UUID
+    ) -> Redemption | None: ...
+
+    async def redemptions(
+        self, program_id: uuid.UUID, ids: Sequence[uuid.UUID]
+    ) -> list[Redemption]: ...
+
+    async def redemption_by_code(self, program_id: uuid.UUID, code: str) -> Redemption | None: ...
+
+    async def mark_used(
+        self, program_id: uuid.UUID, redemption_id: uuid.UUID, now: datetime, actor: str
+    ) -> bool:
+        """ISSUED and unexpired -> USED; False if it was not (any more)."""
+        ...
+
+    async def mark_cancelled(
+        self, program_id: uuid.UUID, redemption_id: uuid.UUID, now: datetime
+    ) -> bool:
+        """ISSUED -> CANCELLED; False if it was not (any more)."""
+        ...
+
+    async def takes(
+        self, program_id: uuid.UUID, redemption_id: uuid.UUID
+    ) -> list[tuple[int, datetime | None]]:
+        """(points, original expiry) of the lots a redemption drew on."""
+        ...
+
+    async def member_redemptions(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        *,
+        statuses: Sequence[RedemptionStatus] | None,
+        limit: int,
+        before: tuple[datetime, uuid.UUID] | None,
+    ) -> list[Redemption]: ...
+
+    async def donated_points(
+        self, program_id: uuid.UUID, reward_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, int]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories share it; nothing is written unless `commit` is called."""
 
@@ -139,5 +237,6 @@ class UnitOfWork(Protocol):
     members: MemberRepository
     ledger: LedgerRepository
     idempotency: IdempotencyRepository
+    rewards: RewardRepository
 
     async def commit(self) -> None: ...

@@ -14,6 +14,7 @@ from persistence.repositories.core import (
     SqlProgramRepository,
     SqlTierRepository,
 )
+from persistence.repositories.rewards import SqlRewardRepository
 
 
 class SqlUnitOfWork:
@@ -33,6 +34,7 @@ class SqlUnitOfWork:
         self.members = SqlMemberRepository(self.conn)
         self.ledger = SqlLedgerRepository(self.conn)
         self.idempotency = SqlIdempotencyRepository(self.conn)
+        self.rewards = SqlRewardRepository(self.conn)
         return self
 
     async def commit(self) -> None:

@@ -10,7 +10,8 @@ from api.context import Info
 from api.errors import UserError
 from api.mutations.base import attempt
 from api.permissions import AdminOnly
-from api.types.program import EarnRateInput, Program, Tier
+from api.types.program import EarnRateInput, PointValueInput, Program, Tier
+from domain.model import PointValue as DomainPointValue
 from domain.services import programs
 
 
@@ -22,6 +23,9 @@ class UpdateProgramInput:
     )
     earn_rate: EarnRateInput | None = strawberry.field(
         default=None, description="Base rate at which purchases earn."
+    )
+    point_value: PointValueInput | None = strawberry.field(
+        default=None, description="What points are worth when paying for orders with them."
     )
 
 
@@ -68,6 +72,16 @@ class ProgramMutations:
             name=input.name,
             points_name=input.points_name,
             earn_rate=(rate.points, rate.per_amount_minor) if rate else None,
+            point_value=(
+                DomainPointValue(
+                    points=value.points,
+                    value_minor=value.value_minor,
+                    min_points=value.min_points,
+                    max_points=value.max_points,
+                )
+                if (value := input.point_value)
+                else None
+            ),
         )
         program, errors = await attempt(
             context, lambda uow: programs.update_program(uow, context.caller(), changes)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 import strawberry
 
 from api import ids
+from api.catalog_queries import redemptions_page
 from api.context import Info
+from api.pagination import Connection
 from api.types.node import Node
 from api.types.program import Tier
+from api.types.rewards import Redemption, RedemptionStatus
 from api.types.wallet import Wallet
 from domain import access, model, tiers
 
@@ -90,6 +94,23 @@ class Member(Node):
             percent=result.percent,
             period_ends_at=result.period_ends_at,
         )
+
+    @strawberry.field(description="The member's redemptions, newest first.")
+    async def redemptions(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, 1 to 100 (default 20).")
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
+        status: Annotated[
+            list[RedemptionStatus] | None,
+            strawberry.argument(description="Only these statuses (as stored; EXPIRED is derived)."),
+        ] = None,
+    ) -> Connection[Redemption]:
+        return await redemptions_page(info, self.member.id, first, after, status)
 
     @strawberry.field(description="The member's points wallet.")
     async def wallet(self, info: Info) -> Wallet:

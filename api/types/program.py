@@ -34,6 +34,26 @@ class EarnRateInput:
     per_amount_minor: int = strawberry.field(description="Step of spend in minor units (> 0).")
 
 
+@strawberry.type(description="What points are worth when paying for an order with them.")
+class PointValue:
+    points: int = strawberry.field(description="This many points...")
+    value_minor: int = strawberry.field(description="...are worth this much money, in minor units.")
+    min_points: int = strawberry.field(description="Fewest points one order may use.")
+    max_points: int | None = strawberry.field(
+        description="Most points one order may use; null when unbounded."
+    )
+
+
+@strawberry.input(description="What points are worth when paying for an order with them.")
+class PointValueInput:
+    points: int = strawberry.field(description="This many points (e.g. 100)...")
+    value_minor: int = strawberry.field(description="...are worth this much (e.g. 100 = 1.00).")
+    min_points: int = strawberry.field(default=1, description="Fewest points per order.")
+    max_points: int | None = strawberry.field(
+        default=None, description="Most points per order; null when unbounded."
+    )
+
+
 @strawberry.type(description="A VIP level. Members move up as they earn qualifying points.")
 class Tier(Node):
     name: str = strawberry.field(description="Display name, e.g. Gold.")
@@ -71,6 +91,9 @@ class Program(Node):
     )
     currency: str = strawberry.field(description="ISO 4217 currency purchases are recorded in.")
     earn_rate: EarnRate = strawberry.field(description="Base rate at which purchases earn points.")
+    point_value: PointValue = strawberry.field(
+        description="What points are worth at the till (`redeemPointsForOrder`)."
+    )
 
     @strawberry.field(description="All tiers, lowest rank first.")
     async def tiers(self, info: Info) -> list[Tier]:
@@ -87,5 +110,11 @@ class Program(Node):
             earn_rate=EarnRate(
                 points=program.earn_rate.points,
                 per_amount_minor=program.earn_rate.per_amount_minor,
+            ),
+            point_value=PointValue(
+                points=program.point_value.points,
+                value_minor=program.point_value.value_minor,
+                min_points=program.point_value.min_points,
+                max_points=program.point_value.max_points,
             ),
         )

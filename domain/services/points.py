@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,15 +61,15 @@ async def record_purchase(
         # As given: a retry without a time must match the first call without one.
         "occurredAt": command.occurred_at.isoformat() if command.occurred_at else None,
     }
-    previous = await _claim(uow, program, "purchase", order_id, request, now, ("input", "orderId"))
+    previous = await claim(uow, program, "purchase", order_id, request, now, ("input", "orderId"))
     if previous is not None:
-        wallet = await _wallet(uow, program, member.id)
+        wallet = await wallet_of(uow, program, member.id)
         return PurchaseResult(points_earned=int(previous["points"]), wallet=wallet)
     ensure_active(member)
     tiers = await uow.tiers.get_many(program.id, [member.tier_id])
     multiplier = tiers[0].multiplier_permille if tiers else 1000
     points = purchase_points(money.amount_minor, program.earn_rate, multiplier)
-    wallet = await _wallet(uow, program, member.id, lock=True)
+    wallet = await locked_wallet(uow, program, member.id)
     if points > 0:
         posting = ledger.credit(
             wallet,
@@ -109,10 +110,10 @@ async def adjust_points(
         )
     member = await member_for(uow, principal, program, command.member_id, ("input", "memberId"))
     request = {"member": str(member.id), "points": command.points, "reason": reason}
-    previous = await _claim(uow, program, "adjust", key, request, now, ("input", "idempotencyKey"))
+    previous = await claim(uow, program, "adjust", key, request, now, ("input", "idempotencyKey"))
     if previous is not None:
-        return await _wallet(uow, program, member.id)
-    wallet = await _wallet(uow, program, member.id, lock=True)
+        return await wallet_of(uow, program, member.id)
+    wallet = await locked_wallet(uow, program, member.id)
     common = {
         "kind": EntryKind.ADJUST,
         "now": now,
@@ -144,12 +145,12 @@ def _purchase_time(occurred_at: datetime | None, now: datetime) -> datetime:
     return occurred_at
 
 
-async def _claim(
+async def claim(
     uow: UnitOfWork,
     program: Program,
     scope: str,
     key: str,
-    request: dict[str, object],
+    request: Mapping[str, object],
     now: datetime,
     field: tuple[str, ...],
 ) -> dict[str, Any] | None:
@@ -161,10 +162,17 @@ async def _claim(
     return dict(replay(record, digest, field))
 
 
-async def _wallet(
-    uow: UnitOfWork, program: Program, member_id: uuid.UUID, *, lock: bool = False
-) -> Wallet:
-    wallet = await uow.ledger.wallet(program.id, member_id, lock=lock)
+async def wallet_of(uow: UnitOfWork, program: Program, member_id: uuid.UUID) -> Wallet:
+    """The member's wallet as committed now."""
+    wallet = await uow.ledger.wallet(program.id, member_id)
+    if wallet is None:
+        raise NotFound("The member has no wallet.")
+    return wallet
+
+
+async def locked_wallet(uow: UnitOfWork, program: Program, member_id: uuid.UUID) -> Wallet:
+    """The wallet, held against every other writer until this transaction ends."""
+    wallet = await uow.ledger.wallet(program.id, member_id, lock=True)
     if wallet is None:
         raise NotFound("The member has no wallet.")
     return wallet

@@ -9,7 +9,7 @@ from domain.access import require_role
 from domain.contact import clean_text
 from domain.earning import validate_earn_rate
 from domain.errors import InvalidInput, NotAuthenticated
-from domain.model import EarnRate, Principal, Program, Role, Tier, new_id
+from domain.model import EarnRate, PointValue, Principal, Program, Role, Tier, new_id
 from domain.money import validate_currency
 from domain.ports import Clock, UnitOfWork
 
@@ -72,6 +72,20 @@ class ProgramChanges:
     name: str | None = None
     points_name: str | None = None
     earn_rate: tuple[int, int] | None = None
+    point_value: PointValue | None = None
+
+
+def validate_point_value(value: PointValue, field: tuple[str, ...]) -> PointValue:
+    """`points` buy `valueMinor` of money; at least `minPoints`, at most `maxPoints` an order."""
+    if not 0 < value.points <= 1_000_000:
+        raise InvalidInput("points must be 1 to 1,000,000.", (*field, "points"))
+    if not 0 < value.value_minor <= 1_000_000:
+        raise InvalidInput("valueMinor must be 1 to 1,000,000.", (*field, "valueMinor"))
+    if not 1 <= value.min_points <= 1_000_000_000:
+        raise InvalidInput("minPoints must be at least 1.", (*field, "minPoints"))
+    if value.max_points is not None and value.max_points < value.min_points:
+        raise InvalidInput("maxPoints must not be below minPoints.", (*field, "maxPoints"))
+    return value
 
 
 async def update_program(uow: UnitOfWork, principal: Principal, changes: ProgramChanges) -> Program:
@@ -91,6 +105,8 @@ async def update_program(uow: UnitOfWork, principal: Principal, changes: Program
     if changes.earn_rate is not None:
         points, per = changes.earn_rate
         updated.earn_rate = validate_earn_rate(points, per, ("input", "earnRate"))
+    if changes.point_value is not None:
+        updated.point_value = validate_point_value(changes.point_value, ("input", "pointValue"))
     await uow.programs.update(updated)
     await uow.commit()
     return updated

@@ -22,6 +22,7 @@ from domain.model import (
     LedgerEntry,
     Lot,
     Member,
+    PointValue,
     Posting,
     Program,
     Tier,
@@ -51,7 +52,7 @@ class ConcurrentUpdateError(RuntimeError):
     """A row changed under a transaction that believed it held it: never expected, always fatal."""
 
 
-def _insert_ignoring_conflicts(conn: AsyncConnection, table: Any) -> Any:
+def insert_ignoring_conflicts(conn: AsyncConnection, table: Any) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING in the connection's dialect."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing()
@@ -66,7 +67,23 @@ def program_from_row(row: Row[Any]) -> Program:
         currency=row.currency,
         earn_rate=EarnRate(points=row.earn_points, per_amount_minor=row.earn_per_amount_minor),
         created_at=row.created_at,
+        point_value=PointValue(
+            points=row.point_value_points,
+            value_minor=row.point_value_minor,
+            min_points=row.pay_min_points,
+            max_points=row.pay_max_points,
+        ),
     )
+
+
+def _point_value_columns(program: Program) -> dict[str, int | None]:
+    value = program.point_value
+    return {
+        "point_value_points": value.points,
+        "point_value_minor": value.value_minor,
+        "pay_min_points": value.min_points,
+        "pay_max_points": value.max_points,
+    }
 
 
 def tier_from_row(row: Row[Any]) -> Tier:
@@ -149,7 +166,7 @@ class SqlProgramRepository:
         return program_from_row(row) if row else None
 
     async def add(self, program: Program) -> bool:
-        stmt = _insert_ignoring_conflicts(self.conn, programs_t).values(
+        stmt = insert_ignoring_conflicts(self.conn, programs_t).values(
             id=program.id,
             slug=program.slug,
             name=program.name,
@@ -158,6 +175,7 @@ class SqlProgramRepository:
             earn_points=program.earn_rate.points,
             earn_per_amount_minor=program.earn_rate.per_amount_minor,
             created_at=program.created_at,
+            **_point_value_columns(program),
         )
         result = await self.conn.execute(stmt.returning(programs_t.c.id))
         return result.first() is not None
@@ -197,6 +215,7 @@ class SqlProgramRepository:
                 points_name=program.points_name,
                 earn_points=program.earn_rate.points,
                 earn_per_amount_minor=program.earn_rate.per_amount_minor,
+                **_point_value_columns(program),
             )
         )
 
@@ -220,7 +239,7 @@ class SqlTierRepository:
         return [tier_from_row(row) for row in result]
 
     async def add(self, tier: Tier) -> bool:
-        stmt = _insert_ignoring_conflicts(self.conn, tiers_t).values(
+        stmt = insert_ignoring_conflicts(self.conn, tiers_t).values(
             id=tier.id,
             program_id=tier.program_id,
             name=tier.name,
@@ -287,7 +306,7 @@ class SqlMemberRepository:
         return await self._one(program_id, members_t.c.referral_code == code)
 
     async def add(self, member: Member, wallet: Wallet) -> bool:
-        stmt = _insert_ignoring_conflicts(self.conn, members_t).values(
+        stmt = insert_ignoring_conflicts(self.conn, members_t).values(
             id=member.id,
             program_id=member.program_id,
             subject=member.subject,
@@ -371,8 +390,7 @@ class SqlLedgerRepository:
                 occurred_at=entry.occurred_at,
             )
         )
-        if posting.new_lot is not None:
-            lot = posting.new_lot
+        for lot in posting.new_lots:
             await self.conn.execute(
                 insert(lots_t).values(
                     id=lot.id,
@@ -492,7 +510,7 @@ class SqlIdempotencyRepository:
     ) -> IdempotencyRecord | None:
         # On PostgreSQL a concurrent insert of the same key waits here until the
         # other transaction ends, then either conflicts (it committed) or goes on.
-        stmt = _insert_ignoring_conflicts(self.conn, idempotency_t).values(
+        stmt = insert_ignoring_conflicts(self.conn, idempotency_t).values(
             id=new_id(),
             program_id=program_id,
             scope=scope,

@@ -10,13 +10,18 @@ from persistence.tables.core import (
     WalletRow,
     metadata,
 )
+from persistence.tables.rewards import PartnerRow, RedemptionRow, RedemptionTakeRow, RewardRow
 
 __all__ = [
     "IdempotencyKeyRow",
     "LedgerEntryRow",
     "LotRow",
     "MemberRow",
+    "PartnerRow",
     "ProgramRow",
+    "RedemptionRow",
+    "RedemptionTakeRow",
+    "RewardRow",
     "TierRow",
     "WalletRow",
     "metadata",

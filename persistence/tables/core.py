@@ -23,7 +23,7 @@ from sqlmodel import Field, SQLModel
 from persistence.types import UTCDateTime
 
 
-def _ts(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
+def utc_column(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
     return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
@@ -37,7 +37,12 @@ class ProgramRow(SQLModel, table=True):
     currency: str = Field(max_length=3)
     earn_points: int
     earn_per_amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
-    created_at: datetime = Field(sa_column=_ts())
+    created_at: datetime = Field(sa_column=utc_column())
+    # Paying with points at the till: point_value_points buy point_value_minor.
+    point_value_points: int = Field(default=100)
+    point_value_minor: int = Field(default=100)
+    pay_min_points: int = Field(default=100)
+    pay_max_points: int | None = Field(default=None)
 
 
 class TierRow(SQLModel, table=True):
@@ -74,7 +79,7 @@ class MemberRow(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=20)
     birthday: date | None = None
-    joined_at: datetime = Field(sa_column=_ts())
+    joined_at: datetime = Field(sa_column=utc_column())
     tier_id: uuid.UUID = Field(foreign_key="tier.id")
     referred_by: uuid.UUID | None = Field(default=None, foreign_key="member.id")
     blocked: bool = False
@@ -89,7 +94,7 @@ class WalletRow(SQLModel, table=True):
     pending: int = Field(sa_column=Column(BigInteger, nullable=False))
     lifetime_earned: int = Field(sa_column=Column(BigInteger, nullable=False))
     version: int = Field(sa_column=Column(BigInteger, nullable=False))
-    updated_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=utc_column())
 
 
 class LedgerEntryRow(SQLModel, table=True):
@@ -112,7 +117,7 @@ class LedgerEntryRow(SQLModel, table=True):
     description: str = Field(max_length=600)
     reference: str = Field(max_length=240)
     actor: str = Field(max_length=240)
-    occurred_at: datetime = Field(sa_column=_ts())
+    occurred_at: datetime = Field(sa_column=utc_column())
 
 
 class LotRow(SQLModel, table=True):
@@ -129,9 +134,9 @@ class LotRow(SQLModel, table=True):
     entry_id: uuid.UUID = Field(foreign_key="ledger_entry.id")
     points: int = Field(sa_column=Column(BigInteger, nullable=False))
     remaining: int = Field(sa_column=Column(BigInteger, nullable=False))
-    available_at: datetime = Field(sa_column=_ts())
-    expires_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    created_at: datetime = Field(sa_column=_ts())
+    available_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    created_at: datetime = Field(sa_column=utc_column())
 
 
 class IdempotencyKeyRow(SQLModel, table=True):
@@ -146,7 +151,7 @@ class IdempotencyKeyRow(SQLModel, table=True):
     key: str = Field(max_length=200)
     fingerprint: str = Field(max_length=64)
     response: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # type: ignore[type-arg]
-    created_at: datetime = Field(sa_column=_ts())
+    created_at: datetime = Field(sa_column=utc_column())
 
 
 metadata = SQLModel.metadata

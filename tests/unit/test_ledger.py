@@ -27,8 +27,7 @@ class Book:
     def apply(self, posting: ledger.Posting) -> None:
         assert posting.entry.version == self.wallet.version + 1
         self.lots = ledger.apply_takes(self.lots, posting.takes)
-        if posting.new_lot:
-            self.lots.append(posting.new_lot)
+        self.lots.extend(posting.new_lots)
         self.entries.append(posting.entry)
         self.wallet = posting.wallet
 

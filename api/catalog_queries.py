@@ -1,0 +1,126 @@
+"""Reading the catalog and redemptions: the `rewards` root field, `Member.redemptions`,
+and resolving rewards, partners and redemptions by global ID."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from api.context import Info
+from api.pagination import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
+from api.types.rewards import Partner, Redemption, RedemptionStatus, Reward
+from domain import access
+from domain.errors import InvalidInput
+from domain.rewards import RedemptionStatus as DomainStatus
+from domain.services import catalog
+
+
+def _connection(edges: list, has_next: bool, after: str | None) -> Connection:  # type: ignore[type-arg]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
+def _split_cursor(after: str | None, kind: str) -> tuple[str, uuid.UUID] | None:
+    position = decode_cursor(after, kind)
+    if position is None:
+        return None
+    head, _, tail = position.rpartition("|")
+    try:
+        return head, uuid.UUID(tail)
+    except ValueError:
+        raise InvalidInput("Not a valid cursor.", ("after",)) from None
+
+
+async def rewards_page(info: Info, first: int | None, after: str | None) -> Connection[Reward]:
+    size = page_size(first)
+    position = _split_cursor(after, "rw")
+    keyset = None
+    if position is not None:
+        if not position[0].isdigit():
+            raise InvalidInput("Not a valid cursor.", ("after",))
+        keyset = (int(position[0]), position[1])
+    context = info.context
+    currency = (await context.program()).currency
+    async with context.runtime.reader() as uow:
+        page = await catalog.browse(
+            uow, context.runtime.clock, context.caller(), limit=size, after=keyset
+        )
+    edges = [
+        Edge(
+            cursor=encode_cursor("rw", f"{e.reward.points_cost}|{e.reward.id}"),
+            node=Reward.from_domain(e.reward, currency, (e.available, e.affordable)),
+        )
+        for e in page.entries
+    ]
+    return _connection(edges, page.has_next, after)
+
+
+async def redemptions_page(
+    info: Info,
+    member_id: uuid.UUID,
+    first: int | None,
+    after: str | None,
+    status: list[RedemptionStatus] | None,
+) -> Connection[Redemption]:
+    size = page_size(first)
+    position = _split_cursor(after, "rd")
+    before = None
+    if position is not None:
+        try:
+            before = (datetime.fromisoformat(position[0]), position[1])
+        except ValueError:
+            raise InvalidInput("Not a valid cursor.", ("after",)) from None
+    statuses = [DomainStatus(s.value) for s in status] if status else None
+    program = await info.context.program()
+    async with info.context.runtime.reader() as uow:
+        found = await uow.rewards.member_redemptions(
+            program.id, member_id, statuses=statuses, limit=size + 1, before=before
+        )
+    edges = [
+        Edge(
+            cursor=encode_cursor("rd", f"{r.created_at.isoformat()}|{r.id}"),
+            node=Redemption.from_domain(r),
+        )
+        for r in found[:size]
+    ]
+    return _connection(edges, len(found) > size, after)
+
+
+async def resolve_catalog_node(info: Info, type_name: str, value: uuid.UUID) -> object | None:
+    """Reward, Partner or Redemption by ID, if the caller may see it; else None."""
+    context = info.context
+    principal = context.caller()
+    loaders = await context.loaders()
+    partner_id = await loaders.partner_id()
+    if type_name == "Reward":
+        reward = await loaders.rewards.load(value)
+        if reward is None or not access.can_see_reward(
+            principal, partner_id, reward.partner_id, reward.archived
+        ):
+            return None
+        return Reward.from_domain(reward, (await context.program()).currency)
+    if type_name == "Partner":
+        partner = await loaders.partners.load(value)
+        if partner is None or (principal.role.value == "partner" and partner.id != partner_id):
+            return None
+        return Partner.from_domain(partner)
+    if type_name == "Redemption":
+        redemption = await loaders.redemptions.load(value)
+        if redemption is None:
+            return None
+        reward = await loaders.rewards.load(redemption.reward_id)
+        async with context.runtime.reader() as uow:
+            member = await uow.members.get(redemption.program_id, redemption.member_id)
+        if member is None or not access.can_see_redemption(
+            principal, member, partner_id, reward.partner_id if reward else None
+        ):
+            return None
+        return Redemption.from_domain(redemption)
+    return None

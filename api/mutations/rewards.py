@@ -1,0 +1,397 @@
+"""The catalog and partners; redeeming, using and cancelling vouchers; paying with points."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from api import ids
+from api.context import Info
+from api.errors import UserError
+from api.mutations.base import attempt
+from api.permissions import AdminOnly, MemberStaffOrAdmin, StaffAdminOrPartner, StaffOrAdmin
+from api.types.program import Money
+from api.types.rewards import LimitPeriod, Partner, Redemption, Reward, RewardKind
+from api.types.wallet import Wallet
+from domain.ports import UnitOfWork
+from domain.rewards import LimitPeriod as DomainPeriod
+from domain.rewards import RewardKind as DomainKind
+from domain.services import catalog, redemptions
+
+
+def _id(value: strawberry.ID | None, type_name: str, name: str) -> uuid.UUID | None:
+    return ids.decode(value, type_name, ("input", name)) if value is not None else None
+
+
+@strawberry.input(description="A reward for the catalog.")
+class CreateRewardInput:
+    name: str = strawberry.field(description="Display name (at most 120 characters).")
+    description: str | None = strawberry.field(default=None, description="Catalog text.")
+    kind: RewardKind = strawberry.field(description="What the reward gives.")
+    points_cost: int = strawberry.field(description="Points one redemption costs (> 0).")
+    stock: int | None = strawberry.field(default=None, description="null or absent: unlimited.")
+    min_tier_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Lowest tier that may redeem it."
+    )
+    partner_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The partner of a co-branded reward."
+    )
+    value_minor: int | None = strawberry.field(
+        default=None, description="FIXED_DISCOUNT: money off in the program's minor units."
+    )
+    percent_off: int | None = strawberry.field(
+        default=None, description="PERCENT_DISCOUNT: 1 to 100."
+    )
+    sku: str | None = strawberry.field(default=None, description="FREE_PRODUCT: the product.")
+    cause: str | None = strawberry.field(default=None, description="DONATION: who receives it.")
+    category: str | None = strawberry.field(
+        default=None, description="Restrict a discount to one product category."
+    )
+    image_url: str | None = strawberry.field(default=None, description="https:// picture.")
+    available_from: datetime | None = strawberry.field(
+        default=None, description="Start of availability for everyone."
+    )
+    available_until: datetime | None = strawberry.field(
+        default=None, description="End of availability."
+    )
+    early_access_tier_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Tier (and above) that may redeem from `earlyAccessFrom`."
+    )
+    early_access_from: datetime | None = strawberry.field(
+        default=None, description="Start of early access."
+    )
+    per_member_limit: int | None = strawberry.field(
+        default=None, description="Redemptions per member in all."
+    )
+    period_limit: int | None = strawberry.field(
+        default=None, description="Redemptions per member per `limitPeriod`."
+    )
+    limit_period: LimitPeriod | None = strawberry.field(
+        default=None, description="Period of `periodLimit`."
+    )
+    voucher_valid_days: int | None = strawberry.field(
+        default=None, description="Days a voucher stays usable (default 30)."
+    )
+
+    def fields(self) -> catalog.RewardFields:
+        return catalog.RewardFields(
+            name=self.name,
+            description=self.description,
+            points_cost=self.points_cost,
+            stock=self.stock,
+            value_minor=self.value_minor,
+            percent_off=self.percent_off,
+            sku=self.sku,
+            cause=self.cause,
+            category=self.category,
+            image_url=self.image_url,
+            min_tier_id=_id(self.min_tier_id, "Tier", "minTierId"),
+            partner_id=_id(self.partner_id, "Partner", "partnerId"),
+            available_from=self.available_from,
+            available_until=self.available_until,
+            early_access_tier_id=_id(self.early_access_tier_id, "Tier", "earlyAccessTierId"),
+            early_access_from=self.early_access_from,
+            per_member_limit=self.per_member_limit,
+            period_limit=self.period_limit,
+            limit_period=DomainPeriod(self.limit_period.value) if self.limit_period else None,
+            voucher_valid_days=self.voucher_valid_days,
+        )
+
+
+@strawberry.type(description="Result of `createReward`.")
+class CreateRewardPayload:
+    reward: Reward | None = strawberry.field(description="The new reward.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.input(description="Changes to a reward; fields left out stay as they are.")
+class UpdateRewardInput:
+    reward_id: strawberry.ID = strawberry.field(description="The reward to change.")
+    name: str | None = strawberry.field(default=None, description="Display name.")
+    description: str | None = strawberry.field(default=None, description="Catalog text.")
+    points_cost: int | None = strawberry.field(default=None, description="Points per redemption.")
+    stock: int | None = strawberry.field(default=None, description="New remaining stock.")
+    image_url: str | None = strawberry.field(default=None, description="https:// picture.")
+    category: str | None = strawberry.field(default=None, description="Discount category.")
+    available_from: datetime | None = strawberry.field(default=None, description="New start.")
+    available_until: datetime | None = strawberry.field(default=None, description="New end.")
+    per_member_limit: int | None = strawberry.field(
+        default=None, description="Redemptions per member in all."
+    )
+
+
+@strawberry.type(description="Result of `updateReward` and `archiveReward`.")
+class UpdateRewardPayload:
+    reward: Reward | None = strawberry.field(description="The reward after the change.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.input(description="Which reward to withdraw from the catalog.")
+class ArchiveRewardInput:
+    reward_id: strawberry.ID = strawberry.field(description="The reward to archive.")
+
+
+@strawberry.input(description="A partner brand.")
+class CreatePartnerInput:
+    slug: str = strawberry.field(description="Short unique name, used in its tokens.")
+    name: str = strawberry.field(description="Display name.")
+
+
+@strawberry.type(description="Result of `createPartner`.")
+class CreatePartnerPayload:
+    partner: Partner | None = strawberry.field(description="The new partner.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.input(description="A redemption request.")
+class RedeemRewardInput:
+    reward_id: strawberry.ID = strawberry.field(description="The reward to redeem.")
+    idempotency_key: str = strawberry.field(description="Retrying with the same key redeems once.")
+    member_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Staff redeeming for a member at the counter pass the member; members omit it.",
+    )
+
+
+@strawberry.type(description="Result of `redeemReward` and `cancelRedemption`.")
+class RedeemRewardPayload:
+    redemption: Redemption | None = strawberry.field(description="The redemption and voucher.")
+    wallet: Wallet | None = strawberry.field(description="The member's wallet afterwards.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.input(description="A voucher presented at a till or a partner.")
+class UseVoucherInput:
+    code: str = strawberry.field(description="The voucher code (case, spaces, dashes ignored).")
+
+
+@strawberry.type(description="Result of `useVoucher`.")
+class UseVoucherPayload:
+    redemption: Redemption | None = strawberry.field(description="The redemption, now USED.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.input(description="A voucher to cancel before it is used.")
+class CancelRedemptionInput:
+    redemption_id: strawberry.ID = strawberry.field(description="The redemption to cancel.")
+
+
+@strawberry.input(description="Points to turn into money off an order at the till.")
+class RedeemPointsForOrderInput:
+    member_id: strawberry.ID = strawberry.field(description="The paying member.")
+    order_id: str = strawberry.field(description="The order; each order pays with points once.")
+    points: int = strawberry.field(description="Points to spend, within the program's bounds.")
+
+
+@strawberry.type(description="Result of `redeemPointsForOrder`.")
+class RedeemPointsForOrderPayload:
+    points_spent: int | None = strawberry.field(description="Points taken from the wallet.")
+    discount: Money | None = strawberry.field(description="Money off the order.")
+    wallet: Wallet | None = strawberry.field(description="The wallet afterwards.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
+
+
+def _reward_payload(info: Info, currency: str, reward, errors) -> UpdateRewardPayload:  # type: ignore[no-untyped-def]
+    return UpdateRewardPayload(
+        reward=Reward.from_domain(reward, currency) if reward else None, errors=errors
+    )
+
+
+@strawberry.type(description="The catalog and redemptions.")
+class RewardMutations:
+    @strawberry.mutation(description="Admins: add a reward.", permission_classes=[AdminOnly])
+    async def create_reward(
+        self,
+        info: Info,
+        input: Annotated[CreateRewardInput, strawberry.argument(description="The reward.")],
+    ) -> CreateRewardPayload:
+        context = info.context
+
+        async def use_case(uow: UnitOfWork):  # type: ignore[no-untyped-def]
+            kind = DomainKind(input.kind.value)
+            return await catalog.create_reward(
+                uow, context.runtime.clock, context.caller(), kind, input.fields()
+            )
+
+        reward, errors = await attempt(context, use_case)
+        currency = (await context.program()).currency
+        return CreateRewardPayload(
+            reward=Reward.from_domain(reward, currency) if reward else None, errors=errors
+        )
+
+    @strawberry.mutation(description="Admins: change a reward.", permission_classes=[AdminOnly])
+    async def update_reward(
+        self,
+        info: Info,
+        input: Annotated[UpdateRewardInput, strawberry.argument(description="The changes.")],
+    ) -> UpdateRewardPayload:
+        context = info.context
+
+        async def use_case(uow: UnitOfWork):  # type: ignore[no-untyped-def]
+            fields = catalog.RewardFields(
+                name=input.name,
+                description=input.description,
+                points_cost=input.points_cost,
+                stock=input.stock,
+                image_url=input.image_url,
+                category=input.category,
+                available_from=input.available_from,
+                available_until=input.available_until,
+                per_member_limit=input.per_member_limit,
+            )
+            reward_id = ids.decode(input.reward_id, "Reward", ("input", "rewardId"))
+            return await catalog.update_reward(uow, context.caller(), reward_id, fields)
+
+        reward, errors = await attempt(context, use_case)
+        return _reward_payload(info, (await context.program()).currency, reward, errors)
+
+    @strawberry.mutation(
+        description="Admins: withdraw a reward from the catalog (issued vouchers stay valid).",
+        permission_classes=[AdminOnly],
+    )
+    async def archive_reward(
+        self,
+        info: Info,
+        input: Annotated[ArchiveRewardInput, strawberry.argument(description="The reward.")],
+    ) -> UpdateRewardPayload:
+        context = info.context
+
+        async def use_case(uow: UnitOfWork):  # type: ignore[no-untyped-def]
+            reward_id = ids.decode(input.reward_id, "Reward", ("input", "rewardId"))
+            return await catalog.archive_reward(uow, context.caller(), reward_id)
+
+        reward, errors = await attempt(context, use_case)
+        return _reward_payload(info, (await context.program()).currency, reward, errors)
+
+    @strawberry.mutation(
+        description="Admins: register a partner brand.", permission_classes=[AdminOnly]
+    )
+    async def create_partner(
+        self,
+        info: Info,
+        input: Annotated[CreatePartnerInput, strawberry.argument(description="The partner.")],
+    ) -> CreatePartnerPayload:
+        context = info.context
+        partner, errors = await attempt(
+            context,
+            lambda uow: catalog.create_partner(
+                uow, context.runtime.clock, context.caller(), input.slug, input.name
+            ),
+        )
+        return CreatePartnerPayload(
+            partner=Partner.from_domain(partner) if partner else None, errors=errors
+        )
+
+    @strawberry.mutation(
+        description="Members for themselves; staff for a member whose card they scanned.",
+        permission_classes=[MemberStaffOrAdmin],
+    )
+    async def redeem_reward(
+        self,
+        info: Info,
+        input: Annotated[RedeemRewardInput, strawberry.argument(description="What to redeem.")],
+    ) -> RedeemRewardPayload:
+        context = info.context
+
+        async def use_case(uow: UnitOfWork) -> redemptions.RedeemResult:
+            command = redemptions.Redeem(
+                reward_id=ids.decode(input.reward_id, "Reward", ("input", "rewardId")),
+                idempotency_key=input.idempotency_key,
+                member_id=_id(input.member_id, "Member", "memberId"),
+            )
+            return await redemptions.redeem(uow, context.runtime.clock, context.caller(), command)
+
+        result, errors = await attempt(context, use_case)
+        return _redeem_payload(result, errors)
+
+    @strawberry.mutation(
+        description="Members (their own), staff and admins: cancel an unused voucher; the "
+        "points come back with their original expiry and the stock is returned.",
+        permission_classes=[MemberStaffOrAdmin],
+    )
+    async def cancel_redemption(
+        self,
+        info: Info,
+        input: Annotated[CancelRedemptionInput, strawberry.argument(description="Which.")],
+    ) -> RedeemRewardPayload:
+        context = info.context
+
+        async def use_case(uow: UnitOfWork) -> redemptions.RedeemResult:
+            redemption_id = ids.decode(input.redemption_id, "Redemption", ("input", "redemptionId"))
+            return await redemptions.cancel_redemption(
+                uow, context.runtime.clock, context.caller(), redemption_id
+            )
+
+        result, errors = await attempt(context, use_case)
+        return _redeem_payload(result, errors)
+
+    @strawberry.mutation(
+        description="Staff, and partners for their own rewards: mark a voucher used.",
+        permission_classes=[StaffAdminOrPartner],
+    )
+    async def use_voucher(
+        self,
+        info: Info,
+        input: Annotated[UseVoucherInput, strawberry.argument(description="The voucher.")],
+    ) -> UseVoucherPayload:
+        context = info.context
+        redemption, errors = await attempt(
+            context,
+            lambda uow: redemptions.use_voucher(
+                uow, context.runtime.clock, context.caller(), input.code
+            ),
+        )
+        return UseVoucherPayload(
+            redemption=Redemption.from_domain(redemption) if redemption else None, errors=errors
+        )
+
+    @strawberry.mutation(
+        description="Staff and admins: pay part of an order with points at the program's "
+        "point value.",
+        permission_classes=[StaffOrAdmin],
+    )
+    async def redeem_points_for_order(
+        self,
+        info: Info,
+        input: Annotated[RedeemPointsForOrderInput, strawberry.argument(description="Payment.")],
+    ) -> RedeemPointsForOrderPayload:
+        context = info.context
+
+        async def use_case(uow: UnitOfWork) -> redemptions.PaymentResult:
+            command = redemptions.PayWithPoints(
+                member_id=ids.decode(input.member_id, "Member", ("input", "memberId")),
+                order_id=input.order_id,
+                points=input.points,
+            )
+            return await redemptions.redeem_points_for_order(
+                uow, context.runtime.clock, context.caller(), command
+            )
+
+        result, errors = await attempt(context, use_case)
+        if result is None:
+            return RedeemPointsForOrderPayload(
+                points_spent=None, discount=None, wallet=None, errors=errors
+            )
+        return RedeemPointsForOrderPayload(
+            points_spent=result.points_spent,
+            discount=Money(
+                amount_minor=result.discount.amount_minor, currency=result.discount.currency
+            ),
+            wallet=Wallet.from_domain(result.wallet),
+            errors=[],
+        )
+
+
+def _redeem_payload(
+    result: redemptions.RedeemResult | None, errors: list[UserError]
+) -> RedeemRewardPayload:
+    if result is None:
+        return RedeemRewardPayload(redemption=None, wallet=None, errors=errors)
+    return RedeemRewardPayload(
+        redemption=Redemption.from_domain(result.redemption),
+        wallet=Wallet.from_domain(result.wallet),
+        errors=[],
+    )

@@ -1,0 +1,27 @@
+"""QR codes for vouchers and member cards, as SVG documents (and PNG for the card route)."""
+
+from __future__ import annotations
+
+import qrcode
+import qrcode.image.svg
+from qrcode.constants import ERROR_CORRECT_M
+
+
+def qr_matrix(payload: str) -> list[list[bool]]:
+    """The module matrix (True = dark) the code is drawn from, quiet zone included."""
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4)
+    code.add_data(payload)
+    code.make(fit=True)
+    return [list(row) for row in code.get_matrix()]
+
+
+def qr_svg(payload: str) -> str:
+    """A standalone SVG of the payload's QR code; medium error correction, as a till expects."""
+    code = qrcode.QRCode(
+        error_correction=ERROR_CORRECT_M,
+        border=4,
+        image_factory=qrcode.image.svg.SvgPathImage,
+    )
+    code.add_data(payload)
+    code.make(fit=True)
+    return str(code.make_image().to_string(encoding="unicode"))

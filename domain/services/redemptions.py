@@ -1,0 +1,260 @@
+"""Redeeming rewards, using and cancelling vouchers, paying for orders with points.
+
+Every use case here locks the member's wallet before reading what it decides on
+(balance, limits), takes stock with a conditional update, and writes ledger entry,
+redemption and idempotency record in one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from domain import ledger
+from domain.access import ensure_may_act_for, require_role
+from domain.errors import (
+    InvalidInput,
+    NotEnrolled,
+    NotFound,
+    OutOfStock,
+    VoucherAlreadyUsed,
+    VoucherExpired,
+    VoucherInvalid,
+)
+from domain.idempotency import validate_key
+from domain.model import EntryKind, Member, Money, Principal, Program, Role, Wallet, new_id
+from domain.ports import Clock, UnitOfWork
+from domain.rewards import (
+    Redemption,
+    RedemptionCounts,
+    RedemptionStatus,
+    Reward,
+    RewardKind,
+    check_available,
+    new_voucher_code,
+    normalise_voucher_code,
+    period_start,
+    points_to_money,
+    voucher_expiry,
+)
+from domain.services.members import ensure_active, member_for
+from domain.services.points import claim, locked_wallet, wallet_of
+from domain.services.programs import program_of
+
+
+@dataclass(frozen=True)
+class Redeem:
+    reward_id: uuid.UUID
+    idempotency_key: str
+    member_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class RedeemResult:
+    redemption: Redemption
+    wallet: Wallet
+
+
+async def _acting_member(
+    uow: UnitOfWork, principal: Principal, program: Program, member_id: uuid.UUID | None
+) -> Member:
+    """Members redeem for themselves; staff and admins name the member."""
+    field = ("input", "memberId")
+    if principal.role is Role.MEMBER:
+        member = await uow.members.get_by_subject(program.id, principal.subject)
+        if member is None:
+            raise NotEnrolled("Enroll first.")
+        if member_id is not None and member_id != member.id:
+            raise InvalidInput("Members redeem for themselves; leave memberId out.", field)
+    else:
+        if member_id is None:
+            raise InvalidInput("Say which member redeems.", field)
+        member = await member_for(uow, principal, program, member_id, field)
+    ensure_may_act_for(principal, member)
+    return member
+
+
+async def redeem(
+    uow: UnitOfWork, clock: Clock, principal: Principal, command: Redeem
+) -> RedeemResult:
+    """Spend points on a reward: debit, stock, limits, voucher, all or nothing."""
+    require_role(principal, Role.MEMBER, Role.STAFF, Role.ADMIN)
+    program = await program_of(uow, principal)
+    now = clock.now()
+    key = validate_key(command.idempotency_key, ("input", "idempotencyKey"))
+    member = await _acting_member(uow, principal, program, command.member_id)
+    request = {"member": str(member.id), "reward": str(command.reward_id)}
+    previous = await claim(uow, program, "redeem", key, request, now, ("input", "idempotencyKey"))
+    if previous is not None:
+        redemption = await uow.rewards.redemption(program.id, uuid.UUID(previous["redemption"]))
+        assert redemption is not None
+        return RedeemResult(redemption, await wallet_of(uow, program, member.id))
+    ensure_active(member)
+    reward = await uow.rewards.get(program.id, command.reward_id)
+    if reward is None:
+        raise NotFound("No such reward.", ("input", "rewardId"))
+    wallet = await locked_wallet(uow, program, member.id)
+    # Read after the lock: this member's other redemptions are committed or waiting.
+    tiers = await uow.tiers.all(program.id)
+    tier = next((t for t in tiers if t.id == member.tier_id), None)
+    start = {reward.id: period_start(reward.limit_period, now)}
+    counts = (await uow.rewards.counts(program.id, member.id, [reward.id], start)).get(reward.id)
+    check_available(reward, tiers, tier, counts or RedemptionCounts(), now)
+    redemption = _new_redemption(program, member, reward, now)
+    posting = ledger.debit(
+        wallet,
+        await uow.ledger.open_lots(program.id, member.id),
+        reward.points_cost,
+        kind=EntryKind.REDEEM,
+        now=now,
+        description=f"Redeemed: {reward.name}",
+        reference=f"redemption:{redemption.id}",
+        actor=principal.actor,
+    )
+    if reward.stock is not None and not await uow.rewards.take_stock(program.id, reward.id):
+        raise OutOfStock("This reward is out of stock.", ("input", "rewardId"))
+    await uow.ledger.post(posting, previous_version=wallet.version)
+    await uow.rewards.add_redemption(redemption, posting.takes)
+    await uow.idempotency.complete(program.id, "redeem", key, {"redemption": str(redemption.id)})
+    await uow.commit()
+    return RedeemResult(redemption, posting.wallet)
+
+
+def _new_redemption(program: Program, member: Member, reward: Reward, now: datetime) -> Redemption:
+    donation = reward.kind is RewardKind.DONATION
+    return Redemption(
+        id=new_id(),
+        program_id=program.id,
+        member_id=member.id,
+        reward_id=reward.id,
+        # A donation is final at once: nothing to hand over, nothing to cancel.
+        status=RedemptionStatus.USED if donation else RedemptionStatus.ISSUED,
+        points_spent=reward.points_cost,
+        voucher_code=None if donation else new_voucher_code(),
+        created_at=now,
+        expires_at=voucher_expiry(reward, now),
+        used_at=now if donation else None,
+    )
+
+
+async def use_voucher(uow: UnitOfWork, clock: Clock, principal: Principal, code: str) -> Redemption:
+    """Staff, admins, and partners for their own rewards: mark a voucher used, once."""
+    require_role(principal, Role.STAFF, Role.ADMIN, Role.PARTNER)
+    program = await program_of(uow, principal)
+    now = clock.now()
+    field = ("input", "code")
+    normalised = normalise_voucher_code(code)
+    redemption = (
+        await uow.rewards.redemption_by_code(program.id, normalised) if normalised else None
+    )
+    if redemption is None:
+        raise VoucherInvalid("No voucher has this code.", field)
+    if principal.role is Role.PARTNER:
+        partner = await uow.rewards.partner_by_slug(program.id, principal.partner or "")
+        reward = await uow.rewards.get(program.id, redemption.reward_id)
+        if partner is None or reward is None or reward.partner_id != partner.id:
+            raise VoucherInvalid("No voucher has this code.", field)  # do not reveal others'
+    _ensure_usable(redemption, now, field)
+    if not await uow.rewards.mark_used(program.id, redemption.id, now, principal.actor):
+        raise VoucherAlreadyUsed("This voucher was just used.", field)
+    await uow.commit()
+    return replace(redemption, status=RedemptionStatus.USED, used_at=now, used_by=principal.actor)
+
+
+def _ensure_usable(redemption: Redemption, now: datetime, field: tuple[str, ...]) -> None:
+    status = redemption.status_at(now)
+    if status is RedemptionStatus.USED:
+        raise VoucherAlreadyUsed("This voucher was already used.", field)
+    if status is RedemptionStatus.CANCELLED:
+        raise VoucherInvalid("This voucher was cancelled.", field)
+    if status is RedemptionStatus.EXPIRED:
+        raise VoucherExpired("This voucher has expired.", field)
+
+
+async def cancel_redemption(
+    uow: UnitOfWork, clock: Clock, principal: Principal, redemption_id: uuid.UUID
+) -> RedeemResult:
+    """Give an unused voucher back: points return with their original expiry, stock too."""
+    require_role(principal, Role.MEMBER, Role.STAFF, Role.ADMIN)
+    program = await program_of(uow, principal)
+    now = clock.now()
+    field = ("input", "redemptionId")
+    redemption = await uow.rewards.redemption(program.id, redemption_id)
+    member = await uow.members.get(program.id, redemption.member_id) if redemption else None
+    if redemption is None or member is None:
+        raise NotFound("No such redemption.", field)
+    ensure_may_act_for(principal, member)
+    wallet = await locked_wallet(uow, program, member.id)
+    _ensure_usable(redemption, now, field)
+    if not await uow.rewards.mark_cancelled(program.id, redemption.id, now):
+        raise VoucherAlreadyUsed("This voucher was just used or cancelled.", field)
+    reward = await uow.rewards.get(program.id, redemption.reward_id)
+    name = reward.name if reward else "reward"
+    portions = await uow.rewards.takes(program.id, redemption.id) or [
+        (redemption.points_spent, None)
+    ]
+    posting = ledger.credit_portions(
+        wallet,
+        portions,
+        kind=EntryKind.REDEEM,
+        now=now,
+        description=f"Cancelled: {name}",
+        reference=f"redemption:{redemption.id}:cancel",
+        actor=principal.actor,
+    )
+    await uow.ledger.post(posting, previous_version=wallet.version)
+    await uow.rewards.return_stock(program.id, redemption.reward_id)
+    await uow.commit()
+    cancelled = replace(redemption, status=RedemptionStatus.CANCELLED, cancelled_at=now)
+    return RedeemResult(cancelled, posting.wallet)
+
+
+@dataclass(frozen=True)
+class PayWithPoints:
+    member_id: uuid.UUID
+    order_id: str
+    points: int
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    points_spent: int
+    discount: Money
+    wallet: Wallet
+
+
+async def redeem_points_for_order(
+    uow: UnitOfWork, clock: Clock, principal: Principal, command: PayWithPoints
+) -> PaymentResult:
+    """Staff and admins turn points into money off an order, once per order."""
+    require_role(principal, Role.STAFF, Role.ADMIN)
+    program = await program_of(uow, principal)
+    now = clock.now()
+    order_id = validate_key(command.order_id, ("input", "orderId"))
+    amount = points_to_money(command.points, program.point_value)
+    member = await member_for(uow, principal, program, command.member_id, ("input", "memberId"))
+    ensure_may_act_for(principal, member)
+    request = {"member": str(member.id), "points": command.points}
+    previous = await claim(uow, program, "pay", order_id, request, now, ("input", "orderId"))
+    if previous is None:
+        ensure_active(member)
+        wallet = await locked_wallet(uow, program, member.id)
+        posting = ledger.debit(
+            wallet,
+            await uow.ledger.open_lots(program.id, member.id),
+            command.points,
+            kind=EntryKind.REDEEM,
+            now=now,
+            description=f"Paid with points: order {order_id}",
+            reference=f"order:{order_id}:points",
+            actor=principal.actor,
+        )
+        await uow.ledger.post(posting, previous_version=wallet.version)
+        await uow.idempotency.complete(program.id, "pay", order_id, {"amount": amount})
+        await uow.commit()
+        wallet = posting.wallet
+    else:
+        amount = int(previous["amount"])
+        wallet = await wallet_of(uow, program, member.id)
+    return PaymentResult(command.points, Money(amount, program.currency), wallet)
