@@ -84,6 +84,8 @@ async def _runtime_for(backend: str, tmp: Path) -> Runtime:
             database_url=url,
             jwt_secret="test-secret-" + uuid.uuid4().hex,
             var_dir=tmp / "var",
+            # Races fire hundreds of requests from one caller; the budget has its own tests.
+            cost_budget=10_000_000,
             _env_file=None,
         )
         _runtimes[backend] = Runtime.from_settings(settings, clock=MovableClock())

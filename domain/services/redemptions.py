@@ -85,7 +85,9 @@ async def redeem(
     key = validate_key(command.idempotency_key, ("input", "idempotencyKey"))
     member = await _acting_member(uow, principal, program, command.member_id)
     request = {"member": str(member.id), "reward": str(command.reward_id)}
-    previous = await claim(uow, program, "redeem", key, request, now, ("input", "idempotencyKey"))
+    # Keys are the member's own: another member's key can neither collide nor be probed.
+    scope = f"redeem:{member.id.hex}"
+    previous = await claim(uow, program, scope, key, request, now, ("input", "idempotencyKey"))
     if previous is not None:
         redemption = await uow.rewards.redemption(program.id, uuid.UUID(previous["redemption"]))
         assert redemption is not None
@@ -116,7 +118,7 @@ async def redeem(
         raise OutOfStock("This reward is out of stock.", ("input", "rewardId"))
     await uow.ledger.post(posting, previous_version=wallet.version)
     await uow.rewards.add_redemption(redemption, posting.takes)
-    await uow.idempotency.complete(program.id, "redeem", key, {"redemption": str(redemption.id)})
+    await uow.idempotency.complete(program.id, scope, key, {"redemption": str(redemption.id)})
     await uow.commit()
     return RedeemResult(redemption, posting.wallet)
 

@@ -54,7 +54,17 @@ async def test_an_operation_above_the_cost_ceiling_is_refused(api: Api) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_caller_spending_faster_than_the_refill_is_rate_limited(api: Api) -> None:
+async def test_a_caller_spending_faster_than_the_refill_is_rate_limited(
+    runtime: Runtime, program: str
+) -> None:
+    settings = runtime.settings.model_copy(update={"cost_budget": 2_000})
+    limited_runtime = Runtime(settings=settings, db=runtime.db, clock=runtime.clock)
+    transport = httpx.ASGITransport(app=create_app(limited_runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        await _spend_faster_than_the_refill(Api(client, limited_runtime, program))
+
+
+async def _spend_faster_than_the_refill(api: Api) -> None:
     await api.enroll("bob")
     token = api.member("bob")
     query = "{ " + WALLET_PAGE.format(n=100).replace("{{", "{").replace("}}", "}") + " }"

@@ -1,0 +1,114 @@
+"""Reward rules without a database: windows, early access, tiers, limits, codes, point value."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain.cards import UNAMBIGUOUS_ALPHABET
+from domain.errors import InvalidInput, LimitReached, OutOfStock, RewardUnavailable, TierRequired
+from domain.model import PointValue, Tier, new_id
+from domain.rewards import (
+    LimitPeriod,
+    RedemptionCounts,
+    Reward,
+    RewardKind,
+    check_available,
+    is_available,
+    new_voucher_code,
+    normalise_voucher_code,
+    period_start,
+    points_to_money,
+)
+
+NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)  # a Friday
+PROGRAM = new_id()
+TIERS = [
+    Tier(new_id(), PROGRAM, "Member", 0, 0, 1000),
+    Tier(new_id(), PROGRAM, "Silver", 1, 1000, 1000),
+    Tier(new_id(), PROGRAM, "Gold", 2, 5000, 1000),
+]
+MEMBER, SILVER, GOLD = TIERS
+
+
+def reward(**fields: object) -> Reward:
+    values: dict[str, object] = {
+        "id": new_id(),
+        "program_id": PROGRAM,
+        "name": "R",
+        "description": "",
+        "kind": RewardKind.FREE_SHIPPING,
+        "points_cost": 100,
+        "created_at": NOW,
+    }
+    values.update(fields)
+    return Reward(**values)  # type: ignore[arg-type]
+
+
+def test_window_edges_start_inclusive_end_exclusive() -> None:
+    r = reward(available_from=NOW, available_until=NOW + timedelta(days=1))
+    assert is_available(r, TIERS, MEMBER, RedemptionCounts(), NOW)
+    assert not is_available(r, TIERS, MEMBER, RedemptionCounts(), NOW - timedelta(microseconds=1))
+    assert not is_available(r, TIERS, MEMBER, RedemptionCounts(), NOW + timedelta(days=1))
+
+
+def test_early_access_opens_earlier_for_the_tier_and_above_only() -> None:
+    r = reward(
+        available_from=NOW + timedelta(days=2),
+        early_access_tier_id=SILVER.id,
+        early_access_from=NOW - timedelta(hours=1),
+    )
+    assert not is_available(r, TIERS, MEMBER, RedemptionCounts(), NOW)
+    assert is_available(r, TIERS, SILVER, RedemptionCounts(), NOW)
+    assert is_available(r, TIERS, GOLD, RedemptionCounts(), NOW)
+
+
+@pytest.mark.parametrize(
+    ("fields", "counts", "tier", "error"),
+    [
+        ({"archived": True}, RedemptionCounts(), GOLD, RewardUnavailable),
+        ({"min_tier_id": GOLD.id}, RedemptionCounts(), SILVER, TierRequired),
+        ({"stock": 0}, RedemptionCounts(), GOLD, OutOfStock),
+        ({"per_member_limit": 2}, RedemptionCounts(total=2), GOLD, LimitReached),
+        (
+            {"period_limit": 1, "limit_period": LimitPeriod.DAY},
+            RedemptionCounts(total=5, in_period=1),
+            GOLD,
+            LimitReached,
+        ),
+    ],
+)
+def test_each_reason_is_reported_with_its_code(
+    fields: dict, counts: RedemptionCounts, tier: Tier, error: type
+) -> None:
+    with pytest.raises(error):
+        check_available(reward(**fields), TIERS, tier, counts, NOW)
+
+
+def test_limit_periods_start_at_day_monday_and_first_of_month() -> None:
+    assert period_start(LimitPeriod.DAY, NOW) == datetime(2026, 11, 27, tzinfo=UTC)
+    assert period_start(LimitPeriod.WEEK, NOW) == datetime(2026, 11, 23, tzinfo=UTC)
+    assert period_start(LimitPeriod.MONTH, NOW) == datetime(2026, 11, 1, tzinfo=UTC)
+    assert period_start(None, NOW) < datetime(1, 1, 2, tzinfo=UTC)
+
+
+def test_voucher_codes_are_unambiguous_and_normalised_from_what_tills_type() -> None:
+    codes = {new_voucher_code() for _ in range(1000)}
+    assert len(codes) == 1000
+    for code in list(codes)[:50]:
+        raw = code.replace("-", "")
+        assert len(raw) == 12 and set(raw) <= set(UNAMBIGUOUS_ALPHABET)
+        assert normalise_voucher_code(f"  {raw.lower()} ") == code
+    assert normalise_voucher_code("O0O0-I1I1-LLLL") == ""
+    assert normalise_voucher_code("short") == ""
+
+
+def test_points_to_money_floors_and_enforces_bounds() -> None:
+    value = PointValue(points=100, value_minor=50, min_points=100, max_points=1000)
+    assert points_to_money(100, value) == 50
+    assert points_to_money(199, value) == 99
+    for points in (0, -1, 99, 1001):
+        with pytest.raises(InvalidInput) as raised:
+            points_to_money(points, value)
+        assert raised.value.field == ("input", "points")
