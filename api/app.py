@@ -8,16 +8,19 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from api.limits import BodySizeLimit, CostBudget
 from api.metrics import Metrics, MetricsMiddleware
 from api.observability import RequestIdMiddleware
+from api.qr import qr_png
 from api.runtime import Runtime
 from api.schema import build_schema
 from api.settings import Settings
 from api.view import LoyaltyGraphQL
+from domain.errors import AccessError, DomainError, NotAuthenticated
+from domain.services import instore
 
 log = logging.getLogger("loyalty.app")
 
@@ -52,6 +55,27 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
 
     collected = Metrics()
 
+    async def card_png(request: Request) -> Response:
+        """The calling member's card as a PNG QR code, for clients that want an image."""
+        try:
+            principal = runtime.verifier.from_header(request.headers.get("authorization"))
+            if principal is None:
+                raise NotAuthenticated()
+            async with runtime.reader() as uow:
+                view = await instore.member_card(
+                    uow, runtime.clock, principal, runtime.settings.card_key_bytes
+                )
+        except AccessError as error:
+            status = 401 if isinstance(error, NotAuthenticated) else 403
+            return JSONResponse({"error": error.code, "message": error.message}, status)
+        except DomainError as error:
+            return JSONResponse({"error": error.code, "message": error.message}, 404)
+        return Response(
+            qr_png(view.payload),
+            media_type="image/png",
+            headers={"Cache-Control": "no-store", "X-Card-Expires-At": view.expires_at.isoformat()},
+        )
+
     async def metrics(_: Request) -> PlainTextResponse:
         pool = runtime.db.engine.pool
         gauges = {"loyalty_db_pool_checked_out": getattr(pool, "checkedout", lambda: 0)()}
@@ -66,6 +90,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/cards/me.png", card_png),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

@@ -6,8 +6,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from api import ids
 from api.context import Info
 from api.pagination import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
+from api.types.instore import AuditEvent
 from api.types.rewards import Partner, Redemption, RedemptionStatus, Reward
 from domain import access
 from domain.errors import InvalidInput
@@ -91,6 +93,33 @@ async def redemptions_page(
         for r in found[:size]
     ]
     return _connection(edges, len(found) > size, after)
+
+
+async def audit_page(
+    info: Info, first: int | None, after: str | None, member_id: str | None
+) -> Connection[AuditEvent]:
+    size = page_size(first)
+    position = _split_cursor(after, "au")
+    before = None
+    if position is not None:
+        try:
+            before = (datetime.fromisoformat(position[0]), position[1])
+        except ValueError:
+            raise InvalidInput("Not a valid cursor.", ("after",)) from None
+    member = ids.decode(member_id, "Member", ("memberId",)) if member_id else None
+    program = await info.context.program()
+    async with info.context.runtime.reader() as uow:
+        events = await uow.instore.audit_page(
+            program.id, member_id=member, limit=size + 1, before=before
+        )
+    edges = [
+        Edge(
+            cursor=encode_cursor("au", f"{e.occurred_at.isoformat()}|{e.id}"),
+            node=AuditEvent.from_domain(e),
+        )
+        for e in events[:size]
+    ]
+    return _connection(edges, len(events) > size, after)
 
 
 async def resolve_catalog_node(info: Info, type_name: str, value: uuid.UUID) -> object | None:

@@ -75,6 +75,9 @@ class ErrorCode(Enum):
     REFERRAL_INVALID = strawberry.enum_value(
         "REFERRAL_INVALID", description="The referral code is unknown, blocked or the caller's own."
     )
+    RATE_LIMITED = strawberry.enum_value(
+        "RATE_LIMITED", description="Too many failed attempts; wait a minute and try again."
+    )
 
 
 @strawberry.type(description="Why a mutation did not do what was asked. Nothing was written.")

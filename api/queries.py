@@ -7,28 +7,45 @@ from typing import Annotated
 import strawberry
 
 from api import ids
-from api.catalog_queries import resolve_catalog_node, rewards_page
+from api.catalog_queries import audit_page, resolve_catalog_node, rewards_page
 from api.context import Info
 from api.pagination import Connection
-from api.permissions import Authenticated, MemberOnly, StaffOrAdmin
+from api.permissions import AdminOnly, Authenticated, MemberOnly, StaffOrAdmin
+from api.types.instore import AuditEvent
 from api.types.member import Member
 from api.types.node import Node
 from api.types.program import Program, Tier
 from api.types.rewards import Reward
 from api.types.wallet import LedgerEntry
 from domain import access
+from domain.errors import AccessDenied
+from domain.services.instore import ensure_staff_window
 
 
-async def _member(info: Info, member_id: strawberry.ID) -> Member | None:
-    """A member of the caller's program that the caller may read, else None."""
+async def _member(
+    info: Info, member_id: strawberry.ID, *, refuse_outside_window: bool = False
+) -> Member | None:
+    """A member of the caller's program that the caller may read, else None.
+
+    Staff read a member only within a window their store opened by scanning the card;
+    `member(id)` says so (FORBIDDEN), `node(id)` answers null.
+    """
     parsed = ids.parse(member_id)
     if parsed is None or parsed[0] != "Member":
         return None
     program = await info.context.program()
+    principal = info.context.caller()
+    now = info.context.runtime.clock.now()
     async with info.context.runtime.reader() as uow:
         member = await uow.members.get(program.id, parsed[1])
-    if member is None or not access.can_read_member(info.context.caller(), member):
-        return None
+        if member is None or not access.can_read_member(principal, member):
+            return None
+        try:
+            await ensure_staff_window(uow, principal, program, member, now)
+        except AccessDenied:
+            if refuse_outside_window:
+                raise
+            return None
     return Member.from_domain(member)
 
 
@@ -119,4 +136,23 @@ class Query:
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="Member ID.")],
     ) -> Member | None:
-        return await _member(info, id)
+        return await _member(info, id, refuse_outside_window=True)
+
+    @strawberry.field(
+        description="Admins: scans, lookups and staff/partner actions, newest first.",
+        permission_classes=[AdminOnly],
+    )
+    async def audit_log(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, 1 to 100 (default 20).")
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
+        member_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only events of this member.")
+        ] = None,
+    ) -> Connection[AuditEvent]:
+        return await audit_page(info, first, after, member_id)

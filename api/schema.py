@@ -8,6 +8,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from api.errors import LoyaltyErrors
 from api.limits import CostBudget, CostLimiter
+from api.mutations.instore import InStoreMutations
 from api.mutations.members import MemberMutations
 from api.mutations.points import PointsMutations
 from api.mutations.programs import ProgramMutations
@@ -26,7 +27,9 @@ MAX_TOKENS = 4000
 @strawberry.type(
     description="Changing state. Every mutation takes one `input` and returns a payload."
 )
-class Mutation(MemberMutations, PointsMutations, ProgramMutations, RewardMutations):
+class Mutation(
+    MemberMutations, PointsMutations, ProgramMutations, RewardMutations, InStoreMutations
+):
     pass
 
 

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     )
     jwt_issuer: str = "loyalty"
     jwt_audience: str = "loyalty-api"
+    card_key: str | None = Field(
+        default=None,
+        description="Key QR card secrets derive from; generated once into var/ when unset.",
+    )
     jwks_file: Path | None = Field(default=None, description="Public keys for RS256/ES256 tokens.")
     jwt_leeway_seconds: int = 30
     production: bool = Field(default=False, description="Turns off GraphiQL and introspection.")
@@ -39,16 +43,26 @@ class Settings(BaseSettings):
     @cached_property
     def secret(self) -> str:
         """The HS256 secret: configured, or generated once into var/ and reused after."""
-        if self.jwt_secret:
-            return self.jwt_secret
-        path = self.var_dir / "jwt-secret"
+        return self.jwt_secret or self._generated("jwt-secret")
+
+    @cached_property
+    def card_key_bytes(self) -> bytes:
+        """The card key: configured, or generated once into var/ and reused after."""
+        return (self.card_key or self._generated("card-key")).encode()
+
+    def _generated(self, name: str) -> str:
+        """A random secret kept in var/<name> (mode 600), created by whoever comes first."""
+        path = self.var_dir / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
+            draft = path.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                os.link(draft, path)  # atomic, and fails if another process was first
             except FileExistsError:
-                pass  # another process won the race; use its secret
-            else:
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(secrets.token_urlsafe(48))
+                pass  # use the secret that process wrote
+            finally:
+                draft.unlink()
         return path.read_text().strip()

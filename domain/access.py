@@ -68,3 +68,8 @@ def can_see_redemption(
     if principal.role is Role.PARTNER:
         return partner_id is not None and reward_partner_id == partner_id
     return can_read_member(principal, member)
+
+
+def can_read_card(principal: Principal, member: Member) -> bool:
+    """The card and its secret are the member's alone: not staff, partners or admins."""
+    return principal.role is Role.MEMBER and member.subject == principal.subject

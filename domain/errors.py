@@ -93,6 +93,10 @@ class ReferralInvalid(DomainError):
     code = "REFERRAL_INVALID"
 
 
+class RateLimited(DomainError):
+    code = "RATE_LIMITED"
+
+
 class AccessError(Exception):
     """The caller may not do this at all; reported as a top-level error, never a payload."""
 

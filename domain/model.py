@@ -70,6 +70,16 @@ class PointValue:
     max_points: int | None = None
 
 
+@dataclass(frozen=True)
+class InStoreRules:
+    """How staff may find members: by card number or phone (besides the QR scan), and how
+    long a scan lets a store act for the member."""
+
+    card_number_lookup: bool = True
+    phone_lookup: bool = False
+    window_minutes: int = 10
+
+
 @dataclass
 class Program:
     id: uuid.UUID
@@ -80,6 +90,7 @@ class Program:
     earn_rate: EarnRate
     created_at: datetime
     point_value: PointValue = field(default_factory=PointValue)
+    in_store: InStoreRules = field(default_factory=InStoreRules)
 
 
 @dataclass
@@ -113,6 +124,7 @@ class Member:
     birthday: date | None = None
     referred_by: uuid.UUID | None = None
     blocked: bool = False
+    card_generation: int = 0
 
 
 @dataclass

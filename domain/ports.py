@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from domain.audit import AuditEvent
 from domain.idempotency import IdempotencyRecord
 from domain.model import (
     EntryKind,
@@ -39,6 +40,10 @@ class ProgramRepository(Protocol):
         """The program and its tiers, lowest rank first (one round trip)."""
         ...
 
+    async def get_with_tiers_by_id(
+        self, program_id: uuid.UUID
+    ) -> tuple[Program, list[Tier]] | None: ...
+
     async def update(self, program: Program) -> None: ...
 
 
@@ -68,6 +73,16 @@ class MemberRepository(Protocol):
         ...
 
     async def get_by_referral_code(self, program_id: uuid.UUID, code: str) -> Member | None: ...
+
+    async def get_by_card_number(self, program_id: uuid.UUID, number: str) -> Member | None: ...
+
+    async def set_blocked(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, blocked: bool
+    ) -> None: ...
+
+    async def get_by_phone(self, program_id: uuid.UUID, phone: str) -> list[Member]:
+        """Members with this phone (at most two: more than one makes a lookup ambiguous)."""
+        ...
 
     async def add(self, member: Member, wallet: Wallet) -> bool:
         """Insert the member and their empty wallet; False on any uniqueness clash."""
@@ -229,6 +244,42 @@ class RewardRepository(Protocol):
     ) -> dict[uuid.UUID, int]: ...
 
 
+class InStoreRepository(Protocol):
+    async def accept_step(self, program_id: uuid.UUID, member_id: uuid.UUID, step: int) -> bool:
+        """Mark the card's codes up to `step` spent; False if `step` was spent already."""
+        ...
+
+    async def next_card_generation(self, program_id: uuid.UUID, member_id: uuid.UUID) -> int: ...
+
+    async def open_window(
+        self,
+        program_id: uuid.UUID,
+        store: str,
+        member_id: uuid.UUID,
+        opened_by: str,
+        expires_at: datetime,
+    ) -> None: ...
+
+    async def window_expires(
+        self, program_id: uuid.UUID, store: str, member_id: uuid.UUID
+    ) -> datetime | None: ...
+
+    async def add_audit(self, event: AuditEvent) -> None: ...
+
+    async def failures_since(
+        self, program_id: uuid.UUID, actor: str, action: str, since: datetime
+    ) -> int: ...
+
+    async def audit_page(
+        self,
+        program_id: uuid.UUID,
+        *,
+        member_id: uuid.UUID | None,
+        limit: int,
+        before: tuple[datetime, uuid.UUID] | None,
+    ) -> list[AuditEvent]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories share it; nothing is written unless `commit` is called."""
 
@@ -238,5 +289,6 @@ class UnitOfWork(Protocol):
     ledger: LedgerRepository
     idempotency: IdempotencyRepository
     rewards: RewardRepository
+    instore: InStoreRepository
 
     async def commit(self) -> None: ...

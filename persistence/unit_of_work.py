@@ -14,6 +14,7 @@ from persistence.repositories.core import (
     SqlProgramRepository,
     SqlTierRepository,
 )
+from persistence.repositories.instore import SqlInStoreRepository
 from persistence.repositories.rewards import SqlRewardRepository
 
 
@@ -35,6 +36,7 @@ class SqlUnitOfWork:
         self.ledger = SqlLedgerRepository(self.conn)
         self.idempotency = SqlIdempotencyRepository(self.conn)
         self.rewards = SqlRewardRepository(self.conn)
+        self.instore = SqlInStoreRepository(self.conn)
         return self
 
     async def commit(self) -> None:

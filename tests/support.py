@@ -125,7 +125,8 @@ class Api:
                     "total": {"amountMinor": amount, "currency": currency},
                 }
             },
-            token or self.staff(),
+            # Admins (the shop backend) credit without a card scan; staff need one.
+            token or self.admin(),
         )
         return data["recordPurchase"]
 
@@ -144,6 +145,22 @@ class Api:
             self.admin(),
         )
         return data["adjustPoints"]
+
+    async def card_payload(self, sub: str) -> str:
+        data = await self.ok("{ me { card { qrPayload } } }", token=self.member(sub))
+        return str(data["me"]["card"]["qrPayload"])
+
+    async def scan(self, sub: str, store: str = "store-1") -> dict[str, Any]:
+        """The till at `store` scans `sub`'s card: opens the staff window."""
+        data = await self.ok(
+            """mutation($p: String!) { scanMemberCard(input: {payload: $p}) {
+                 member { id displayName } windowExpiresAt errors { code field message } } }""",
+            {"p": await self.card_payload(sub)},
+            self.staff(store),
+        )
+        payload = data["scanMemberCard"]
+        assert payload["errors"] == [], payload
+        return payload
 
     async def wallet(self, sub: str) -> dict[str, Any]:
         data = await self.ok(

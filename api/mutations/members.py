@@ -7,11 +7,14 @@ from typing import Annotated
 
 import strawberry
 
+from api import ids
 from api.context import Info
 from api.errors import UserError
 from api.mutations.base import attempt
-from api.permissions import MemberOnly
+from api.permissions import AdminOnly, MemberOnly
 from api.types.member import Member
+from domain import model
+from domain.ports import UnitOfWork
 from domain.services import members
 
 
@@ -36,8 +39,43 @@ class EnrollPayload:
     errors: list[UserError] = strawberry.field(description="Empty on success.")
 
 
-@strawberry.type(description="Joining a program.")
+@strawberry.input(description="Block a member, or lift a block.")
+class BlockMemberInput:
+    member_id: strawberry.ID = strawberry.field(description="The member.")
+    blocked: bool = strawberry.field(description="true blocks, false unblocks.")
+    reason: str = strawberry.field(description="Why; kept in the audit log.")
+
+
+@strawberry.type(description="Result of `blockMember`.")
+class BlockMemberPayload:
+    member: Member | None = strawberry.field(description="The member after the change.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.type(description="Joining a program; blocking members.")
 class MemberMutations:
+    @strawberry.mutation(
+        description="Admins: block a member (no earning, spending or card scans) or unblock.",
+        permission_classes=[AdminOnly],
+    )
+    async def block_member(
+        self,
+        info: Info,
+        input: Annotated[BlockMemberInput, strawberry.argument(description="Who.")],
+    ) -> BlockMemberPayload:
+        context = info.context
+
+        async def use_case(uow: UnitOfWork) -> model.Member:
+            member_id = ids.decode(input.member_id, "Member", ("input", "memberId"))
+            return await members.set_blocked(
+                uow, context.runtime.clock, context.caller(), member_id, input.blocked, input.reason
+            )
+
+        member, errors = await attempt(context, use_case)
+        return BlockMemberPayload(
+            member=Member.from_domain(member) if member else None, errors=errors
+        )
+
     @strawberry.mutation(
         description="Member: join the program of the token, as the token's subject.",
         permission_classes=[MemberOnly],

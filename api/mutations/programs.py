@@ -10,7 +10,14 @@ from api.context import Info
 from api.errors import UserError
 from api.mutations.base import attempt
 from api.permissions import AdminOnly
-from api.types.program import EarnRateInput, PointValueInput, Program, Tier
+from api.types.program import (
+    EarnRateInput,
+    InStoreRulesInput,
+    PointValueInput,
+    Program,
+    Tier,
+)
+from domain.model import InStoreRules as DomainInStoreRules
 from domain.model import PointValue as DomainPointValue
 from domain.services import programs
 
@@ -26,6 +33,9 @@ class UpdateProgramInput:
     )
     point_value: PointValueInput | None = strawberry.field(
         default=None, description="What points are worth when paying for orders with them."
+    )
+    in_store: InStoreRulesInput | None = strawberry.field(
+        default=None, description="Lookups staff may use, and how long a scan lasts."
     )
 
 
@@ -80,6 +90,15 @@ class ProgramMutations:
                     max_points=value.max_points,
                 )
                 if (value := input.point_value)
+                else None
+            ),
+            in_store=(
+                DomainInStoreRules(
+                    card_number_lookup=rules.card_number_lookup,
+                    phone_lookup=rules.phone_lookup,
+                    window_minutes=rules.window_minutes,
+                )
+                if (rules := input.in_store)
                 else None
             ),
         )

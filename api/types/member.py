@@ -11,11 +11,16 @@ from api import ids
 from api.catalog_queries import redemptions_page
 from api.context import Info
 from api.pagination import Connection
+from api.qr import qr_svg
+from api.types.instore import MemberCard
 from api.types.node import Node
 from api.types.program import Tier
-from api.types.rewards import Redemption, RedemptionStatus
+from api.types.rewards import Redemption, RedemptionStatus, Reward
 from api.types.wallet import Wallet
 from domain import access, model, tiers
+from domain.errors import AccessDenied
+from domain.rewards import RedemptionStatus as DomainStatus
+from domain.services import catalog, instore
 
 
 @strawberry.type(description="Where the member stands on the way to the next tier.")
@@ -46,6 +51,9 @@ class Member(Node):
     referral_code: str = strawberry.field(
         description="Personal code the member shares to refer friends."
     )
+    blocked: bool = strawberry.field(
+        description="Blocked members can neither earn, spend nor be scanned."
+    )
     member: strawberry.Private[model.Member]
 
     @classmethod
@@ -56,6 +64,7 @@ class Member(Node):
             display_name=member.display_name,
             joined_at=member.joined_at,
             referral_code=member.referral_code,
+            blocked=member.blocked,
             member=member,
         )
 
@@ -111,6 +120,52 @@ class Member(Node):
         ] = None,
     ) -> Connection[Redemption]:
         return await redemptions_page(info, self.member.id, first, after, status)
+
+    @strawberry.field(description="Unused, unexpired vouchers, newest first (at most 50).")
+    async def usable_vouchers(self, info: Info) -> list[Redemption]:
+        now = info.context.runtime.clock.now()
+        async with info.context.runtime.reader() as uow:
+            issued = await uow.rewards.member_redemptions(
+                self.member.program_id,
+                self.member.id,
+                statuses=[DomainStatus.ISSUED],
+                limit=50,
+                before=None,
+            )
+        usable = [r for r in issued if r.status_at(now) is DomainStatus.ISSUED]
+        return [Redemption.from_domain(r) for r in usable]
+
+    @strawberry.field(
+        description="Rewards the member can redeem right now with their balance, cheapest "
+        "first (at most 20)."
+    )
+    async def affordable_rewards(self, info: Info) -> list[Reward]:
+        now = info.context.runtime.clock.now()
+        currency = (await info.context.program()).currency
+        async with info.context.runtime.reader() as uow:
+            rewards = await catalog.affordable_for(
+                uow, self.member.program_id, self.member.subject, now
+            )
+        return [Reward.from_domain(r, currency, (True, True)) for r in rewards]
+
+    @strawberry.field(
+        description="Only the member themself may read their card; others get FORBIDDEN."
+    )
+    async def card(self, info: Info) -> MemberCard:
+        runtime = info.context.runtime
+        principal = info.context.caller()
+        if not access.can_read_card(principal, self.member):
+            raise AccessDenied("Only the member themself may see their card.")
+        async with runtime.reader() as uow:
+            view = await instore.member_card(
+                uow, runtime.clock, principal, runtime.settings.card_key_bytes
+            )
+        return MemberCard(
+            card_number=view.card_number,
+            qr_payload=view.payload,
+            qr_svg=qr_svg(view.payload),
+            expires_at=view.expires_at,
+        )
 
     @strawberry.field(description="The member's points wallet.")
     async def wallet(self, info: Info) -> Wallet:

@@ -54,6 +54,24 @@ class PointValueInput:
     )
 
 
+@strawberry.type(description="How staff may find members and act for them.")
+class InStoreRules:
+    card_number_lookup: bool = strawberry.field(
+        description="Staff may look members up by card number."
+    )
+    phone_lookup: bool = strawberry.field(description="Staff may look members up by phone.")
+    window_minutes: int = strawberry.field(
+        description="Minutes a scan or lookup lets the store act for the member."
+    )
+
+
+@strawberry.input(description="How staff may find members and act for them.")
+class InStoreRulesInput:
+    card_number_lookup: bool = strawberry.field(description="Allow lookups by card number.")
+    phone_lookup: bool = strawberry.field(description="Allow lookups by phone.")
+    window_minutes: int = strawberry.field(default=10, description="1 to 1440 minutes.")
+
+
 @strawberry.type(description="A VIP level. Members move up as they earn qualifying points.")
 class Tier(Node):
     name: str = strawberry.field(description="Display name, e.g. Gold.")
@@ -94,6 +112,7 @@ class Program(Node):
     point_value: PointValue = strawberry.field(
         description="What points are worth at the till (`redeemPointsForOrder`)."
     )
+    in_store: InStoreRules = strawberry.field(description="Rules of the in-store flow.")
 
     @strawberry.field(description="All tiers, lowest rank first.")
     async def tiers(self, info: Info) -> list[Tier]:
@@ -116,5 +135,10 @@ class Program(Node):
                 value_minor=program.point_value.value_minor,
                 min_points=program.point_value.min_points,
                 max_points=program.point_value.max_points,
+            ),
+            in_store=InStoreRules(
+                card_number_lookup=program.in_store.card_number_lookup,
+                phone_lookup=program.in_store.phone_lookup,
+                window_minutes=program.in_store.window_minutes,
             ),
         )

@@ -287,3 +287,20 @@ async def member_context(
     starts = {r.id: period_start(r.limit_period, now) for r in rewards}
     counts = await uow.rewards.counts(program_id, member.id, [r.id for r in rewards], starts)
     return MemberView(tiers, tier, counts, wallet.balance, now, enrolled=not member.blocked)
+
+
+async def affordable_for(
+    uow: UnitOfWork, program_id: uuid.UUID, member_subject: str, now: datetime, limit: int = 20
+) -> list[Reward]:
+    """Rewards the member could redeem right now with their balance (cheapest first)."""
+    found = await uow.programs.get_with_tiers_by_id(program_id)
+    if found is None:
+        return []
+    _, tiers = found
+    rewards = await uow.rewards.catalog(
+        program_id, limit=100, after=None, partner_id=None, include_archived=False, open_after=now
+    )
+    principal = Principal(role=Role.MEMBER, program_slug="", subject=member_subject)
+    view = await member_context(uow, program_id, tiers, principal, rewards, now)
+    fitting = [r for r in rewards if view.available(r) and r.points_cost <= view.balance]
+    return fitting[:limit]

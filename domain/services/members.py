@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
+from domain import audit
 from domain.access import ensure_can_read_member, require_role
 from domain.cards import new_card_number, new_referral_code
 from domain.contact import (
@@ -112,3 +113,26 @@ def ensure_active(member: Member) -> None:
     """Blocked members neither earn nor spend."""
     if member.blocked:
         raise MemberBlocked("This member is blocked.")
+
+
+async def set_blocked(
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    member_id: uuid.UUID,
+    blocked: bool,
+    reason: str,
+) -> Member:
+    """Admins block a member (no earning, spending or scanning) or lift the block; audited."""
+    require_role(principal, Role.ADMIN)
+    program = await program_of(uow, principal)
+    text = clean_text(reason, ("input", "reason"), max_length=500, required=True) or ""
+    member = await member_for(uow, principal, program, member_id, ("input", "memberId"))
+    await uow.members.set_blocked(program.id, member.id, blocked)
+    action = "block" if blocked else "unblock"
+    await uow.instore.add_audit(
+        audit.event(principal, program.id, member.id, action, audit.OK, clock.now(), text)
+    )
+    await uow.commit()
+    member.blocked = blocked
+    return member

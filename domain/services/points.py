@@ -17,6 +17,7 @@ from domain.idempotency import fingerprint, replay, validate_key
 from domain.model import EntryKind, Posting, Principal, Program, Role, Wallet
 from domain.money import validate_money
 from domain.ports import Clock, UnitOfWork
+from domain.services.instore import ensure_staff_window, record
 from domain.services.members import ensure_active, member_for
 from domain.services.programs import program_of
 
@@ -54,6 +55,7 @@ async def record_purchase(
     )
     _purchase_time(command.occurred_at, now)  # validated; kept with the purchase by issue 3
     member = await member_for(uow, principal, program, command.member_id, ("input", "memberId"))
+    await ensure_staff_window(uow, principal, program, member, now)
     request = {
         "member": str(member.id),
         "amount": money.amount_minor,
@@ -81,6 +83,7 @@ async def record_purchase(
             actor=principal.actor,
         )
         wallet = await _post(uow, posting, wallet)
+    await record(uow, principal, program, member, "purchase", now, f"order {order_id}")
     await uow.idempotency.complete(program.id, "purchase", order_id, {"points": points})
     await uow.commit()
     return PurchaseResult(points_earned=points, wallet=wallet)

@@ -9,7 +9,7 @@ from domain.access import require_role
 from domain.contact import clean_text
 from domain.earning import validate_earn_rate
 from domain.errors import InvalidInput, NotAuthenticated
-from domain.model import EarnRate, PointValue, Principal, Program, Role, Tier, new_id
+from domain.model import EarnRate, InStoreRules, PointValue, Principal, Program, Role, Tier, new_id
 from domain.money import validate_currency
 from domain.ports import Clock, UnitOfWork
 
@@ -73,6 +73,7 @@ class ProgramChanges:
     points_name: str | None = None
     earn_rate: tuple[int, int] | None = None
     point_value: PointValue | None = None
+    in_store: InStoreRules | None = None
 
 
 def validate_point_value(value: PointValue, field: tuple[str, ...]) -> PointValue:
@@ -107,6 +108,12 @@ async def update_program(uow: UnitOfWork, principal: Principal, changes: Program
         updated.earn_rate = validate_earn_rate(points, per, ("input", "earnRate"))
     if changes.point_value is not None:
         updated.point_value = validate_point_value(changes.point_value, ("input", "pointValue"))
+    if changes.in_store is not None:
+        if not 1 <= changes.in_store.window_minutes <= 24 * 60:
+            raise InvalidInput(
+                "windowMinutes must be 1 to 1440.", ("input", "inStore", "windowMinutes")
+            )
+        updated.in_store = changes.in_store
     await uow.programs.update(updated)
     await uow.commit()
     return updated

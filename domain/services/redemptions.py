@@ -38,6 +38,7 @@ from domain.rewards import (
     points_to_money,
     voucher_expiry,
 )
+from domain.services.instore import ensure_staff_window, record
 from domain.services.members import ensure_active, member_for
 from domain.services.points import claim, locked_wallet, wallet_of
 from domain.services.programs import program_of
@@ -57,7 +58,11 @@ class RedeemResult:
 
 
 async def _acting_member(
-    uow: UnitOfWork, principal: Principal, program: Program, member_id: uuid.UUID | None
+    uow: UnitOfWork,
+    principal: Principal,
+    program: Program,
+    member_id: uuid.UUID | None,
+    now: datetime,
 ) -> Member:
     """Members redeem for themselves; staff and admins name the member."""
     field = ("input", "memberId")
@@ -72,6 +77,7 @@ async def _acting_member(
             raise InvalidInput("Say which member redeems.", field)
         member = await member_for(uow, principal, program, member_id, field)
     ensure_may_act_for(principal, member)
+    await ensure_staff_window(uow, principal, program, member, now)
     return member
 
 
@@ -83,7 +89,7 @@ async def redeem(
     program = await program_of(uow, principal)
     now = clock.now()
     key = validate_key(command.idempotency_key, ("input", "idempotencyKey"))
-    member = await _acting_member(uow, principal, program, command.member_id)
+    member = await _acting_member(uow, principal, program, command.member_id, now)
     request = {"member": str(member.id), "reward": str(command.reward_id)}
     # Keys are the member's own: another member's key can neither collide nor be probed.
     scope = f"redeem:{member.id.hex}"
@@ -118,6 +124,7 @@ async def redeem(
         raise OutOfStock("This reward is out of stock.", ("input", "rewardId"))
     await uow.ledger.post(posting, previous_version=wallet.version)
     await uow.rewards.add_redemption(redemption, posting.takes)
+    await record(uow, principal, program, member, "redeem", now, reward.name)
     await uow.idempotency.complete(program.id, scope, key, {"redemption": str(redemption.id)})
     await uow.commit()
     return RedeemResult(redemption, posting.wallet)
@@ -160,6 +167,8 @@ async def use_voucher(uow: UnitOfWork, clock: Clock, principal: Principal, code:
     _ensure_usable(redemption, now, field)
     if not await uow.rewards.mark_used(program.id, redemption.id, now, principal.actor):
         raise VoucherAlreadyUsed("This voucher was just used.", field)
+    member = await uow.members.get(program.id, redemption.member_id)
+    await record(uow, principal, program, member, "use-voucher", now, normalised)
     await uow.commit()
     return replace(redemption, status=RedemptionStatus.USED, used_at=now, used_by=principal.actor)
 
@@ -187,6 +196,7 @@ async def cancel_redemption(
     if redemption is None or member is None:
         raise NotFound("No such redemption.", field)
     ensure_may_act_for(principal, member)
+    await ensure_staff_window(uow, principal, program, member, now)
     wallet = await locked_wallet(uow, program, member.id)
     _ensure_usable(redemption, now, field)
     if not await uow.rewards.mark_cancelled(program.id, redemption.id, now):
@@ -207,6 +217,7 @@ async def cancel_redemption(
     )
     await uow.ledger.post(posting, previous_version=wallet.version)
     await uow.rewards.return_stock(program.id, redemption.reward_id)
+    await record(uow, principal, program, member, "cancel-redemption", now, name)
     await uow.commit()
     cancelled = replace(redemption, status=RedemptionStatus.CANCELLED, cancelled_at=now)
     return RedeemResult(cancelled, posting.wallet)
@@ -237,6 +248,7 @@ async def redeem_points_for_order(
     amount = points_to_money(command.points, program.point_value)
     member = await member_for(uow, principal, program, command.member_id, ("input", "memberId"))
     ensure_may_act_for(principal, member)
+    await ensure_staff_window(uow, principal, program, member, now)
     request = {"member": str(member.id), "points": command.points}
     previous = await claim(uow, program, "pay", order_id, request, now, ("input", "orderId"))
     if previous is None:
@@ -253,6 +265,7 @@ async def redeem_points_for_order(
             actor=principal.actor,
         )
         await uow.ledger.post(posting, previous_version=wallet.version)
+        await record(uow, principal, program, member, "pay-with-points", now, f"order {order_id}")
         await uow.idempotency.complete(program.id, "pay", order_id, {"amount": amount})
         await uow.commit()
         wallet = posting.wallet

@@ -19,6 +19,7 @@ from domain.idempotency import IdempotencyRecord
 from domain.model import (
     EarnRate,
     EntryKind,
+    InStoreRules,
     LedgerEntry,
     Lot,
     Member,
@@ -73,16 +74,24 @@ def program_from_row(row: Row[Any]) -> Program:
             min_points=row.pay_min_points,
             max_points=row.pay_max_points,
         ),
+        in_store=InStoreRules(
+            card_number_lookup=row.allow_card_lookup,
+            phone_lookup=row.allow_phone_lookup,
+            window_minutes=row.staff_window_minutes,
+        ),
     )
 
 
-def _point_value_columns(program: Program) -> dict[str, int | None]:
-    value = program.point_value
+def _settings_columns(program: Program) -> dict[str, int | bool | None]:
+    value, rules = program.point_value, program.in_store
     return {
         "point_value_points": value.points,
         "point_value_minor": value.value_minor,
         "pay_min_points": value.min_points,
         "pay_max_points": value.max_points,
+        "allow_card_lookup": rules.card_number_lookup,
+        "allow_phone_lookup": rules.phone_lookup,
+        "staff_window_minutes": rules.window_minutes,
     }
 
 
@@ -113,6 +122,7 @@ def member_from_row(row: Row[Any]) -> Member:
         birthday=row.birthday,
         referred_by=row.referred_by,
         blocked=row.blocked,
+        card_generation=row.card_generation,
     )
 
 
@@ -175,18 +185,26 @@ class SqlProgramRepository:
             earn_points=program.earn_rate.points,
             earn_per_amount_minor=program.earn_rate.per_amount_minor,
             created_at=program.created_at,
-            **_point_value_columns(program),
+            **_settings_columns(program),
         )
         result = await self.conn.execute(stmt.returning(programs_t.c.id))
         return result.first() is not None
 
     async def get_with_tiers(self, slug: str) -> tuple[Program, list[Tier]] | None:
         """The program and its tiers (lowest rank first) in one statement."""
+        return await self._with_tiers(programs_t.c.slug == slug)
+
+    async def get_with_tiers_by_id(
+        self, program_id: uuid.UUID
+    ) -> tuple[Program, list[Tier]] | None:
+        return await self._with_tiers(programs_t.c.id == program_id)
+
+    async def _with_tiers(self, where: Any) -> tuple[Program, list[Tier]] | None:
         tier_columns = [c.label(f"tier_{c.name}") for c in tiers_t.c]
         result = await self.conn.execute(
             select(programs_t, *tier_columns)
             .join(tiers_t, tiers_t.c.program_id == programs_t.c.id)
-            .where(programs_t.c.slug == slug)
+            .where(where)
             .order_by(tiers_t.c.rank)
         )
         rows = result.all()
@@ -215,7 +233,7 @@ class SqlProgramRepository:
                 points_name=program.points_name,
                 earn_points=program.earn_rate.points,
                 earn_per_amount_minor=program.earn_rate.per_amount_minor,
-                **_point_value_columns(program),
+                **_settings_columns(program),
             )
         )
 
@@ -305,6 +323,24 @@ class SqlMemberRepository:
     async def get_by_referral_code(self, program_id: uuid.UUID, code: str) -> Member | None:
         return await self._one(program_id, members_t.c.referral_code == code)
 
+    async def set_blocked(self, program_id: uuid.UUID, member_id: uuid.UUID, blocked: bool) -> None:
+        await self.conn.execute(
+            update(members_t)
+            .where(members_t.c.program_id == program_id, members_t.c.id == member_id)
+            .values(blocked=blocked)
+        )
+
+    async def get_by_card_number(self, program_id: uuid.UUID, number: str) -> Member | None:
+        return await self._one(program_id, members_t.c.card_number == number)
+
+    async def get_by_phone(self, program_id: uuid.UUID, phone: str) -> list[Member]:
+        result = await self.conn.execute(
+            select(members_t)
+            .where(members_t.c.program_id == program_id, members_t.c.phone == phone)
+            .limit(2)
+        )
+        return [member_from_row(row) for row in result]
+
     async def add(self, member: Member, wallet: Wallet) -> bool:
         stmt = insert_ignoring_conflicts(self.conn, members_t).values(
             id=member.id,
@@ -320,6 +356,8 @@ class SqlMemberRepository:
             tier_id=member.tier_id,
             referred_by=member.referred_by,
             blocked=member.blocked,
+            card_generation=member.card_generation,
+            card_last_step=0,
         )
         result = await self.conn.execute(stmt.returning(members_t.c.id))
         if result.first() is None:

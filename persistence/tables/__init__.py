@@ -10,9 +10,11 @@ from persistence.tables.core import (
     WalletRow,
     metadata,
 )
+from persistence.tables.instore import AuditEventRow, StaffWindowRow
 from persistence.tables.rewards import PartnerRow, RedemptionRow, RedemptionTakeRow, RewardRow
 
 __all__ = [
+    "AuditEventRow",
     "IdempotencyKeyRow",
     "LedgerEntryRow",
     "LotRow",
@@ -22,6 +24,7 @@ __all__ = [
     "RedemptionRow",
     "RedemptionTakeRow",
     "RewardRow",
+    "StaffWindowRow",
     "TierRow",
     "WalletRow",
     "metadata",

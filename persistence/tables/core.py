@@ -43,6 +43,10 @@ class ProgramRow(SQLModel, table=True):
     point_value_minor: int = Field(default=100)
     pay_min_points: int = Field(default=100)
     pay_max_points: int | None = Field(default=None)
+    # In-store: which lookups staff may use and how long a scan opens a window.
+    allow_card_lookup: bool = Field(default=True)
+    allow_phone_lookup: bool = Field(default=False)
+    staff_window_minutes: int = Field(default=10)
 
 
 class TierRow(SQLModel, table=True):
@@ -83,6 +87,10 @@ class MemberRow(SQLModel, table=True):
     tier_id: uuid.UUID = Field(foreign_key="tier.id")
     referred_by: uuid.UUID | None = Field(default=None, foreign_key="member.id")
     blocked: bool = False
+    # The card secret is derived from the server key and this generation, never stored.
+    card_generation: int = Field(default=0)
+    # Highest TOTP step accepted at a till: that code and older ones are spent.
+    card_last_step: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
 class WalletRow(SQLModel, table=True):

@@ -39,8 +39,11 @@ async def test_staff_and_admin_read_members_of_their_program(api: Api) -> None:
     for token in (api.admin(),):
         data = await api.ok(MEMBER_Q, {"id": alice["id"]}, token)
         assert data["member"]["wallet"] == {"balance": 100}
-    # staff do not see personal contact data; admins do
+    # staff read a member only after scanning the card, and never the contact data
     query = "query($id: ID!) { member(id: $id) { email phone } }"
+    refused = await api.raw(query, {"id": alice["id"]}, api.staff())
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    await api.scan("alice")
     assert (await api.ok(query, {"id": alice["id"]}, api.staff()))["member"]["email"] is None
     admin_view = await api.ok(query, {"id": alice["id"]}, api.admin())
     assert admin_view["member"]["email"] == "alice@example.com"

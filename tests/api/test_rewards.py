@@ -348,7 +348,14 @@ async def test_members_cannot_create_rewards_or_redeem_for_others(api: Api) -> N
     result = await redeem(api, "oscar", reward["id"], "k", memberId=victim["id"])
     assert result["errors"][0]["field"] == ["input", "memberId"]
     assert (await api.wallet("pat"))["balance"] == 500
-    # staff redeem for a member at the counter
+    # staff redeem for a member at the counter, after scanning the card
+    refused = await api.raw(
+        "mutation($i: RedeemRewardInput!) { redeemReward(input: $i) { errors { code } } }",
+        {"i": {"rewardId": reward["id"], "idempotencyKey": "k2", "memberId": victim["id"]}},
+        api.staff(),
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    await api.scan("pat")
     staff = await redeem(api, "-", reward["id"], "k2", token=api.staff(), memberId=victim["id"])
     assert staff["errors"] == [] and staff["wallet"]["balance"] == 400
 
@@ -363,6 +370,7 @@ async def test_paying_with_points_at_the_till(api: Api) -> None:
     )
     pay = """mutation($input: RedeemPointsForOrderInput!) { redeemPointsForOrder(input: $input) {
       pointsSpent discount { amountMinor currency } wallet { balance } errors { code field } } }"""
+    await api.scan("quinn")
     variables = {"input": {"memberId": member["id"], "orderId": "till-9", "points": 500}}
     first = (await api.ok(pay, variables, api.staff()))["redeemPointsForOrder"]
     assert first["discount"] == {"amountMinor": 250, "currency": "EUR"}

@@ -1,0 +1,251 @@
+"""The in-store flow: the member's QR card, the scan at the till, lookups, staff windows.
+
+A successful scan (or an allowed lookup) opens a window in which the scanning store
+may act for the member; staff outside a window are refused. Every scan and lookup
+is audited; failed scans are audited in a transaction of their own (the failure is
+the fact worth keeping) and rate-limited per staff member and store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from domain import audit, cards
+from domain.access import require_role
+from domain.contact import normalise_phone
+from domain.errors import (
+    AccessDenied,
+    CardAlreadyUsed,
+    CardInvalid,
+    DomainError,
+    InvalidInput,
+    MemberBlocked,
+    NotEnrolled,
+    NotFound,
+    RateLimited,
+)
+from domain.model import Member, Principal, Program, Role, Wallet
+from domain.ports import Clock, UnitOfWork
+from domain.services.programs import program_of
+
+MAX_FAILED_SCANS = 10  # per staff member and store, per minute
+FAILED_SCAN_WINDOW = timedelta(minutes=1)
+SCAN = "scan"
+LOOKUP = "lookup"
+
+
+@dataclass(frozen=True)
+class MemberCardView:
+    card_number: str
+    payload: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class CardSecret:
+    secret_base32: str
+    digits: int
+    period: int
+    algorithm: str
+    card_number: str
+
+
+async def _own_member(uow: UnitOfWork, principal: Principal, program: Program) -> Member:
+    if principal.role is not Role.MEMBER:
+        raise AccessDenied("Only the member themself may see their card.")
+    member = await uow.members.get_by_subject(program.id, principal.subject)
+    if member is None:
+        raise NotEnrolled("Enroll first.")
+    return member
+
+
+async def member_card(
+    uow: UnitOfWork, clock: Clock, principal: Principal, card_key: bytes
+) -> MemberCardView:
+    """The calling member's card with a fresh code to show at the counter."""
+    program = await program_of(uow, principal)
+    member = await _own_member(uow, principal, program)
+    secret = cards.card_secret(card_key, program.id, member.id, member.card_generation)
+    payload, expires_at = cards.card_payload(member.card_number, secret, clock.now())
+    return MemberCardView(member.card_number, payload, expires_at)
+
+
+async def issue_card_secret(uow: UnitOfWork, principal: Principal, card_key: bytes) -> CardSecret:
+    """A new card secret for the app to show codes offline; earlier secrets stop working."""
+    program = await program_of(uow, principal)
+    member = await _own_member(uow, principal, program)
+    generation = await uow.instore.next_card_generation(program.id, member.id)
+    await uow.commit()
+    secret = cards.card_secret(card_key, program.id, member.id, generation)
+    return CardSecret(
+        secret_base32=cards.secret_base32(secret),
+        digits=cards.TOTP_DIGITS,
+        period=cards.TOTP_STEP_SECONDS,
+        algorithm=cards.TOTP_ALGORITHM,
+        card_number=member.card_number,
+    )
+
+
+@dataclass(frozen=True)
+class Identified:
+    """The member a till identified, and until when the store may act for them."""
+
+    member: Member
+    wallet: Wallet
+    window_expires_at: datetime | None
+
+
+async def _refuse(
+    uow: UnitOfWork,
+    principal: Principal,
+    program: Program,
+    action: str,
+    error: DomainError,
+    now: datetime,
+    member: Member | None = None,
+) -> DomainError:
+    """Record the failed attempt (and commit that record) before reporting the error."""
+    await uow.instore.add_audit(
+        audit.event(principal, program.id, member.id if member else None, action, error.code, now)
+    )
+    await uow.commit()
+    return error
+
+
+async def _ensure_not_flooding(
+    uow: UnitOfWork, principal: Principal, program: Program, action: str, now: datetime
+) -> None:
+    failures = await uow.instore.failures_since(
+        program.id, principal.actor, action, now - FAILED_SCAN_WINDOW
+    )
+    if failures >= MAX_FAILED_SCANS:
+        raise await _refuse(
+            uow,
+            principal,
+            program,
+            action,
+            RateLimited("Too many failed attempts; wait a minute.", ("input",)),
+            now,
+        )
+
+
+async def _open_window(
+    uow: UnitOfWork, principal: Principal, program: Program, member: Member, now: datetime
+) -> datetime | None:
+    if principal.role is not Role.STAFF or principal.store is None:
+        return None  # admins are not bound to windows
+    expires = now + timedelta(minutes=program.in_store.window_minutes)
+    await uow.instore.open_window(program.id, principal.store, member.id, principal.actor, expires)
+    return expires
+
+
+async def _identified(
+    uow: UnitOfWork,
+    principal: Principal,
+    program: Program,
+    member: Member,
+    action: str,
+    now: datetime,
+) -> Identified:
+    expires = await _open_window(uow, principal, program, member, now)
+    await uow.instore.add_audit(
+        audit.event(principal, program.id, member.id, action, audit.OK, now)
+    )
+    wallet = await uow.ledger.wallet(program.id, member.id)
+    if wallet is None:
+        raise NotFound("The member has no wallet.")
+    await uow.commit()
+    return Identified(member, wallet, expires)
+
+
+async def scan_card(
+    uow: UnitOfWork, clock: Clock, principal: Principal, card_key: bytes, payload: str
+) -> Identified:
+    """Staff identify a member from the QR code in their app; each code works once."""
+    require_role(principal, Role.STAFF, Role.ADMIN)
+    program = await program_of(uow, principal)
+    now = clock.now()
+    await _ensure_not_flooding(uow, principal, program, SCAN, now)
+    member = None
+    try:
+        scanned = cards.parse_payload(payload)
+        member = await uow.members.get_by_card_number(program.id, scanned.card_number)
+        if member is None:
+            raise CardInvalid("No member has this card.", ("input", "payload"))
+        secret = cards.card_secret(card_key, program.id, member.id, member.card_generation)
+        step = cards.verify_code(secret, scanned.code, now)
+        if member.blocked:
+            raise MemberBlocked("This member is blocked.")
+        if not await uow.instore.accept_step(program.id, member.id, step):
+            raise CardAlreadyUsed(
+                "This code was already scanned; ask for a fresh one.", ("input", "payload")
+            )
+    except DomainError as error:
+        raise await _refuse(uow, principal, program, SCAN, error, now, member) from None
+    return await _identified(uow, principal, program, member, SCAN, now)
+
+
+async def lookup_member(
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    *,
+    card_number: str | None,
+    phone: str | None,
+) -> Identified:
+    """Staff find a member without their phone at hand, where the program allows it."""
+    require_role(principal, Role.STAFF, Role.ADMIN)
+    program = await program_of(uow, principal)
+    now = clock.now()
+    rules = program.in_store
+    if (card_number is None) == (phone is None):
+        raise InvalidInput("Give either a card number or a phone number.", ("input",))
+    await _ensure_not_flooding(uow, principal, program, LOOKUP, now)
+    try:
+        if card_number is not None:
+            if not rules.card_number_lookup and principal.role is Role.STAFF:
+                raise AccessDenied("This program does not allow lookups by card number.")
+            member = await uow.members.get_by_card_number(program.id, card_number.strip())
+            found = [member] if member else []
+        else:
+            if not rules.phone_lookup and principal.role is Role.STAFF:
+                raise AccessDenied("This program does not allow lookups by phone.")
+            normalised = normalise_phone(phone, ("input", "phone")) or ""
+            found = await uow.members.get_by_phone(program.id, normalised)
+        if len(found) != 1:
+            raise NotFound("No single member matches.", ("input",))
+        if found[0].blocked:
+            raise MemberBlocked("This member is blocked.")
+    except DomainError as error:
+        raise await _refuse(uow, principal, program, LOOKUP, error, now) from None
+    return await _identified(uow, principal, program, found[0], LOOKUP, now)
+
+
+async def ensure_staff_window(
+    uow: UnitOfWork, principal: Principal, program: Program, member: Member, now: datetime
+) -> None:
+    """Staff act for a member only within a window their store opened by scanning."""
+    if principal.role is not Role.STAFF:
+        return
+    expires = await uow.instore.window_expires(program.id, principal.store or "", member.id)
+    if expires is None or expires <= now:
+        raise AccessDenied("Scan the member's card first.")
+
+
+async def record(
+    uow: UnitOfWork,
+    principal: Principal,
+    program: Program,
+    member: Member | None,
+    action: str,
+    now: datetime,
+    detail: str = "",
+) -> None:
+    """Audit a staff or partner action in the same transaction as the action."""
+    if principal.role in (Role.STAFF, Role.PARTNER):
+        await uow.instore.add_audit(
+            audit.event(
+                principal, program.id, member.id if member else None, action, audit.OK, now, detail
+            )
+        )
