@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.limits import BodySizeLimit, CostBudget
 from api.metrics import Metrics, MetricsMiddleware
@@ -23,6 +25,7 @@ from domain.errors import AccessError, DomainError, NotAuthenticated
 from domain.services import instore
 
 log = logging.getLogger("loyalty.app")
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
 
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> Starlette:
@@ -40,6 +43,10 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         ),
         graphql_ide=None if production else "graphiql",
         allow_queries_via_get=True,
+        # The legacy graphql-ws protocol is refused (CVE-2026-35523 was an auth bypass there).
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
+        connection_init_wait_timeout=timedelta(seconds=10),
     )
 
     async def healthz(_: Request) -> JSONResponse:
@@ -83,7 +90,10 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if runtime.settings.live_updates:
+            await runtime.bus.start()
         yield
+        await runtime.bus.stop()
         await runtime.db.dispose()
 
     app = Starlette(

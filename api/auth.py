@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -108,12 +109,14 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         raise NotAuthenticated("The token's role is not known.") from None
     store = _claim(claims, "store", required=role is Role.STAFF)
     partner = _claim(claims, "partner", required=role is Role.PARTNER)
+    exp = claims.get("exp")
     return Principal(
         role=role,
         program_slug=_claim(claims, "program") or "",
         subject=_claim(claims, "sub") or "",
         store=store if role is Role.STAFF else None,
         partner=partner if role is Role.PARTNER else None,
+        expires_at=datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None,
     )
 
 

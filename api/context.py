@@ -21,6 +21,7 @@ class Context:
     request: Any = None
     response: Any = None
     auth_error: NotAuthenticated | None = None
+    connection_params: dict[str, Any] | None = None
     _program: Program | None = None
     _tiers: list[Tier] | None = None
     _loaders: Loaders | None = None

@@ -47,3 +47,7 @@ class StaffAdminOrPartner(_Roles):
     """Those who accept vouchers: tills, the back office and partners."""
 
     roles = (Role.STAFF, Role.ADMIN, Role.PARTNER)
+
+
+class PartnerOnly(_Roles):
+    roles = (Role.PARTNER,)

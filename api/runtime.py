@@ -9,6 +9,7 @@ from api.auth import TokenVerifier
 from api.settings import Settings
 from domain.ports import Clock
 from persistence.db import Database
+from persistence.events import EventBus, PostgresEventBus
 from persistence.unit_of_work import SqlUnitOfWork
 
 
@@ -23,9 +24,12 @@ class Runtime:
     db: Database
     clock: Clock = field(default_factory=SystemClock)
     verifier: TokenVerifier = field(init=False)
+    bus: EventBus = field(init=False)
 
     def __post_init__(self) -> None:
         self.verifier = TokenVerifier(self.settings)
+        # PostgreSQL fans events out to every process; SQLite is one process anyway.
+        self.bus = EventBus() if self.db.is_sqlite else PostgresEventBus(self.db.url)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
@@ -34,7 +38,8 @@ class Runtime:
 
     def uow(self) -> SqlUnitOfWork:
         """A write transaction for one use case."""
-        return SqlUnitOfWork(self.db, write=True)
+        bus = self.bus if self.settings.live_updates else None
+        return SqlUnitOfWork(self.db, write=True, bus=bus)
 
     def reader(self) -> SqlUnitOfWork:
         """A short read-only transaction (one per loader batch or query field)."""

@@ -15,6 +15,7 @@ from api.mutations.programs import ProgramMutations
 from api.mutations.rewards import RewardMutations
 from api.observability import current_request_id
 from api.queries import Query
+from api.subscriptions import Subscription
 from api.types.member import Member
 from api.types.program import Money, Program, Tier
 from api.types.wallet import LedgerEntry
@@ -52,6 +53,7 @@ def build_schema(
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         types=[Money, Program, Tier, Member, LedgerEntry],
         config=StrawberryConfig(disable_field_suggestions=production),

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: int = 30
     production: bool = Field(default=False, description="Turns off GraphiQL and introspection.")
     db_pool_size: int = 10
+    live_updates: bool = Field(
+        default=True, description="Publish wallet events (PostgreSQL NOTIFY or in-process)."
+    )
     cost_budget: int = Field(default=2_000, description="Query cost a caller may burst.")
     cost_refill_per_second: float = Field(
         default=200.0, description="Query cost a caller regains per second."

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 
 from api.context import Context
 from api.runtime import Runtime
@@ -31,3 +32,19 @@ class LoyaltyGraphQL(GraphQL[Context, None]):
             # Reported by the first field that needs the caller, as UNAUTHENTICATED.
             context.auth_error = error
         return context
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """Authenticate the socket from `connection_init` (`{"Authorization": "Bearer ..."}`);
+        a missing or bad token closes it with 4403 before any subscription starts."""
+        params = getattr(context, "connection_params", None) or {}
+        header = params.get("Authorization") or params.get("authorization")
+        try:
+            principal = self.runtime.verifier.from_header(
+                header if isinstance(header, str) else None
+            )
+        except NotAuthenticated:
+            principal = None
+        if principal is None:
+            raise ConnectionRejectionError({"reason": "A valid bearer token is required."})
+        context.principal = principal
+        context.auth_error = None

@@ -29,6 +29,7 @@ class Principal:
     subject: str
     store: str | None = None
     partner: str | None = None
+    expires_at: datetime | None = None  # when the token runs out (live updates end then)
 
     @property
     def actor(self) -> str:

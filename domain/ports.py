@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from domain.audit import AuditEvent
+from domain.events import Event
 from domain.idempotency import IdempotencyRecord
 from domain.model import (
     EntryKind,
@@ -290,5 +291,9 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyRepository
     rewards: RewardRepository
     instore: InStoreRepository
+
+    def record(self, event: Event) -> None:
+        """Announce `event` once the transaction commits (never if it rolls back)."""
+        ...
 
     async def commit(self) -> None: ...

@@ -22,6 +22,7 @@ from domain.errors import (
     VoucherExpired,
     VoucherInvalid,
 )
+from domain.events import RedemptionChanged
 from domain.idempotency import validate_key
 from domain.model import EntryKind, Member, Money, Principal, Program, Role, Wallet, new_id
 from domain.ports import Clock, UnitOfWork
@@ -125,9 +126,20 @@ async def redeem(
     await uow.ledger.post(posting, previous_version=wallet.version)
     await uow.rewards.add_redemption(redemption, posting.takes)
     await record(uow, principal, program, member, "redeem", now, reward.name)
+    uow.record(_changed(redemption, reward))
     await uow.idempotency.complete(program.id, scope, key, {"redemption": str(redemption.id)})
     await uow.commit()
     return RedeemResult(redemption, posting.wallet)
+
+
+def _changed(redemption: Redemption, reward: Reward | None) -> RedemptionChanged:
+    return RedemptionChanged(
+        program_id=redemption.program_id,
+        member_id=redemption.member_id,
+        redemption_id=redemption.id,
+        status=redemption.status.value,
+        partner_id=reward.partner_id if reward else None,
+    )
 
 
 def _new_redemption(program: Program, member: Member, reward: Reward, now: datetime) -> Redemption:
@@ -169,8 +181,10 @@ async def use_voucher(uow: UnitOfWork, clock: Clock, principal: Principal, code:
         raise VoucherAlreadyUsed("This voucher was just used.", field)
     member = await uow.members.get(program.id, redemption.member_id)
     await record(uow, principal, program, member, "use-voucher", now, normalised)
+    used = replace(redemption, status=RedemptionStatus.USED, used_at=now, used_by=principal.actor)
+    uow.record(_changed(used, await uow.rewards.get(program.id, redemption.reward_id)))
     await uow.commit()
-    return replace(redemption, status=RedemptionStatus.USED, used_at=now, used_by=principal.actor)
+    return used
 
 
 def _ensure_usable(redemption: Redemption, now: datetime, field: tuple[str, ...]) -> None:
@@ -218,8 +232,9 @@ async def cancel_redemption(
     await uow.ledger.post(posting, previous_version=wallet.version)
     await uow.rewards.return_stock(program.id, redemption.reward_id)
     await record(uow, principal, program, member, "cancel-redemption", now, name)
-    await uow.commit()
     cancelled = replace(redemption, status=RedemptionStatus.CANCELLED, cancelled_at=now)
+    uow.record(_changed(cancelled, reward))
+    await uow.commit()
     return RedeemResult(cancelled, posting.wallet)
 
 

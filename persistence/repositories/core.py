@@ -7,7 +7,7 @@ filters on `program_id`, so a caller scoped to one program cannot reach another'
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.events import Event, WalletChanged
 from domain.idempotency import IdempotencyRecord
 from domain.model import (
     EarnRate,
@@ -377,8 +378,12 @@ class SqlMemberRepository:
 
 
 class SqlLedgerRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(
+        self, conn: AsyncConnection, record: Callable[[Event], None] = lambda _event: None
+    ) -> None:
         self.conn = conn
+        # Every posting is announced (after commit) as a WalletChanged: none can be missed.
+        self._record = record
 
     async def wallet(
         self, program_id: uuid.UUID, member_id: uuid.UUID, *, lock: bool = False
@@ -471,6 +476,17 @@ class SqlLedgerRepository:
         )
         if result.rowcount != 1:
             raise ConcurrentUpdateError(f"wallet {wallet.member_id} changed during the transaction")
+        self._record(
+            WalletChanged(
+                program_id=wallet.program_id,
+                member_id=wallet.member_id,
+                version=wallet.version,
+                delta=entry.points,
+                balance=wallet.balance,
+                pending=wallet.pending,
+                entry_id=entry.id,
+            )
+        )
 
     async def history(
         self,

@@ -1,0 +1,240 @@
+"""Delivering events after commit: in-process for SQLite, PostgreSQL LISTEN/NOTIFY across
+processes. Both implement the same bus, so a broker (NATS, Redis) could replace NOTIFY
+without touching the domain.
+
+With PostgreSQL, the unit of work sends ONE `pg_notify` inside the writing transaction
+(PostgreSQL delivers it on commit and drops it on rollback); each server process holds
+one LISTEN connection and hands what arrives to its own subscribers, its own writes
+included. With SQLite, the unit of work hands events to the bus after commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.events import Event, RedemptionChanged, WalletChanged, topics
+
+log = logging.getLogger("loyalty.events")
+
+CHANNEL = "loyalty_events"
+MAX_NOTIFY_BYTES = 7000  # PostgreSQL's limit is 8000
+SUBSCRIBER_QUEUE = 256  # a client that falls this far behind is cut off (it refetches)
+
+
+def encode(events: Sequence[Event]) -> list[str]:
+    """Small JSON payloads (ids, version, numbers), each under PostgreSQL's limit."""
+    items = [_to_dict(e) for e in events]
+    payloads: list[str] = []
+    batch: list[dict[str, Any]] = []
+    for item in items:
+        candidate = json.dumps([*batch, item], separators=(",", ":"))
+        if batch and len(candidate) > MAX_NOTIFY_BYTES:
+            payloads.append(json.dumps(batch, separators=(",", ":")))
+            batch = []
+        batch.append(item)
+    if batch:
+        payloads.append(json.dumps(batch, separators=(",", ":")))
+    return payloads
+
+
+def decode(payload: str) -> list[Event]:
+    return [_from_dict(item) for item in json.loads(payload)]
+
+
+def _hex(value: uuid.UUID | None) -> str | None:
+    return value.hex if value else None
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    return uuid.UUID(hex=value) if value else None
+
+
+def _to_dict(event: Event) -> dict[str, Any]:
+    if isinstance(event, WalletChanged):
+        return {
+            "k": "w",
+            "p": event.program_id.hex,
+            "m": event.member_id.hex,
+            "v": event.version,
+            "d": event.delta,
+            "b": event.balance,
+            "n": event.pending,
+            "e": _hex(event.entry_id),
+            "t": _hex(event.tier_id),
+        }
+    return {
+        "k": "r",
+        "p": event.program_id.hex,
+        "m": event.member_id.hex,
+        "r": event.redemption_id.hex,
+        "s": event.status,
+        "q": _hex(event.partner_id),
+    }
+
+
+def _from_dict(item: dict[str, Any]) -> Event:
+    if item["k"] == "w":
+        return WalletChanged(
+            program_id=uuid.UUID(hex=item["p"]),
+            member_id=uuid.UUID(hex=item["m"]),
+            version=item["v"],
+            delta=item["d"],
+            balance=item["b"],
+            pending=item["n"],
+            entry_id=_uuid(item["e"]),
+            tier_id=_uuid(item["t"]),
+        )
+    return RedemptionChanged(
+        program_id=uuid.UUID(hex=item["p"]),
+        member_id=uuid.UUID(hex=item["m"]),
+        redemption_id=uuid.UUID(hex=item["r"]),
+        status=item["s"],
+        partner_id=_uuid(item["q"]),
+    )
+
+
+class EventBus:
+    """Subscribers of this process, by topic. `deliver` hands events to them."""
+
+    via_database = False
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[asyncio.Queue[Event | None]]] = {}
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(queues) for queues in self._subscribers.values())
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, topic: str) -> AsyncIterator[asyncio.Queue[Event | None]]:
+        """A queue of the topic's events until the context ends (then it is released)."""
+        await self.start()
+        queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE)
+        self._subscribers.setdefault(topic, set()).add(queue)
+        try:
+            yield queue
+        finally:
+            queues = self._subscribers.get(topic)
+            if queues is not None:
+                queues.discard(queue)
+                if not queues:
+                    del self._subscribers[topic]
+
+    def deliver(self, events: Sequence[Event]) -> None:
+        for event in events:
+            for topic in topics(event):
+                for queue in list(self._subscribers.get(topic, ())):
+                    try:
+                        queue.put_nowait(event)
+                    except asyncio.QueueFull:
+                        # Too far behind: end that subscription rather than grow without
+                        # bound; the client resubscribes and refetches.
+                        _drop_and_close(queue)
+
+    async def before_commit(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
+        """Called inside the writing transaction, just before COMMIT."""
+
+    def after_commit(self, events: Sequence[Event]) -> None:
+        """Called after COMMIT succeeded."""
+        self.deliver(events)
+
+    async def start(self) -> None:
+        """Begin receiving (no-op in-process)."""
+
+    async def stop(self) -> None:
+        """Stop receiving; subscribers' queues are closed."""
+        for queues in list(self._subscribers.values()):
+            for queue in list(queues):
+                _drop_and_close(queue)
+
+
+def _drop_and_close(queue: asyncio.Queue[Event | None]) -> None:
+    while not queue.empty():
+        queue.get_nowait()
+    queue.put_nowait(None)
+
+
+class PostgresEventBus(EventBus):
+    """NOTIFY in the writing transaction; one LISTEN connection per process."""
+
+    via_database = True
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__()
+        parsed = make_url(database_url)
+        self._dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._listener: asyncpg.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    async def before_commit(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
+        for payload in encode(events):
+            await conn.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {
+                    "channel": CHANNEL,
+                    "payload": payload,
+                },
+            )
+
+    def after_commit(self, events: Sequence[Event]) -> None:
+        """Nothing: PostgreSQL delivers the NOTIFY to every process, this one included."""
+
+    async def start(self) -> None:
+        async with self._lock:
+            if self._task is None:
+                self._task = asyncio.create_task(self._listen_forever(), name="loyalty-listen")
+        await asyncio.wait_for(self._ready.wait(), timeout=10)
+
+    async def _listen_forever(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                closed = asyncio.Event()
+                self._listener = await asyncpg.connect(self._dsn, timeout=10)
+                self._listener.add_termination_listener(lambda _conn, done=closed: done.set())
+                await self._listener.add_listener(CHANNEL, self._on_notify)
+                self._ready.set()
+                delay = 0.1
+                await closed.wait()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the listener must come back whatever happened
+                log.exception("event listener lost its connection; reconnecting")
+            finally:
+                if self._listener is not None and not self._listener.is_closed():
+                    with contextlib.suppress(Exception):
+                        await self._listener.close()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            events = decode(payload)
+        except (ValueError, KeyError):
+            log.error("undecodable notification: %.200s", payload)
+            return
+        self.deliver(events)
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._listener is not None and not self._listener.is_closed():
+            await self._listener.close()
+        self._ready.clear()

@@ -1,0 +1,165 @@
+"""Live updates through a real WebSocket against a running server, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+import websockets
+
+from api.runtime import Runtime
+from tests.api.live_support import connect, http_client, serve, wait_for_subscribers
+from tests.api.rewards_support import create_reward, redeem
+from tests.support import Api
+
+WALLET = """subscription { walletChanged { delta balance pending version
+  entry { kind points description } tier { name } } }"""
+
+
+@pytest_asyncio.fixture
+async def live(runtime: Runtime, program: str) -> AsyncIterator[tuple[Api, Runtime, str]]:
+    """A running server with its own runtime (engine, bus) on the test database."""
+    server_runtime = Runtime(
+        settings=runtime.settings,
+        db=type(runtime.db)(runtime.settings.database_url),
+        clock=runtime.clock,
+    )
+    async with serve(server_runtime) as host, http_client(host) as client:
+        yield Api(client=client, runtime=server_runtime, program=program), server_runtime, host
+
+
+async def _ack(sock) -> None:  # type: ignore[no-untyped-def]
+    assert (await sock.receive())["type"] == "connection_ack"
+
+
+@pytest.mark.asyncio
+async def test_a_purchase_is_pushed_with_consecutive_versions(live) -> None:  # type: ignore[no-untyped-def]
+    api, runtime, host = live
+    member = await api.enroll("alice")
+    async with connect(host, api.member("alice")) as sock:
+        await _ack(sock)
+        await sock.subscribe("1", WALLET)
+        await wait_for_subscribers(runtime, 1)
+        await api.purchase(member["id"], "o-1", 1250)
+        first = (await sock.next_data())["walletChanged"]
+        assert first == {
+            "delta": 125,
+            "balance": 125,
+            "pending": 0,
+            "version": 1,
+            "entry": {"kind": "EARN", "points": 125, "description": "Purchase o-1"},
+            "tier": {"name": "Member"},
+        }
+        # a refused change announces nothing; the next real one follows with version 2
+        refused = await api.adjust(member["id"], -10_000, "too-much")
+        assert refused["errors"][0]["code"] == "INSUFFICIENT_POINTS"
+        await api.adjust(member["id"], -25, "fine")
+        second = (await sock.next_data())["walletChanged"]
+        assert (second["version"], second["delta"], second["balance"]) == (2, -25, 100)
+    await wait_for_subscribers(runtime, 0)
+
+
+@pytest.mark.asyncio
+async def test_members_never_receive_each_others_events(live) -> None:  # type: ignore[no-untyped-def]
+    api, runtime, host = live
+    alice = await api.enroll("alice")
+    bob = await api.enroll("bob")
+    async with connect(host, api.member("alice")) as a, connect(host, api.member("bob")) as b:
+        await _ack(a)
+        await _ack(b)
+        await a.subscribe("1", WALLET)
+        await b.subscribe("1", WALLET)
+        await wait_for_subscribers(runtime, 2)
+        await api.purchase(bob["id"], "o-b", 1000)
+        await api.purchase(alice["id"], "o-a", 2000)
+        assert (await a.next_data())["walletChanged"]["delta"] == 200
+        assert (await b.next_data())["walletChanged"]["delta"] == 100
+        with pytest.raises(TimeoutError):
+            await a.receive(timeout=0.3)
+
+
+@pytest.mark.asyncio
+async def test_missing_forged_and_expired_tokens_are_refused(live) -> None:  # type: ignore[no-untyped-def]
+    api, _, host = live
+    await api.enroll("alice")
+    forged = api.member("alice")[:-4] + "AAAA"
+    expired = api.token("member", "alice", ttl=-120)
+    for token in (None, forged, expired):
+        async with connect(host, token) as sock:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await sock.receive()
+            assert closed.value.rcvd.code == 4403
+
+
+@pytest.mark.asyncio
+async def test_the_legacy_graphql_ws_protocol_is_refused(live) -> None:  # type: ignore[no-untyped-def]
+    api, _, host = live
+    with pytest.raises((websockets.ConnectionClosed, websockets.InvalidHandshake)):
+        async with connect(host, api.member("alice"), protocol="graphql-ws") as sock:
+            await sock.receive()
+
+
+@pytest.mark.asyncio
+async def test_a_flood_of_subscribe_messages_is_capped(live) -> None:  # type: ignore[no-untyped-def]
+    api, runtime, host = live
+    await api.enroll("alice")
+    async with connect(host, api.member("alice")) as sock:
+        await _ack(sock)
+        for n in range(1000):
+            await sock.subscribe(str(n), WALLET)
+        errors = 0
+        while errors < 990:
+            message = await sock.receive()
+            assert message["type"] == "error", message
+            errors += 1
+        await wait_for_subscribers(runtime, 10)
+    await wait_for_subscribers(runtime, 0)
+
+
+@pytest.mark.asyncio
+async def test_a_subscription_ends_when_its_token_expires(live) -> None:  # type: ignore[no-untyped-def]
+    api, runtime, host = live
+    await api.enroll("alice")
+    async with connect(host, api.token("member", "alice", ttl=2)) as sock:
+        await _ack(sock)
+        await sock.subscribe("1", WALLET)
+        message = await sock.receive(timeout=10)
+        assert message == {"id": "1", "type": "complete"}
+    await wait_for_subscribers(runtime, 0)
+
+
+@pytest.mark.asyncio
+async def test_members_see_their_voucher_turn_used(live) -> None:  # type: ignore[no-untyped-def]
+    api, runtime, host = live
+    member = await api.enroll("cara")
+    await api.adjust(member["id"], 500, "fund")
+    reward = await create_reward(api)
+    redemption = (await redeem(api, "cara", reward["id"], "k"))["redemption"]
+    async with connect(host, api.member("cara")) as sock:
+        await _ack(sock)
+        await sock.subscribe("1", "subscription { redemptionUpdated { id status } }")
+        await wait_for_subscribers(runtime, 1)
+        await api.ok(
+            "mutation($c: String!) { useVoucher(input: {code: $c}) { errors { code } } }",
+            {"c": redemption["voucherCode"]},
+            api.admin(),
+        )
+        update = (await sock.next_data())["redemptionUpdated"]
+        assert update == {"id": redemption["id"], "status": "USED"}
+
+
+@pytest.mark.asyncio
+async def test_a_disconnect_mid_stream_releases_the_subscriber(live) -> None:  # type: ignore[no-untyped-def]
+    api, runtime, host = live
+    member = await api.enroll("dan")
+    for _ in range(3):
+        async with connect(host, api.member("dan")) as sock:
+            await _ack(sock)
+            await sock.subscribe("1", WALLET)
+            await wait_for_subscribers(runtime, 1)
+            await api.purchase(member["id"], f"o-{_}", 100)
+            await sock.next_data()
+        await wait_for_subscribers(runtime, 0)
+    await asyncio.sleep(0)
