@@ -99,6 +99,40 @@ def _demo(_: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _jobs(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from api.observability import configure_logging
+    from persistence.jobs import Jobs
+
+    configure_logging()
+
+    async def action(runtime):  # type: ignore[no-untyped-def]
+        jobs = Jobs(runtime.db, runtime.bus if settings.live_updates else None)
+        while True:
+            report = await jobs.run_once(runtime.clock.now())
+            print(
+                json.dumps(
+                    {
+                        "released_points": report.released_points,
+                        "expired_points": report.expired_points,
+                        "expired_lots": report.expired_lots,
+                        "tier_changes": report.tier_changes,
+                        "members": len(report.members),
+                    }
+                ),
+                flush=True,
+            )
+            if args.once:
+                return 0
+            await asyncio.sleep(args.interval)
+
+    try:
+        return int(asyncio.run(_with_runtime(settings, action)))
+    except KeyboardInterrupt:
+        return 0
+
+
 def _schema(_: argparse.Namespace, settings: Settings) -> int:
     from api.schema import schema
 
@@ -138,6 +172,11 @@ def parser() -> argparse.ArgumentParser:
     token.set_defaults(run=_token)
 
     commands.add_parser("demo", help="seed the demo program").set_defaults(run=_demo)
+
+    jobs = commands.add_parser("jobs", help="release pending points, expire points, evaluate tiers")
+    jobs.add_argument("--once", action="store_true", help="one pass, then exit")
+    jobs.add_argument("--interval", type=float, default=60.0, help="seconds between passes")
+    jobs.set_defaults(run=_jobs)
     commands.add_parser("schema", help="print the GraphQL schema (SDL)").set_defaults(run=_schema)
     return root
 

@@ -61,7 +61,13 @@ class Context:
     async def loaders(self) -> Loaders:
         if self._loaders is None:
             program = await self.program()
-            self._loaders = Loaders(self.runtime, program.id, self.caller(), await self.tiers())
+            self._loaders = Loaders(
+                self.runtime,
+                program.id,
+                self.caller(),
+                await self.tiers(),
+                program.policy.qualifying,
+            )
         return self._loaders
 
 

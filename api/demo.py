@@ -7,7 +7,7 @@ from datetime import date
 
 from api.runtime import Runtime
 from domain.model import Principal, Role
-from domain.services import members, points, programs
+from domain.services import members, points, programs, purchases
 
 DEMO = "demo"
 DEMO_MEMBERS = [
@@ -50,11 +50,11 @@ async def seed_demo(runtime: Runtime) -> bool:
         ids[subject] = member.id
     for n, (subject, amount) in enumerate(DEMO_PURCHASES, start=1):
         async with runtime.uow() as uow:
-            await points.record_purchase(
+            await purchases.record_purchase(
                 uow,
                 clock,
                 admin,
-                points.RecordPurchase(ids[subject], f"demo-{n}", amount, "EUR"),
+                purchases.RecordPurchase(ids[subject], f"demo-{n}", amount, "EUR"),
             )
     async with runtime.uow() as uow:
         await points.adjust_points(

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from strawberry.dataloader import DataLoader
 
 from api.runtime import Runtime
-from domain.model import LedgerEntry, Principal, Role, Tier, Wallet
+from domain.model import LedgerEntry, Principal, QualifyingPeriod, Role, Tier, Wallet
 from domain.rewards import Partner, Redemption, Reward, is_offered
 from domain.services.catalog import member_context
-from domain.tiers import QUALIFYING_KINDS, calendar_period
+from domain.tiers import QUALIFYING_KINDS, qualifying_window
 
 
 @dataclass
@@ -22,6 +22,7 @@ class Loaders:
     program_id: uuid.UUID
     principal: Principal
     tiers: list[Tier]
+    qualifying: QualifyingPeriod
     wallets: DataLoader[uuid.UUID, Wallet | None] = field(init=False)
     entries: DataLoader[uuid.UUID, LedgerEntry | None] = field(init=False)
     qualifying_points: DataLoader[uuid.UUID, int] = field(init=False)
@@ -43,7 +44,7 @@ class Loaders:
         self.availability = DataLoader(load_fn=self._load_availability)
 
     async def _load_qualifying(self, ids: list[uuid.UUID]) -> list[int]:
-        start, _ = calendar_period(self.runtime.clock.now())
+        start, _ = qualifying_window(self.qualifying, self.runtime.clock.now())
         async with self.runtime.reader() as uow:
             found = await uow.ledger.qualifying_points(
                 self.program_id, ids, start, QUALIFYING_KINDS

@@ -12,6 +12,7 @@ from api.mutations.instore import InStoreMutations
 from api.mutations.members import MemberMutations
 from api.mutations.points import PointsMutations
 from api.mutations.programs import ProgramMutations
+from api.mutations.purchases import PurchaseMutations
 from api.mutations.rewards import RewardMutations
 from api.observability import current_request_id
 from api.queries import Query
@@ -29,7 +30,12 @@ MAX_TOKENS = 4000
     description="Changing state. Every mutation takes one `input` and returns a payload."
 )
 class Mutation(
-    MemberMutations, PointsMutations, ProgramMutations, RewardMutations, InStoreMutations
+    MemberMutations,
+    PointsMutations,
+    PurchaseMutations,
+    ProgramMutations,
+    RewardMutations,
+    InStoreMutations,
 ):
     pass
 

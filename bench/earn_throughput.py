@@ -20,7 +20,7 @@ import asyncpg
 from api.runtime import Runtime
 from api.settings import Settings
 from domain.model import Principal, Role
-from domain.services import members, points, programs
+from domain.services import members, programs
 from persistence.migrate import upgrade
 
 
@@ -46,11 +46,11 @@ async def round_(
     async def writer() -> None:
         while not queue.empty():
             n = queue.get_nowait()
-            command = points.RecordPurchase(
+            command = purchases.RecordPurchase(
                 member_ids[n % len(member_ids)], f"o-{uuid.uuid4().hex}", 1000 + n, "EUR"
             )
             async with runtime.uow() as uow:
-                await points.record_purchase(uow, runtime.clock, admin, command)
+                await purchases.record_purchase(uow, runtime.clock, admin, command)
 
     started = time.perf_counter()
     await asyncio.gather(*(writer() for _ in range(writers)))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from domain.errors import InsufficientPoints, InvalidInput, LimitReached
@@ -65,8 +65,17 @@ def credit(
     reference: str,
     actor: str,
     expires_at: datetime | None = None,
+    available_at: datetime | None = None,
 ) -> Posting:
-    """Add points as a new lot; a negative balance (debt) is repaid first."""
+    """Add points as a new lot; a negative balance (debt) is repaid first.
+
+    With `available_at` in the future the points are pending (a hold period): counted in
+    `pending`, not spendable, and released by the jobs when the hold ends.
+    """
+    if available_at is not None and available_at > now:
+        return _held_credit(
+            wallet, points, kind, now, description, reference, actor, expires_at, available_at
+        )
     return credit_portions(
         wallet,
         [(points, expires_at)],
@@ -76,6 +85,45 @@ def credit(
         reference=reference,
         actor=actor,
     )
+
+
+def _held_credit(
+    wallet: Wallet,
+    points: int,
+    kind: EntryKind,
+    now: datetime,
+    description: str,
+    reference: str,
+    actor: str,
+    expires_at: datetime | None,
+    available_at: datetime,
+) -> Posting:
+    if kind not in CREDIT_KINDS:
+        raise ValueError(f"{kind} is not a credit")
+    if not 0 < points <= MAX_POINTS_PER_CHANGE:
+        raise InvalidInput(f"A credit must be between 1 and {MAX_POINTS_PER_CHANGE} points.")
+    lifetime = wallet.lifetime_earned + (points if kind in EARNING_KINDS else 0)
+    if wallet.pending + points > MAX_BALANCE or lifetime > MAX_BALANCE:
+        raise LimitReached(f"A wallet cannot hold more than {MAX_BALANCE} points.")
+    after = replace(
+        wallet,
+        pending=wallet.pending + points,
+        lifetime_earned=lifetime,
+        version=wallet.version + 1,
+    )
+    entry = _entry(after, kind, points, description, reference, actor, now)
+    lot = Lot(
+        id=new_id(),
+        program_id=wallet.program_id,
+        member_id=wallet.member_id,
+        points=points,
+        remaining=points,
+        available_at=available_at,
+        expires_at=expires_at,
+        created_at=now,
+        held=True,
+    )
+    return Posting(entry=entry, wallet=after, new_lots=[lot])
 
 
 def credit_portions(
@@ -129,7 +177,7 @@ def credit_portions(
 
 def spend_order(lots: Sequence[Lot], now: datetime) -> list[Lot]:
     """Available lots in the order debits consume them: soonest expiry first, then oldest."""
-    usable = [lot for lot in lots if lot.remaining > 0 and lot.available_at <= now]
+    usable = [lot for lot in lots if lot.remaining > 0 and not lot.held]
     far_future = datetime.max.replace(tzinfo=now.tzinfo)
     return sorted(usable, key=lambda lot: (lot.expires_at or far_future, lot.created_at))
 
@@ -184,6 +232,76 @@ def debit(
     )
     entry = _entry(after, kind, -points, description, reference, actor, now)
     return Posting(entry=entry, wallet=after, takes=takes)
+
+
+def reverse(
+    wallet: Wallet,
+    own_lots: Sequence[Lot],
+    other_lots: Sequence[Lot],
+    points: int,
+    *,
+    now: datetime,
+    description: str,
+    reference: str,
+    actor: str,
+) -> Posting:
+    """Take back points a refunded purchase earned: from that purchase's own lots first
+    (pending ones lower `pending`), then from other spendable lots; what was already spent
+    becomes a visible negative balance that later credits repay first."""
+    if not 0 < points <= MAX_POINTS_PER_CHANGE:
+        raise InvalidInput(f"A reversal must be between 1 and {MAX_POINTS_PER_CHANGE} points.")
+    takes: list[LotTake] = []
+    left = points
+    from_pending = 0
+    for lot in sorted(own_lots, key=lambda lot: lot.created_at):
+        take = min(lot.remaining, left)
+        if take > 0:
+            takes.append(LotTake(lot_id=lot.id, points=take))
+            left -= take
+            from_pending += take if lot.held else 0
+    own_ids = {lot.id for lot in own_lots}
+    rest = [lot for lot in other_lots if lot.id not in own_ids]
+    takes += plan_takes(rest, left, now) if left else []
+    from_balance = points - from_pending
+    after = replace(
+        wallet,
+        balance=wallet.balance - from_balance,
+        pending=wallet.pending - from_pending,
+        lifetime_earned=max(0, wallet.lifetime_earned - points),
+        version=wallet.version + 1,
+    )
+    entry = _entry(after, EntryKind.REVERSAL, -points, description, reference, actor, now)
+    return Posting(entry=entry, wallet=after, takes=takes)
+
+
+@dataclass(frozen=True)
+class Release:
+    """Held lots whose hold has ended become spendable (debt is repaid from them first)."""
+
+    wallet: Wallet
+    released: dict[uuid.UUID, int]  # lot id -> remaining after repaying debt
+    points: int
+
+
+def release(wallet: Wallet, held_lots: Sequence[Lot], now: datetime) -> Release | None:
+    """Move the points of lots whose hold ended from `pending` to `balance`."""
+    due = [lot for lot in held_lots if lot.held and lot.available_at <= now]
+    if not due:
+        return None
+    points = sum(lot.remaining for lot in due)
+    debt = max(0, -wallet.balance)
+    remaining: dict[uuid.UUID, int] = {}
+    for lot in due:
+        repaid = min(debt, lot.remaining)
+        debt -= repaid
+        remaining[lot.id] = lot.remaining - repaid
+    after = replace(
+        wallet,
+        balance=wallet.balance + points,
+        pending=wallet.pending - points,
+        version=wallet.version + 1,
+    )
+    return Release(wallet=after, released=remaining, points=points)
 
 
 def apply_takes(lots: Sequence[Lot], takes: Sequence[LotTake]) -> list[Lot]:

@@ -71,6 +71,43 @@ class PointValue:
     max_points: int | None = None
 
 
+class QualifyingPeriod(StrEnum):
+    CALENDAR_YEAR = "CALENDAR_YEAR"
+    ROLLING_12_MONTHS = "ROLLING_12_MONTHS"
+
+
+class ExpiryPolicy(StrEnum):
+    NONE = "NONE"
+    AFTER_EARNING = "AFTER_EARNING"  # each lot N months after it was earned
+    INACTIVITY = "INACTIVITY"  # everything after N months without activity
+
+
+@dataclass(frozen=True)
+class PointsPolicy:
+    """How long points are held, when they expire, and how tiers qualify."""
+
+    hold_days: int = 0
+    expiry: ExpiryPolicy = ExpiryPolicy.NONE
+    expiry_months: int = 12
+    expiry_month_end: bool = False
+    qualifying: QualifyingPeriod = QualifyingPeriod.CALENDAR_YEAR
+
+
+@dataclass(frozen=True)
+class EarnRules:
+    """Category multipliers (thousandths; 0 excludes the category) and a spend bonus."""
+
+    category_multipliers: tuple[tuple[str, int], ...] = ()
+    bonus_threshold_minor: int | None = None
+    bonus_points: int = 0
+
+    def multiplier_for(self, category: str | None) -> int:
+        for name, permille in self.category_multipliers:
+            if category is not None and name == category.casefold():
+                return permille
+        return 1000
+
+
 @dataclass(frozen=True)
 class InStoreRules:
     """How staff may find members: by card number or phone (besides the QR scan), and how
@@ -92,6 +129,8 @@ class Program:
     created_at: datetime
     point_value: PointValue = field(default_factory=PointValue)
     in_store: InStoreRules = field(default_factory=InStoreRules)
+    policy: PointsPolicy = field(default_factory=PointsPolicy)
+    earn_rules: EarnRules = field(default_factory=EarnRules)
 
 
 @dataclass
@@ -126,6 +165,7 @@ class Member:
     referred_by: uuid.UUID | None = None
     blocked: bool = False
     card_generation: int = 0
+    tier_valid_until: datetime | None = None  # evaluated (maybe downgraded) from then on
 
 
 @dataclass
@@ -169,6 +209,9 @@ class Lot:
     available_at: datetime
     expires_at: datetime | None
     created_at: datetime
+    # Held lots are pending: counted in `wallet.pending`, not spendable until released.
+    held: bool = False
+    entry_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from domain.audit import AuditEvent
+from domain.earning import Campaign
 from domain.events import Event
 from domain.idempotency import IdempotencyRecord
 from domain.model import (
@@ -21,6 +22,7 @@ from domain.model import (
     Tier,
     Wallet,
 )
+from domain.purchases import PurchaseRecord
 from domain.rewards import Partner, Redemption, RedemptionCounts, RedemptionStatus, Reward
 
 
@@ -81,6 +83,14 @@ class MemberRepository(Protocol):
         self, program_id: uuid.UUID, member_id: uuid.UUID, blocked: bool
     ) -> None: ...
 
+    async def set_tier(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        tier_id: uuid.UUID,
+        valid_until: datetime | None,
+    ) -> None: ...
+
     async def get_by_phone(self, program_id: uuid.UUID, phone: str) -> list[Member]:
         """Members with this phone (at most two: more than one makes a lookup ambiguous)."""
         ...
@@ -134,6 +144,12 @@ class LedgerRepository(Protocol):
         kinds: Collection[EntryKind],
     ) -> dict[uuid.UUID, int]:
         """Sum of the entries of `kinds` since `since`, per member (never below 0)."""
+        ...
+
+    async def lots_of_entries(
+        self, program_id: uuid.UUID, entry_ids: Sequence[uuid.UUID]
+    ) -> list[Lot]:
+        """The lots the given credit entries created."""
         ...
 
     async def entries(
@@ -281,6 +297,34 @@ class InStoreRepository(Protocol):
     ) -> list[AuditEvent]: ...
 
 
+class PurchaseRepository(Protocol):
+    async def add(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        order_id: str,
+        amount_minor: int,
+        currency: str,
+        points: int,
+        entry_ids: list[uuid.UUID],
+        occurred_at: datetime,
+    ) -> None: ...
+
+    async def get(self, program_id: uuid.UUID, order_id: str) -> PurchaseRecord | None: ...
+
+    async def add_refund(
+        self, program_id: uuid.UUID, purchase_id: uuid.UUID, refunded_minor: int, points: int
+    ) -> None: ...
+
+    async def add_campaign(self, campaign: Campaign) -> None: ...
+
+    async def campaigns(self, program_id: uuid.UUID, at: datetime) -> list[Campaign]:
+        """Campaigns running at `at`."""
+        ...
+
+    async def all_campaigns(self, program_id: uuid.UUID) -> list[Campaign]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories share it; nothing is written unless `commit` is called."""
 
@@ -291,6 +335,7 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyRepository
     rewards: RewardRepository
     instore: InStoreRepository
+    purchases: PurchaseRepository
 
     def record(self, event: Event) -> None:
         """Announce `event` once the transaction commits (never if it rolls back)."""

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from domain.model import EntryKind, Tier
+from domain.model import EntryKind, QualifyingPeriod, Tier
 
 # Earned points count towards tiers and refund reversals take them back; spending,
 # expiry and adjustments do not change what a member has qualified with.
@@ -48,3 +48,54 @@ def progress(
         min(100.0, round(100 * qualifying_points / nxt.threshold, 1)) if nxt.threshold else 100.0
     )
     return TierProgress(current, nxt, qualifying_points, to_next, max(0.0, percent), period_ends_at)
+
+
+def add_months(moment: datetime, months: int, *, to_month_end: bool = False) -> datetime:
+    """`moment` plus whole months (day clamped to the month's length); optionally the end
+    of that month (the first instant of the following month)."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    if to_month_end:
+        index += 1
+        return datetime(moment.year + index // 12, index % 12 + 1, 1, tzinfo=moment.tzinfo)
+    days = [31, 29 if _leap(year) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+    return moment.replace(year=year, month=month, day=min(moment.day, days))
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def qualifying_window(period: QualifyingPeriod, now: datetime) -> tuple[datetime, datetime | None]:
+    """[start, end) of the qualifying period containing `now`; rolling periods never end."""
+    if period is QualifyingPeriod.ROLLING_12_MONTHS:
+        return add_months(now, -12), None
+    return calendar_period(now)
+
+
+def kept_until(period: QualifyingPeriod, reached_at: datetime) -> datetime:
+    """A tier reached at `reached_at` is kept for the whole next period, then evaluated."""
+    if period is QualifyingPeriod.ROLLING_12_MONTHS:
+        return add_months(reached_at, 12)
+    return datetime(reached_at.year + 2, 1, 1, tzinfo=UTC)
+
+
+def upgrade(tiers: Sequence[Tier], current: Tier, qualifying_points: int) -> Tier | None:
+    """The higher tier the points now reach, or None: upgrades happen at once."""
+    reached = tier_for_points(tiers, qualifying_points)
+    return reached if reached.rank > current.rank else None
+
+
+def evaluate(
+    tiers: Sequence[Tier], current: Tier, earned_in_ended_period: int, earned_now: int
+) -> Tier:
+    """At a period's end: the tier earned in the period just ended, or one reached already
+    in the new one (downgrades happen only here)."""
+    by_ended = tier_for_points(tiers, earned_in_ended_period)
+    by_now = tier_for_points(tiers, earned_now)
+    return by_ended if by_ended.rank >= by_now.rank else by_now
+
+
+def points_to_keep(current: Tier, qualifying_points: int) -> int:
+    """Points still to earn in this period to keep the current tier at the next evaluation."""
+    return max(0, current.threshold - qualifying_points)

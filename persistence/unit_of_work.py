@@ -17,6 +17,7 @@ from persistence.repositories.core import (
     SqlTierRepository,
 )
 from persistence.repositories.instore import SqlInStoreRepository
+from persistence.repositories.purchases import SqlPurchaseRepository
 from persistence.repositories.rewards import SqlRewardRepository
 
 
@@ -49,6 +50,7 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotencyRepository(self.conn)
         self.rewards = SqlRewardRepository(self.conn)
         self.instore = SqlInStoreRepository(self.conn)
+        self.purchases = SqlPurchaseRepository(self.conn)
         return self
 
     async def commit(self) -> None:

@@ -178,18 +178,24 @@ class LedgerTotals:
     entries_sum: int
     entry_count: int
     lots_remaining: int
+    pending: int = 0
+    held_remaining: int = 0
+    releases: int = 0
 
     def consistent(self) -> bool:
-        """balance == sum of entries == sum of lot remainders, one entry per version."""
+        """balance + pending == sum of entries; spendable lots == balance (+ debt);
+        held lots == pending; one version per entry or release."""
         debt = max(0, -self.balance)
         return (
-            self.balance == self.entries_sum == self.lots_remaining - debt
-            and self.version == self.entry_count
+            self.balance + self.pending == self.entries_sum
+            and self.balance == self.lots_remaining - debt
+            and self.pending == self.held_remaining
+            and self.version == self.entry_count + self.releases
         )
 
 
 async def ledger_totals(runtime: Runtime, member_id: uuid.UUID) -> LedgerTotals:
-    from sqlalchemy import func, select
+    from sqlalchemy import case, func, select
 
     from persistence.tables import LedgerEntryRow, LotRow, WalletRow
 
@@ -197,7 +203,9 @@ async def ledger_totals(runtime: Runtime, member_id: uuid.UUID) -> LedgerTotals:
     async with runtime.reader() as uow:
         wallet = (
             await uow.conn.execute(
-                select(wallets.c.balance, wallets.c.version).where(wallets.c.member_id == member_id)
+                select(wallets.c.balance, wallets.c.version, wallets.c.pending).where(
+                    wallets.c.member_id == member_id
+                )
             )
         ).one()
         total, count = (
@@ -207,19 +215,28 @@ async def ledger_totals(runtime: Runtime, member_id: uuid.UUID) -> LedgerTotals:
                 )
             )
         ).one()
-        remaining = (
+        spendable, held, releases = (
             await uow.conn.execute(
-                select(func.coalesce(func.sum(lots.c.remaining), 0)).where(
-                    lots.c.member_id == member_id
-                )
+                select(
+                    func.coalesce(
+                        func.sum(case((lots.c.held.is_(False), lots.c.remaining), else_=0)), 0
+                    ),
+                    func.coalesce(
+                        func.sum(case((lots.c.held.is_(True), lots.c.remaining), else_=0)), 0
+                    ),
+                    func.count(lots.c.released_at),
+                ).where(lots.c.member_id == member_id)
             )
-        ).scalar_one()
+        ).one()
     return LedgerTotals(
         balance=int(wallet.balance),
         version=int(wallet.version),
         entries_sum=int(total),
         entry_count=int(count),
-        lots_remaining=int(remaining),
+        lots_remaining=int(spendable),
+        pending=int(wallet.pending),
+        held_remaining=int(held),
+        releases=int(releases),
     )
 
 

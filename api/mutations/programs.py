@@ -12,11 +12,14 @@ from api.mutations.base import attempt
 from api.permissions import AdminOnly
 from api.types.program import (
     EarnRateInput,
+    EarnRulesInput,
     InStoreRulesInput,
+    PointsPolicyInput,
     PointValueInput,
     Program,
     Tier,
 )
+from domain import model
 from domain.model import InStoreRules as DomainInStoreRules
 from domain.model import PointValue as DomainPointValue
 from domain.services import programs
@@ -37,6 +40,29 @@ class UpdateProgramInput:
     in_store: InStoreRulesInput | None = strawberry.field(
         default=None, description="Lookups staff may use, and how long a scan lasts."
     )
+    policy: PointsPolicyInput | None = strawberry.field(
+        default=None, description="Hold period, expiry and tier qualification."
+    )
+    earn_rules: EarnRulesInput | None = strawberry.field(
+        default=None, description="Category multipliers and the spend bonus."
+    )
+
+
+def _policy(policy: PointsPolicyInput) -> model.PointsPolicy:
+    return model.PointsPolicy(
+        hold_days=policy.hold_days,
+        expiry=model.ExpiryPolicy(policy.expiry.value),
+        expiry_months=policy.expiry_months,
+        expiry_month_end=policy.expiry_at_month_end,
+        qualifying=model.QualifyingPeriod(policy.qualifying_period.value),
+    )
+
+
+def _earn_rules(rules: EarnRulesInput) -> model.EarnRules:
+    multipliers = tuple(
+        (item.category, round(item.multiplier * 1000)) for item in rules.category_multipliers
+    )
+    return model.EarnRules(multipliers, rules.bonus_threshold_minor, rules.bonus_points)
 
 
 @strawberry.type(description="Result of `updateProgram`.")
@@ -101,6 +127,8 @@ class ProgramMutations:
                 if (rules := input.in_store)
                 else None
             ),
+            policy=_policy(input.policy) if input.policy else None,
+            earn_rules=_earn_rules(input.earn_rules) if input.earn_rules else None,
         )
         program, errors = await attempt(
             context, lambda uow: programs.update_program(uow, context.caller(), changes)

@@ -37,7 +37,13 @@ class TierProgress:
         description="0..100 towards the next tier; 100 at the top tier."
     )
     period_ends_at: datetime | None = strawberry.field(
-        description="When the current qualifying period ends."
+        description="When the current qualifying period ends; null for rolling periods."
+    )
+    points_to_keep: int = strawberry.field(
+        description="Points still to earn in this period to keep the current tier."
+    )
+    kept_until: datetime | None = strawberry.field(
+        description="The tier is kept at least until then; evaluated (maybe lowered) after."
     )
 
 
@@ -91,7 +97,9 @@ class Member(Node):
     async def tier_progress(self, info: Info) -> TierProgress:
         all_tiers = await info.context.tiers()
         current = await _current_tier(info, self.member)
-        _, end = tiers.calendar_period(info.context.runtime.clock.now())
+        program = await info.context.program()
+        now = info.context.runtime.clock.now()
+        _, end = tiers.qualifying_window(program.policy.qualifying, now)
         loaders = await info.context.loaders()
         qualifying = await loaders.qualifying_points.load(self.member.id)
         result = tiers.progress(all_tiers, current, qualifying, end)
@@ -102,6 +110,8 @@ class Member(Node):
             points_to_next=result.points_to_next,
             percent=result.percent,
             period_ends_at=result.period_ends_at,
+            points_to_keep=tiers.points_to_keep(current, qualifying),
+            kept_until=self.member.tier_valid_until,
         )
 
     @strawberry.field(description="The member's redemptions, newest first.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 import strawberry
 
 from api import ids
@@ -72,6 +74,85 @@ class InStoreRulesInput:
     window_minutes: int = strawberry.field(default=10, description="1 to 1440 minutes.")
 
 
+@strawberry.enum(description="Which earned points count towards tiers.")
+class QualifyingPeriod(Enum):
+    CALENDAR_YEAR = strawberry.enum_value(
+        "CALENDAR_YEAR", description="Points earned this calendar year (UTC)."
+    )
+    ROLLING_12_MONTHS = strawberry.enum_value(
+        "ROLLING_12_MONTHS", description="Points earned in the last 12 months."
+    )
+
+
+@strawberry.enum(description="When points expire.")
+class ExpiryPolicy(Enum):
+    NONE = strawberry.enum_value("NONE", description="Never.")
+    AFTER_EARNING = strawberry.enum_value(
+        "AFTER_EARNING", description="Each credit `expiryMonths` after it was earned."
+    )
+    INACTIVITY = strawberry.enum_value(
+        "INACTIVITY", description="All points after `expiryMonths` without earning or spending."
+    )
+
+
+@strawberry.type(description="Hold period, expiry and tier qualification of the program.")
+class PointsPolicy:
+    hold_days: int = strawberry.field(description="Days credits stay pending (returns window).")
+    expiry: ExpiryPolicy = strawberry.field(description="When points expire.")
+    expiry_months: int = strawberry.field(description="Months used by the expiry policy.")
+    expiry_at_month_end: bool = strawberry.field(
+        description="Round AFTER_EARNING expiry to the end of the month."
+    )
+    qualifying_period: QualifyingPeriod = strawberry.field(
+        description="Which earned points count towards tiers."
+    )
+
+
+@strawberry.input(description="Hold period, expiry and tier qualification of the program.")
+class PointsPolicyInput:
+    hold_days: int = strawberry.field(default=0, description="0 to 365 days.")
+    expiry: ExpiryPolicy = strawberry.field(default=ExpiryPolicy.NONE, description="Policy.")
+    expiry_months: int = strawberry.field(default=12, description="1 to 120 months.")
+    expiry_at_month_end: bool = strawberry.field(default=False, description="Round to month end.")
+    qualifying_period: QualifyingPeriod = strawberry.field(
+        default=QualifyingPeriod.CALENDAR_YEAR, description="Tier qualification."
+    )
+
+
+@strawberry.type(description="A multiplier for a product category; 0 excludes it.")
+class CategoryMultiplier:
+    category: str = strawberry.field(description="Category name (case-insensitive).")
+    multiplier: float = strawberry.field(description="E.g. 2.0; 0 earns nothing.")
+
+
+@strawberry.input(description="A multiplier for a product category; 0 excludes it.")
+class CategoryMultiplierInput:
+    category: str = strawberry.field(description="Category name (case-insensitive).")
+    multiplier: float = strawberry.field(description="0 to 100.")
+
+
+@strawberry.type(description="Earning rules beyond the base rate.")
+class EarnRules:
+    category_multipliers: list[CategoryMultiplier] = strawberry.field(
+        description="Per-category multipliers and exclusions."
+    )
+    bonus_threshold: Money | None = strawberry.field(
+        description="Orders from this total earn `bonusPoints` extra."
+    )
+    bonus_points: int = strawberry.field(description="The spend-threshold bonus.")
+
+
+@strawberry.input(description="Earning rules beyond the base rate.")
+class EarnRulesInput:
+    category_multipliers: list[CategoryMultiplierInput] = strawberry.field(
+        default_factory=list, description="At most 100."
+    )
+    bonus_threshold_minor: int | None = strawberry.field(
+        default=None, description="Spend-bonus threshold in minor units; null for none."
+    )
+    bonus_points: int = strawberry.field(default=0, description="Bonus points.")
+
+
 @strawberry.type(description="A VIP level. Members move up as they earn qualifying points.")
 class Tier(Node):
     name: str = strawberry.field(description="Display name, e.g. Gold.")
@@ -113,6 +194,8 @@ class Program(Node):
         description="What points are worth at the till (`redeemPointsForOrder`)."
     )
     in_store: InStoreRules = strawberry.field(description="Rules of the in-store flow.")
+    policy: PointsPolicy = strawberry.field(description="Hold, expiry and tier qualification.")
+    earn_rules: EarnRules = strawberry.field(description="Category rules and spend bonus.")
 
     @strawberry.field(description="All tiers, lowest rank first.")
     async def tiers(self, info: Info) -> list[Tier]:
@@ -140,5 +223,25 @@ class Program(Node):
                 card_number_lookup=program.in_store.card_number_lookup,
                 phone_lookup=program.in_store.phone_lookup,
                 window_minutes=program.in_store.window_minutes,
+            ),
+            policy=PointsPolicy(
+                hold_days=program.policy.hold_days,
+                expiry=ExpiryPolicy[program.policy.expiry.value],
+                expiry_months=program.policy.expiry_months,
+                expiry_at_month_end=program.policy.expiry_month_end,
+                qualifying_period=QualifyingPeriod[program.policy.qualifying.value],
+            ),
+            earn_rules=EarnRules(
+                category_multipliers=[
+                    CategoryMultiplier(category=name, multiplier=permille / 1000)
+                    for name, permille in program.earn_rules.category_multipliers
+                ],
+                bonus_threshold=Money(
+                    amount_minor=program.earn_rules.bonus_threshold_minor,
+                    currency=program.currency,
+                )
+                if program.earn_rules.bonus_threshold_minor is not None
+                else None,
+                bonus_points=program.earn_rules.bonus_points,
             ),
         )

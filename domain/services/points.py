@@ -11,82 +11,17 @@ from typing import Any
 from domain import ledger
 from domain.access import require_role
 from domain.contact import clean_text
-from domain.earning import purchase_points
 from domain.errors import InvalidInput, NotFound
 from domain.idempotency import fingerprint, replay, validate_key
 from domain.model import EntryKind, Posting, Principal, Program, Role, Wallet
-from domain.money import validate_money
 from domain.ports import Clock, UnitOfWork
-from domain.services.instore import ensure_staff_window, record
-from domain.services.members import ensure_active, member_for
+from domain.services.members import member_for
 from domain.services.programs import program_of
 
 MAX_REASON = 500
 # A till's clock may run a little ahead; a purchase further in the future is a bug.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_BACKDATE = timedelta(days=366)
-
-
-@dataclass(frozen=True)
-class PurchaseResult:
-    points_earned: int
-    wallet: Wallet
-
-
-@dataclass(frozen=True)
-class RecordPurchase:
-    member_id: uuid.UUID
-    order_id: str
-    amount_minor: int
-    currency: str
-    occurred_at: datetime | None = None
-
-
-async def record_purchase(
-    uow: UnitOfWork, clock: Clock, principal: Principal, command: RecordPurchase
-) -> PurchaseResult:
-    """Credit a purchase at the program's rate; the order id makes it idempotent."""
-    require_role(principal, Role.STAFF, Role.ADMIN)
-    program = await program_of(uow, principal)
-    now = clock.now()
-    order_id = validate_key(command.order_id, ("input", "orderId"))
-    money = validate_money(
-        command.amount_minor, command.currency, program.currency, ("input", "total")
-    )
-    _purchase_time(command.occurred_at, now)  # validated; kept with the purchase by issue 3
-    member = await member_for(uow, principal, program, command.member_id, ("input", "memberId"))
-    await ensure_staff_window(uow, principal, program, member, now)
-    request = {
-        "member": str(member.id),
-        "amount": money.amount_minor,
-        "currency": money.currency,
-        # As given: a retry without a time must match the first call without one.
-        "occurredAt": command.occurred_at.isoformat() if command.occurred_at else None,
-    }
-    previous = await claim(uow, program, "purchase", order_id, request, now, ("input", "orderId"))
-    if previous is not None:
-        wallet = await wallet_of(uow, program, member.id)
-        return PurchaseResult(points_earned=int(previous["points"]), wallet=wallet)
-    ensure_active(member)
-    tiers = await uow.tiers.get_many(program.id, [member.tier_id])
-    multiplier = tiers[0].multiplier_permille if tiers else 1000
-    points = purchase_points(money.amount_minor, program.earn_rate, multiplier)
-    wallet = await locked_wallet(uow, program, member.id)
-    if points > 0:
-        posting = ledger.credit(
-            wallet,
-            points,
-            kind=EntryKind.EARN,
-            now=now,
-            description=f"Purchase {order_id}",
-            reference=f"order:{order_id}",
-            actor=principal.actor,
-        )
-        wallet = await _post(uow, posting, wallet)
-    await record(uow, principal, program, member, "purchase", now, f"order {order_id}")
-    await uow.idempotency.complete(program.id, "purchase", order_id, {"points": points})
-    await uow.commit()
-    return PurchaseResult(points_earned=points, wallet=wallet)
 
 
 @dataclass(frozen=True)
@@ -135,7 +70,7 @@ async def adjust_points(
     return wallet
 
 
-def _purchase_time(occurred_at: datetime | None, now: datetime) -> datetime:
+def purchase_time(occurred_at: datetime | None, now: datetime) -> datetime:
     if occurred_at is None:
         return now
     field = ("input", "occurredAt")

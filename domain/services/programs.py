@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from domain.access import require_role
 from domain.contact import clean_text
-from domain.earning import validate_earn_rate
-from domain.errors import InvalidInput, NotAuthenticated
-from domain.model import EarnRate, InStoreRules, PointValue, Principal, Program, Role, Tier, new_id
+from domain.earning import Campaign, validate_earn_rate
+from domain.errors import InvalidInput, NotAuthenticated, NotFound
+from domain.model import (
+    EarnRate,
+    EarnRules,
+    InStoreRules,
+    PointsPolicy,
+    PointValue,
+    Principal,
+    Program,
+    Role,
+    Tier,
+    new_id,
+)
 from domain.money import validate_currency
 from domain.ports import Clock, UnitOfWork
 
@@ -74,6 +87,35 @@ class ProgramChanges:
     earn_rate: tuple[int, int] | None = None
     point_value: PointValue | None = None
     in_store: InStoreRules | None = None
+    policy: PointsPolicy | None = None
+    earn_rules: EarnRules | None = None
+
+
+def validate_policy(policy: PointsPolicy, field: tuple[str, ...]) -> PointsPolicy:
+    """Hold 0 to 365 days; expiry after 1 to 120 months."""
+    if not 0 <= policy.hold_days <= 365:
+        raise InvalidInput("holdDays must be 0 to 365.", (*field, "holdDays"))
+    if not 1 <= policy.expiry_months <= 120:
+        raise InvalidInput("expiryMonths must be 1 to 120.", (*field, "expiryMonths"))
+    return policy
+
+
+def validate_earn_rules(rules: EarnRules, field: tuple[str, ...]) -> EarnRules:
+    """Category multipliers 0 (excluded) to 100x; a spend bonus needs a positive threshold."""
+    seen: dict[str, int] = {}
+    for index, (category, permille) in enumerate(rules.category_multipliers[:100]):
+        at = (*field, "categoryMultipliers", str(index))
+        text = clean_text(category, (*at, "category"), max_length=80, required=True) or ""
+        name = text.casefold()
+        if not 0 <= permille <= 100_000:
+            raise InvalidInput("multiplier must be 0 to 100.", (*at, "multiplier"))
+        seen[name] = permille
+    threshold = rules.bonus_threshold_minor
+    if threshold is not None and not 0 < threshold <= 1_000_000_000:
+        raise InvalidInput("bonusThresholdMinor must be positive.", (*field, "bonusThresholdMinor"))
+    if not 0 <= rules.bonus_points <= 1_000_000:
+        raise InvalidInput("bonusPoints must be 0 to 1,000,000.", (*field, "bonusPoints"))
+    return EarnRules(tuple(sorted(seen.items())), threshold, rules.bonus_points)
 
 
 def validate_point_value(value: PointValue, field: tuple[str, ...]) -> PointValue:
@@ -114,6 +156,10 @@ async def update_program(uow: UnitOfWork, principal: Principal, changes: Program
                 "windowMinutes must be 1 to 1440.", ("input", "inStore", "windowMinutes")
             )
         updated.in_store = changes.in_store
+    if changes.policy is not None:
+        updated.policy = validate_policy(changes.policy, ("input", "policy"))
+    if changes.earn_rules is not None:
+        updated.earn_rules = validate_earn_rules(changes.earn_rules, ("input", "earnRules"))
     await uow.programs.update(updated)
     await uow.commit()
     return updated
@@ -171,3 +217,48 @@ async def create_tier(uow: UnitOfWork, principal: Principal, command: NewTier) -
         raise InvalidInput("Another tier was added at the same time; try again.", ("input", "name"))
     await uow.commit()
     return tier
+
+
+@dataclass(frozen=True)
+class NewCampaign:
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    multiplier: float
+    min_tier_id: uuid.UUID | None = None
+    categories: tuple[str, ...] = ()
+
+
+async def create_campaign(uow: UnitOfWork, principal: Principal, command: NewCampaign) -> Campaign:
+    """Admins schedule extra points for a window, optionally for a tier and categories."""
+    require_role(principal, Role.ADMIN)
+    program = await program_of(uow, principal)
+    name = clean_text(command.name, ("input", "name"), max_length=120, required=True) or ""
+    for moment, field_name in ((command.starts_at, "startsAt"), (command.ends_at, "endsAt")):
+        if moment.tzinfo is None:
+            raise InvalidInput("Give the time with its UTC offset.", ("input", field_name))
+    if command.ends_at <= command.starts_at:
+        raise InvalidInput("endsAt must be after startsAt.", ("input", "endsAt"))
+    if not 1 <= command.multiplier <= MAX_MULTIPLIER:
+        raise InvalidInput("multiplier must be 1 to 100.", ("input", "multiplier"))
+    if command.min_tier_id is not None and command.min_tier_id not in {
+        t.id for t in await uow.tiers.all(program.id)
+    }:
+        raise NotFound("No such tier.", ("input", "minTierId"))
+    categories = tuple(
+        (clean_text(c, ("input", "categories"), max_length=80, required=True) or "").casefold()
+        for c in command.categories[:50]
+    )
+    campaign = Campaign(
+        id=new_id(),
+        program_id=program.id,
+        name=name,
+        starts_at=command.starts_at,
+        ends_at=command.ends_at,
+        multiplier_permille=round(command.multiplier * 1000),
+        min_tier_id=command.min_tier_id,
+        categories=categories,
+    )
+    await uow.purchases.add_campaign(campaign)
+    await uow.commit()
+    return campaign

@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, func, insert, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,14 +19,18 @@ from domain.events import Event, WalletChanged
 from domain.idempotency import IdempotencyRecord
 from domain.model import (
     EarnRate,
+    EarnRules,
     EntryKind,
+    ExpiryPolicy,
     InStoreRules,
     LedgerEntry,
     Lot,
     Member,
+    PointsPolicy,
     PointValue,
     Posting,
     Program,
+    QualifyingPeriod,
     Tier,
     Wallet,
     new_id,
@@ -80,12 +84,37 @@ def program_from_row(row: Row[Any]) -> Program:
             phone_lookup=row.allow_phone_lookup,
             window_minutes=row.staff_window_minutes,
         ),
+        policy=PointsPolicy(
+            hold_days=row.hold_days,
+            expiry=ExpiryPolicy(row.expiry_policy),
+            expiry_months=row.expiry_months,
+            expiry_month_end=row.expiry_month_end,
+            qualifying=QualifyingPeriod(row.qualifying_period),
+        ),
+        earn_rules=EarnRules(
+            category_multipliers=tuple(sorted((row.category_multipliers or {}).items())),
+            bonus_threshold_minor=row.bonus_threshold_minor,
+            bonus_points=row.bonus_points,
+        ),
     )
 
 
-def _settings_columns(program: Program) -> dict[str, int | bool | None]:
-    value, rules = program.point_value, program.in_store
+def _settings_columns(program: Program) -> dict[str, object]:
+    value, rules, policy, earn = (
+        program.point_value,
+        program.in_store,
+        program.policy,
+        program.earn_rules,
+    )
     return {
+        "hold_days": policy.hold_days,
+        "expiry_policy": policy.expiry.value,
+        "expiry_months": policy.expiry_months,
+        "expiry_month_end": policy.expiry_month_end,
+        "qualifying_period": policy.qualifying.value,
+        "category_multipliers": dict(earn.category_multipliers),
+        "bonus_threshold_minor": earn.bonus_threshold_minor,
+        "bonus_points": earn.bonus_points,
         "point_value_points": value.points,
         "point_value_minor": value.value_minor,
         "pay_min_points": value.min_points,
@@ -124,6 +153,7 @@ def member_from_row(row: Row[Any]) -> Member:
         referred_by=row.referred_by,
         blocked=row.blocked,
         card_generation=row.card_generation,
+        tier_valid_until=row.tier_valid_until,
     )
 
 
@@ -164,6 +194,8 @@ def lot_from_row(row: Row[Any]) -> Lot:
         available_at=row.available_at,
         expires_at=row.expires_at,
         created_at=row.created_at,
+        held=row.held,
+        entry_id=row.entry_id,
     )
 
 
@@ -324,6 +356,19 @@ class SqlMemberRepository:
     async def get_by_referral_code(self, program_id: uuid.UUID, code: str) -> Member | None:
         return await self._one(program_id, members_t.c.referral_code == code)
 
+    async def set_tier(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        tier_id: uuid.UUID,
+        valid_until: datetime | None,
+    ) -> None:
+        await self.conn.execute(
+            update(members_t)
+            .where(members_t.c.program_id == program_id, members_t.c.id == member_id)
+            .values(tier_id=tier_id, tier_valid_until=valid_until)
+        )
+
     async def set_blocked(self, program_id: uuid.UUID, member_id: uuid.UUID, blocked: bool) -> None:
         await self.conn.execute(
             update(members_t)
@@ -445,6 +490,7 @@ class SqlLedgerRepository:
                     available_at=lot.available_at,
                     expires_at=lot.expires_at,
                     created_at=lot.created_at,
+                    held=lot.held,
                 )
             )
         for take in posting.takes:
@@ -472,6 +518,7 @@ class SqlLedgerRepository:
                 lifetime_earned=wallet.lifetime_earned,
                 version=wallet.version,
                 updated_at=entry.occurred_at,
+                last_activity_at=entry.occurred_at,
             )
         )
         if result.rowcount != 1:
@@ -530,19 +577,39 @@ class SqlLedgerRepository:
         since: datetime,
         kinds: Collection[EntryKind],
     ) -> dict[uuid.UUID, int]:
+        """Entries of `kinds` since `since`, less what of it is still held (one statement)."""
         if not member_ids:
             return {}
+        ids = set(member_ids)
+        earned = select(entries_t.c.member_id, entries_t.c.points.label("points")).where(
+            entries_t.c.program_id == program_id,
+            entries_t.c.member_id.in_(ids),
+            entries_t.c.kind.in_([kind.value for kind in kinds]),
+            entries_t.c.occurred_at >= since,
+        )
+        held = select(lots_t.c.member_id, (-lots_t.c.remaining).label("points")).where(
+            lots_t.c.program_id == program_id,
+            lots_t.c.member_id.in_(ids),
+            lots_t.c.held.is_(True),
+            lots_t.c.created_at >= since,
+        )
+        both = union_all(earned, held).subquery()
         result = await self.conn.execute(
-            select(entries_t.c.member_id, func.sum(entries_t.c.points))
-            .where(
-                entries_t.c.program_id == program_id,
-                entries_t.c.member_id.in_(set(member_ids)),
-                entries_t.c.kind.in_([kind.value for kind in kinds]),
-                entries_t.c.occurred_at >= since,
-            )
-            .group_by(entries_t.c.member_id)
+            select(both.c.member_id, func.sum(both.c.points)).group_by(both.c.member_id)
         )
         return {row[0]: max(0, int(row[1] or 0)) for row in result}
+
+    async def lots_of_entries(
+        self, program_id: uuid.UUID, entry_ids: Sequence[uuid.UUID]
+    ) -> list[Lot]:
+        if not entry_ids:
+            return []
+        result = await self.conn.execute(
+            select(lots_t).where(
+                lots_t.c.program_id == program_id, lots_t.c.entry_id.in_(set(entry_ids))
+            )
+        )
+        return [lot_from_row(row) for row in result]
 
     async def entries(self, program_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[LedgerEntry]:
         if not ids:

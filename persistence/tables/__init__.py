@@ -11,16 +11,19 @@ from persistence.tables.core import (
     metadata,
 )
 from persistence.tables.instore import AuditEventRow, StaffWindowRow
+from persistence.tables.purchases import CampaignRow, PurchaseRow
 from persistence.tables.rewards import PartnerRow, RedemptionRow, RedemptionTakeRow, RewardRow
 
 __all__ = [
     "AuditEventRow",
+    "CampaignRow",
     "IdempotencyKeyRow",
     "LedgerEntryRow",
     "LotRow",
     "MemberRow",
     "PartnerRow",
     "ProgramRow",
+    "PurchaseRow",
     "RedemptionRow",
     "RedemptionTakeRow",
     "RewardRow",

@@ -47,6 +47,17 @@ class ProgramRow(SQLModel, table=True):
     allow_card_lookup: bool = Field(default=True)
     allow_phone_lookup: bool = Field(default=False)
     staff_window_minutes: int = Field(default=10)
+    # Points policy and earning rules.
+    hold_days: int = Field(default=0)
+    expiry_policy: str = Field(default="NONE", max_length=20)
+    expiry_months: int = Field(default=12)
+    expiry_month_end: bool = Field(default=False)
+    qualifying_period: str = Field(default="CALENDAR_YEAR", max_length=20)
+    category_multipliers: dict = Field(  # type: ignore[type-arg]
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
+    bonus_threshold_minor: int | None = Field(default=None)
+    bonus_points: int = Field(default=0)
 
 
 class TierRow(SQLModel, table=True):
@@ -91,6 +102,7 @@ class MemberRow(SQLModel, table=True):
     card_generation: int = Field(default=0)
     # Highest TOTP step accepted at a till: that code and older ones are spent.
     card_last_step: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    tier_valid_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class WalletRow(SQLModel, table=True):
@@ -103,6 +115,8 @@ class WalletRow(SQLModel, table=True):
     lifetime_earned: int = Field(sa_column=Column(BigInteger, nullable=False))
     version: int = Field(sa_column=Column(BigInteger, nullable=False))
     updated_at: datetime = Field(sa_column=utc_column())
+    # Last earn or spend, for the "expire after N months without activity" policy.
+    last_activity_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class LedgerEntryRow(SQLModel, table=True):
@@ -134,6 +148,7 @@ class LotRow(SQLModel, table=True):
         CheckConstraint("remaining >= 0 AND remaining <= points", name="ck_lot_remaining"),
         Index("ix_lot_member_open", "member_id", "expires_at"),
         Index("ix_lot_expires", "program_id", "expires_at"),
+        Index("ix_lot_held", "program_id", "held", "available_at"),
     )
 
     id: uuid.UUID = Field(primary_key=True)
@@ -145,6 +160,8 @@ class LotRow(SQLModel, table=True):
     available_at: datetime = Field(sa_column=utc_column())
     expires_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(sa_column=utc_column())
+    held: bool = Field(default=False)
+    released_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class IdempotencyKeyRow(SQLModel, table=True):

@@ -65,7 +65,10 @@ async def test_migrate_then_demo_seeds_an_empty_database_once(
             alice = await uow.members.get_by_subject(program.id, "alice")
             assert alice is not None
             wallet = await uow.ledger.wallet(program.id, alice.id)
-            assert wallet is not None and wallet.balance == 1250 + 499
+            # her first order lifted her to Silver (1,000), whose 1.25x applied to the next
+            assert wallet is not None and wallet.balance == 1250 + 499 * 125 // 100
+            silver = next(t for t in await uow.tiers.all(program.id) if t.name == "Silver")
+            assert alice.tier_id == silver.id
     finally:
         await runtime.db.dispose()
 

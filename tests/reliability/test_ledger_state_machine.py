@@ -23,7 +23,7 @@ from api.runtime import Runtime
 from api.settings import Settings
 from domain.errors import InsufficientPoints
 from domain.model import Principal, Role
-from domain.services import members, points, programs
+from domain.services import members, points, programs, purchases
 from persistence.migrate import upgrade
 from tests.support import MovableClock, ledger_totals
 
@@ -85,15 +85,15 @@ class LedgerMachine(RuleBasedStateMachine):
     def purchase(self, who: int, amount: int, retry: bool) -> None:
         member_id = self.member(who)
         self.orders += 1
-        command = points.RecordPurchase(member_id, f"o-{self.orders}", amount, "EUR")
+        command = purchases.RecordPurchase(member_id, f"o-{self.orders}", amount, "EUR")
         for _ in range(2 if retry else 1):  # a retry must not credit twice
             result = self.run(self._purchase(command))
         self.expected[member_id] += result.points_earned
         assert result.points_earned == amount * 10 // 100
 
-    async def _purchase(self, command: points.RecordPurchase) -> points.PurchaseResult:
+    async def _purchase(self, command: purchases.RecordPurchase) -> purchases.PurchaseResult:
         async with self.runtime.uow() as uow:
-            return await points.record_purchase(uow, self.runtime.clock, self.admin, command)
+            return await purchases.record_purchase(uow, self.runtime.clock, self.admin, command)
 
     @rule(who=st.integers(0, MEMBERS - 1), delta=st.integers(-3_000, 3_000).filter(bool))
     def adjust(self, who: int, delta: int) -> None:

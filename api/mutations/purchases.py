@@ -1,0 +1,286 @@
+"""Crediting purchases with the earning rules, previewing them, refunds and campaigns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from api import ids
+from api.context import Info
+from api.errors import UserError
+from api.mutations.base import attempt
+from api.permissions import AdminOnly, MemberStaffOrAdmin, StaffOrAdmin
+from api.types.program import MoneyInput
+from api.types.wallet import Wallet
+from domain import earning
+from domain.ports import UnitOfWork
+from domain.services import programs, purchases
+
+
+@strawberry.input(description="One line of an order, for category rules and campaigns.")
+class OrderLineInput:
+    sku: str = strawberry.field(description="Product id in the shop.")
+    category: str | None = strawberry.field(default=None, description="Product category.")
+    quantity: int = strawberry.field(default=1, description="How many (1 to 100,000).")
+    unit_price_minor: int = strawberry.field(description="Price of one, in minor units.")
+
+    def to_domain(self) -> earning.OrderLine:
+        return earning.OrderLine(self.sku, self.category, self.quantity, self.unit_price_minor)
+
+
+@strawberry.input(description="A purchase to credit to a member.")
+class RecordPurchaseInput:
+    member_id: strawberry.ID = strawberry.field(description="The member who bought.")
+    order_id: str = strawberry.field(
+        description="The shop's order id; recording the same order twice credits once."
+    )
+    total: MoneyInput = strawberry.field(description="Amount paid, in the program's currency.")
+    occurred_at: datetime | None = strawberry.field(
+        default=None, description="When the purchase happened; defaults to now."
+    )
+    lines: list[OrderLineInput] | None = strawberry.field(
+        default=None,
+        description="Order lines, so category multipliers, exclusions and campaigns apply.",
+    )
+
+
+@strawberry.type(description="Where an order's points come from.")
+class EarnBreakdown:
+    base_points: int = strawberry.field(description="Points at the base rate alone.")
+    points: int = strawberry.field(
+        description="Purchase points after categories, campaigns and the tier multiplier."
+    )
+    bonus_points: int = strawberry.field(description="Spend-threshold bonus points.")
+    total: int = strawberry.field(description="points + bonusPoints.")
+    reasons: list[str] = strawberry.field(
+        description="Readable reasons, e.g. '2x shoes', 'Black Friday 2x', '1.5x Gold'."
+    )
+
+    @classmethod
+    def from_domain(cls, breakdown: earning.EarnBreakdown) -> EarnBreakdown:
+        return cls(
+            base_points=breakdown.base_points,
+            points=breakdown.points,
+            bonus_points=breakdown.bonus_points,
+            total=breakdown.total,
+            reasons=list(breakdown.reasons),
+        )
+
+
+@strawberry.type(description="Result of `recordPurchase`.")
+class RecordPurchasePayload:
+    points_earned: int | None = strawberry.field(
+        description="Points the purchase earned (the same on a retry)."
+    )
+    breakdown: EarnBreakdown | None = strawberry.field(
+        description="Where the points came from (null on a retry)."
+    )
+    wallet: Wallet | None = strawberry.field(description="The member's wallet after the credit.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.input(description="An order to price in points without crediting it.")
+class PreviewEarnInput:
+    member_id: strawberry.ID = strawberry.field(description="Whose tier and campaigns apply.")
+    total: MoneyInput = strawberry.field(description="Order total.")
+    lines: list[OrderLineInput] | None = strawberry.field(default=None, description="Lines.")
+    occurred_at: datetime | None = strawberry.field(default=None, description="Default now.")
+
+
+@strawberry.type(description="Result of `previewEarn`.")
+class PreviewEarnPayload:
+    points_earned: int | None = strawberry.field(description="What the order would earn.")
+    breakdown: EarnBreakdown | None = strawberry.field(description="Why.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.input(description="A refund of all or part of an order.")
+class RefundPurchaseInput:
+    order_id: str = strawberry.field(description="The order refunded.")
+    amount: MoneyInput = strawberry.field(
+        description="Money refunded (ignored when `lines` are given: their sum counts)."
+    )
+    lines: list[OrderLineInput] | None = strawberry.field(
+        default=None, description="The refunded lines, if the shop knows them."
+    )
+    idempotency_key: str = strawberry.field(description="Retrying with the same key refunds once.")
+
+
+@strawberry.type(description="Result of `refundPurchase`.")
+class RefundPurchasePayload:
+    points_reversed: int | None = strawberry.field(description="Points taken back.")
+    wallet: Wallet | None = strawberry.field(description="The wallet afterwards (may be negative).")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.input(description="A time-bound earning campaign, e.g. double points on Black Friday.")
+class CreateCampaignInput:
+    name: str = strawberry.field(description="Shown in the ledger, e.g. 'Black Friday'.")
+    starts_at: datetime = strawberry.field(description="First instant it applies.")
+    ends_at: datetime = strawberry.field(description="First instant it no longer applies.")
+    multiplier: float = strawberry.field(description="E.g. 2.0 for double points (1 to 100).")
+    min_tier_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only for this tier and above."
+    )
+    categories: list[str] | None = strawberry.field(
+        default=None, description="Only for lines in these categories."
+    )
+
+
+@strawberry.type(description="An earning campaign.")
+class Campaign:
+    name: str = strawberry.field(description="Name.")
+    starts_at: datetime = strawberry.field(description="Start (inclusive).")
+    ends_at: datetime = strawberry.field(description="End (exclusive).")
+    multiplier: float = strawberry.field(description="Multiplier on purchase points.")
+    categories: list[str] = strawberry.field(description="Empty: the whole order.")
+
+    @classmethod
+    def from_domain(cls, campaign: earning.Campaign) -> Campaign:
+        return cls(
+            name=campaign.name,
+            starts_at=campaign.starts_at,
+            ends_at=campaign.ends_at,
+            multiplier=campaign.multiplier_permille / 1000,
+            categories=list(campaign.categories),
+        )
+
+
+@strawberry.type(description="Result of `createCampaign`.")
+class CreateCampaignPayload:
+    campaign: Campaign | None = strawberry.field(description="The new campaign.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
+
+
+def _lines(lines: list[OrderLineInput] | None) -> tuple[earning.OrderLine, ...]:
+    return tuple(line.to_domain() for line in lines or ())
+
+
+@strawberry.type(description="Purchases, refunds and campaigns.")
+class PurchaseMutations:
+    @strawberry.mutation(
+        description="Staff and admins: credit a purchase.", permission_classes=[StaffOrAdmin]
+    )
+    async def record_purchase(
+        self,
+        info: Info,
+        input: Annotated[RecordPurchaseInput, strawberry.argument(description="Order.")],
+    ) -> RecordPurchasePayload:
+        context = info.context
+
+        async def use_case(uow: UnitOfWork) -> purchases.PurchaseResult:
+            command = purchases.RecordPurchase(
+                member_id=ids.decode(input.member_id, "Member", ("input", "memberId")),
+                order_id=input.order_id,
+                amount_minor=input.total.amount_minor,
+                currency=input.total.currency,
+                occurred_at=input.occurred_at,
+                lines=_lines(input.lines),
+            )
+            return await purchases.record_purchase(
+                uow, context.runtime.clock, context.caller(), command
+            )
+
+        result, errors = await attempt(context, use_case)
+        if result is None:
+            return RecordPurchasePayload(
+                points_earned=None, breakdown=None, wallet=None, errors=errors
+            )
+        return RecordPurchasePayload(
+            points_earned=result.points_earned,
+            breakdown=EarnBreakdown.from_domain(result.breakdown) if result.breakdown else None,
+            wallet=Wallet.from_domain(result.wallet),
+            errors=[],
+        )
+
+    @strawberry.mutation(
+        description="What an order would earn, with the reasons; writes nothing.",
+        permission_classes=[MemberStaffOrAdmin],
+    )
+    async def preview_earn(
+        self,
+        info: Info,
+        input: Annotated[PreviewEarnInput, strawberry.argument(description="Order.")],
+    ) -> PreviewEarnPayload:
+        context = info.context
+
+        async def use_case(uow: UnitOfWork) -> earning.EarnBreakdown:
+            command = purchases.PreviewEarn(
+                member_id=ids.decode(input.member_id, "Member", ("input", "memberId")),
+                amount_minor=input.total.amount_minor,
+                currency=input.total.currency,
+                lines=_lines(input.lines),
+                occurred_at=input.occurred_at,
+            )
+            return await purchases.preview_earn(
+                uow, context.runtime.clock, context.caller(), command
+            )
+
+        breakdown, errors = await attempt(context, use_case)
+        return PreviewEarnPayload(
+            points_earned=breakdown.total if breakdown else None,
+            breakdown=EarnBreakdown.from_domain(breakdown) if breakdown else None,
+            errors=errors,
+        )
+
+    @strawberry.mutation(
+        description="Staff and admins: take back the points of a refunded (part of an) order.",
+        permission_classes=[StaffOrAdmin],
+    )
+    async def refund_purchase(
+        self,
+        info: Info,
+        input: Annotated[RefundPurchaseInput, strawberry.argument(description="Refund.")],
+    ) -> RefundPurchasePayload:
+        context = info.context
+
+        async def use_case(uow: UnitOfWork) -> purchases.RefundResult:
+            command = purchases.RefundPurchase(
+                order_id=input.order_id,
+                amount_minor=input.amount.amount_minor,
+                currency=input.amount.currency,
+                idempotency_key=input.idempotency_key,
+                lines=_lines(input.lines),
+            )
+            return await purchases.refund_purchase(
+                uow, context.runtime.clock, context.caller(), command
+            )
+
+        result, errors = await attempt(context, use_case)
+        if result is None:
+            return RefundPurchasePayload(points_reversed=None, wallet=None, errors=errors)
+        return RefundPurchasePayload(
+            points_reversed=result.points_reversed,
+            wallet=Wallet.from_domain(result.wallet),
+            errors=[],
+        )
+
+    @strawberry.mutation(
+        description="Admins: a time-bound earning campaign.", permission_classes=[AdminOnly]
+    )
+    async def create_campaign(
+        self,
+        info: Info,
+        input: Annotated[CreateCampaignInput, strawberry.argument(description="It.")],
+    ) -> CreateCampaignPayload:
+        context = info.context
+
+        async def use_case(uow: UnitOfWork) -> earning.Campaign:
+            command = programs.NewCampaign(
+                name=input.name,
+                starts_at=input.starts_at,
+                ends_at=input.ends_at,
+                multiplier=input.multiplier,
+                min_tier_id=ids.decode(input.min_tier_id, "Tier", ("input", "minTierId"))
+                if input.min_tier_id
+                else None,
+                categories=tuple(input.categories or ()),
+            )
+            return await programs.create_campaign(uow, context.caller(), command)
+
+        campaign, errors = await attempt(context, use_case)
+        return CreateCampaignPayload(
+            campaign=Campaign.from_domain(campaign) if campaign else None, errors=errors
+        )

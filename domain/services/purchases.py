@@ -1,0 +1,276 @@
+"""Crediting purchases with the full earning rules, previewing them, and refunds."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from domain import ledger, tiers
+from domain.access import require_role
+from domain.earning import EarnBreakdown, OrderLine, compute_earn, refund_reversal, validate_lines
+from domain.errors import InvalidInput, NotFound
+from domain.idempotency import validate_key
+from domain.model import (
+    EntryKind,
+    ExpiryPolicy,
+    Member,
+    Principal,
+    Program,
+    Role,
+    Tier,
+    Wallet,
+)
+from domain.money import validate_money
+from domain.ports import Clock, UnitOfWork
+from domain.services.instore import ensure_staff_window, record
+from domain.services.members import ensure_active, member_for
+from domain.services.points import claim, locked_wallet, purchase_time, wallet_of
+from domain.services.programs import program_of
+
+
+@dataclass(frozen=True)
+class RecordPurchase:
+    member_id: uuid.UUID
+    order_id: str
+    amount_minor: int
+    currency: str
+    occurred_at: datetime | None = None
+    lines: tuple[OrderLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class PurchaseResult:
+    points_earned: int
+    wallet: Wallet
+    breakdown: EarnBreakdown | None = None
+
+
+def expiry_for(program: Program, now: datetime) -> datetime | None:
+    """When points earned now expire under the program's policy (None: not per lot)."""
+    policy = program.policy
+    if policy.expiry is not ExpiryPolicy.AFTER_EARNING:
+        return None
+    return tiers.add_months(now, policy.expiry_months, to_month_end=policy.expiry_month_end)
+
+
+async def _breakdown(
+    uow: UnitOfWork,
+    program: Program,
+    member: Member,
+    amount_minor: int,
+    lines: Sequence[OrderLine],
+    at: datetime,
+) -> tuple[EarnBreakdown, list[Tier]]:
+    all_tiers = await uow.tiers.all(program.id)
+    tier = next((t for t in all_tiers if t.id == member.tier_id), all_tiers[0])
+    campaigns = await uow.purchases.campaigns(program.id, at)
+    breakdown = compute_earn(
+        amount_minor, lines, program.earn_rate, program.earn_rules, tier, all_tiers, campaigns, at
+    )
+    return breakdown, all_tiers
+
+
+def _request(member: Member, command: RecordPurchase, amount: int, currency: str) -> dict:  # type: ignore[type-arg]
+    return {
+        "member": str(member.id),
+        "amount": amount,
+        "currency": currency,
+        # As given: a retry without a time must match the first call without one.
+        "occurredAt": command.occurred_at.isoformat() if command.occurred_at else None,
+        "lines": [
+            [line.sku, line.category, line.quantity, line.unit_price_minor]
+            for line in command.lines
+        ],
+    }
+
+
+async def record_purchase(
+    uow: UnitOfWork, clock: Clock, principal: Principal, command: RecordPurchase
+) -> PurchaseResult:
+    """Credit a purchase with the earning rules; the order id makes it idempotent.
+
+    Points are pending during the program's hold period, expire under its policy, and
+    lift the member to a higher tier at once when they cross its threshold.
+    """
+    require_role(principal, Role.STAFF, Role.ADMIN)
+    program = await program_of(uow, principal)
+    now = clock.now()
+    order_id = validate_key(command.order_id, ("input", "orderId"))
+    money = validate_money(
+        command.amount_minor, command.currency, program.currency, ("input", "total")
+    )
+    occurred_at = purchase_time(command.occurred_at, now)
+    lines = validate_lines(command.lines, ("input", "lines"))
+    member = await member_for(uow, principal, program, command.member_id, ("input", "memberId"))
+    await ensure_staff_window(uow, principal, program, member, now)
+    request = _request(member, command, money.amount_minor, money.currency)
+    previous = await claim(uow, program, "purchase", order_id, request, now, ("input", "orderId"))
+    if previous is not None:
+        wallet = await wallet_of(uow, program, member.id)
+        return PurchaseResult(points_earned=int(previous["points"]), wallet=wallet)
+    ensure_active(member)
+    breakdown, all_tiers = await _breakdown(
+        uow, program, member, money.amount_minor, lines, occurred_at
+    )
+    wallet = await locked_wallet(uow, program, member.id)
+    credits = [(EntryKind.EARN, breakdown.points, _describe(order_id, breakdown))]
+    if breakdown.bonus_points:
+        credits.append((EntryKind.BONUS, breakdown.bonus_points, f"Spend bonus, order {order_id}"))
+    hold = program.policy.hold_days
+    entry_ids: list[uuid.UUID] = []
+    for kind, points, description in credits:
+        if points <= 0:
+            continue
+        posting = ledger.credit(
+            wallet,
+            points,
+            kind=kind,
+            now=now,
+            description=description,
+            reference=f"order:{order_id}",
+            actor=principal.actor,
+            expires_at=expiry_for(program, now),
+            available_at=now + timedelta(days=hold) if hold else None,
+        )
+        await uow.ledger.post(posting, previous_version=wallet.version)
+        wallet = posting.wallet
+        entry_ids.append(posting.entry.id)
+    await uow.purchases.add(
+        program.id,
+        member.id,
+        order_id,
+        money.amount_minor,
+        money.currency,
+        breakdown.total,
+        entry_ids,
+        occurred_at,
+    )
+    await upgrade_if_reached(uow, program, member, all_tiers, now)
+    await record(uow, principal, program, member, "purchase", now, f"order {order_id}")
+    await uow.idempotency.complete(program.id, "purchase", order_id, {"points": breakdown.total})
+    await uow.commit()
+    return PurchaseResult(points_earned=breakdown.total, wallet=wallet, breakdown=breakdown)
+
+
+def _describe(order_id: str, breakdown: EarnBreakdown) -> str:
+    why = f" ({', '.join(breakdown.reasons)})" if breakdown.reasons else ""
+    return f"Purchase {order_id}{why}"[:600]
+
+
+async def upgrade_if_reached(
+    uow: UnitOfWork, program: Program, member: Member, all_tiers: list[Tier], now: datetime
+) -> Tier | None:
+    """Lift the member at once to the tier their qualifying points now reach."""
+    current = next((t for t in all_tiers if t.id == member.tier_id), all_tiers[0])
+    start, _ = tiers.qualifying_window(program.policy.qualifying, now)
+    qualifying = (
+        await uow.ledger.qualifying_points(program.id, [member.id], start, tiers.QUALIFYING_KINDS)
+    ).get(member.id, 0)
+    higher = tiers.upgrade(all_tiers, current, qualifying)
+    if higher is not None:
+        until = tiers.kept_until(program.policy.qualifying, now)
+        await uow.members.set_tier(program.id, member.id, higher.id, until)
+    return higher
+
+
+@dataclass(frozen=True)
+class PreviewEarn:
+    member_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    lines: tuple[OrderLine, ...] = field(default_factory=tuple)
+    occurred_at: datetime | None = None
+
+
+async def preview_earn(
+    uow: UnitOfWork, clock: Clock, principal: Principal, command: PreviewEarn
+) -> EarnBreakdown:
+    """What an order would earn now, with the reasons; writes nothing."""
+    require_role(principal, Role.MEMBER, Role.STAFF, Role.ADMIN)
+    program = await program_of(uow, principal)
+    now = clock.now()
+    money = validate_money(
+        command.amount_minor, command.currency, program.currency, ("input", "total")
+    )
+    lines = validate_lines(command.lines, ("input", "lines"))
+    member = await member_for(uow, principal, program, command.member_id, ("input", "memberId"))
+    at = purchase_time(command.occurred_at, now)
+    breakdown, _ = await _breakdown(uow, program, member, money.amount_minor, lines, at)
+    return breakdown
+
+
+@dataclass(frozen=True)
+class RefundPurchase:
+    order_id: str
+    amount_minor: int
+    currency: str
+    idempotency_key: str
+    lines: tuple[OrderLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    points_reversed: int
+    wallet: Wallet
+
+
+async def refund_purchase(
+    uow: UnitOfWork, clock: Clock, principal: Principal, command: RefundPurchase
+) -> RefundResult:
+    """Take back the points earned on the refunded part of an order, proportionally.
+
+    Repeated and partial refunds never reverse more than was earned; points already
+    spent make the balance negative, which later credits repay first.
+    """
+    require_role(principal, Role.STAFF, Role.ADMIN)
+    program = await program_of(uow, principal)
+    now = clock.now()
+    key = validate_key(command.idempotency_key, ("input", "idempotencyKey"))
+    order_id = validate_key(command.order_id, ("input", "orderId"))
+    lines = validate_lines(command.lines, ("input", "lines"))
+    amount = sum(line.amount_minor for line in lines) if lines else command.amount_minor
+    money = validate_money(amount, command.currency, program.currency, ("input", "amount"))
+    purchase = await uow.purchases.get(program.id, order_id)
+    if purchase is None:
+        raise NotFound("No purchase with this order id.", ("input", "orderId"))
+    member = await member_for(uow, principal, program, purchase.member_id, ("input", "orderId"))
+    await ensure_staff_window(uow, principal, program, member, now)
+    request = {"order": order_id, "amount": money.amount_minor}
+    previous = await claim(uow, program, "refund", key, request, now, ("input", "idempotencyKey"))
+    if previous is not None:
+        return RefundResult(int(previous["points"]), await wallet_of(uow, program, member.id))
+    wallet = await locked_wallet(uow, program, member.id)
+    # Re-read under the wallet lock: a concurrent refund of the same order is committed.
+    purchase = await uow.purchases.get(program.id, order_id)
+    assert purchase is not None
+    if purchase.refunded_minor + money.amount_minor > purchase.amount_minor:
+        raise InvalidInput(
+            f"Only {purchase.amount_minor - purchase.refunded_minor} of this order is left to "
+            "refund.",
+            ("input", "amount"),
+        )
+    points = refund_reversal(
+        purchase.points, purchase.amount_minor, purchase.refunded_minor, money.amount_minor
+    )
+    if points > 0:
+        own = await uow.ledger.lots_of_entries(program.id, list(purchase.entry_ids))
+        others = await uow.ledger.open_lots(program.id, member.id)
+        posting = ledger.reverse(
+            wallet,
+            own,
+            others,
+            points,
+            now=now,
+            description=f"Refund of order {order_id}",
+            reference=f"refund:{order_id}:{key}",
+            actor=principal.actor,
+        )
+        await uow.ledger.post(posting, previous_version=wallet.version)
+        wallet = posting.wallet
+    await uow.purchases.add_refund(program.id, purchase.id, money.amount_minor, points)
+    await record(uow, principal, program, member, "refund", now, f"order {order_id}")
+    await uow.idempotency.complete(program.id, "refund", key, {"points": points})
+    await uow.commit()
+    return RefundResult(points, wallet)

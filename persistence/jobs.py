@@ -1,0 +1,255 @@
+"""Background jobs: release pending points, expire points, evaluate tiers (`loyalty jobs`).
+
+Each job finds due members with one set-based query, then claims their wallets in batches
+(`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several job processes share the work and
+never touch the same wallet twice; on SQLite the single writer lock does it). Claiming
+the wallet before its lots keeps the lock order of every other writer: no deadlocks.
+Per member, the domain rules decide; every change is a ledger posting or a versioned
+wallet update, announced after commit like any other change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, select, update
+
+from domain import ledger, tiers
+from domain.events import WalletChanged
+from domain.model import EntryKind, ExpiryPolicy, Program, Wallet
+from persistence.db import Database
+from persistence.events import EventBus
+from persistence.repositories.core import (
+    lot_from_row,
+    lots_t,
+    members_t,
+    program_from_row,
+    programs_t,
+    wallet_from_row,
+    wallets_t,
+)
+from persistence.unit_of_work import SqlUnitOfWork
+
+BATCH = 500
+SYSTEM = "system:jobs"
+
+
+@dataclass
+class JobReport:
+    released_points: int = 0
+    expired_points: int = 0
+    expired_lots: int = 0
+    tier_changes: int = 0
+    members: set[uuid.UUID] = field(default_factory=set)
+
+
+class Jobs:
+    def __init__(self, db: Database, bus: EventBus | None = None, batch: int = BATCH) -> None:
+        self.db = db
+        self.bus = bus
+        self.batch = batch
+
+    async def run_once(self, now: datetime) -> JobReport:
+        """Release, expire and evaluate tiers for every program, until nothing is due."""
+        report = JobReport()
+        async with SqlUnitOfWork(self.db, write=False) as uow:
+            rows = (await uow.conn.execute(select(programs_t))).all()
+        for program in [program_from_row(row) for row in rows]:
+            await self._drain(self._release, program, now, report)
+            await self._drain(self._expire, program, now, report)
+            await self._drain(self._evaluate, program, now, report)
+        return report
+
+    async def _drain(self, job, program: Program, now: datetime, report: JobReport) -> None:  # type: ignore[no-untyped-def]
+        while await job(program, now, report):
+            pass
+
+    async def _claim(self, uow: SqlUnitOfWork, program: Program, due) -> list[Wallet]:  # type: ignore[no-untyped-def]
+        """Lock the wallets of up to `batch` due members that no other runner holds."""
+        stmt = (
+            select(wallets_t)
+            .where(wallets_t.c.program_id == program.id, wallets_t.c.member_id.in_(due))
+            .order_by(wallets_t.c.member_id)
+            .limit(self.batch)
+            .with_for_update(skip_locked=True)
+        )
+        return [wallet_from_row(row) for row in await uow.conn.execute(stmt)]
+
+    def _uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.db, write=True, bus=self.bus)
+
+    async def _release(self, program: Program, now: datetime, report: JobReport) -> bool:
+        due = (
+            select(lots_t.c.member_id)
+            .where(
+                lots_t.c.program_id == program.id,
+                lots_t.c.held.is_(True),
+                lots_t.c.available_at <= now,
+            )
+            .distinct()
+        )
+        async with self._uow() as uow:
+            wallets = await self._claim(uow, program, due)
+            for wallet in wallets:
+                lots = await uow.ledger.open_lots(program.id, wallet.member_id)
+                held = [lot for lot in lots if lot.held]
+                # also held lots fully refunded during the hold: nothing left, just release
+                empty = await uow.conn.execute(
+                    select(lots_t).where(
+                        lots_t.c.member_id == wallet.member_id,
+                        lots_t.c.held.is_(True),
+                        lots_t.c.remaining == 0,
+                        lots_t.c.available_at <= now,
+                    )
+                )
+                held += [lot_from_row(row) for row in empty]
+                result = ledger.release(wallet, held, now)
+                if result is None:
+                    continue
+                for lot_id, remaining in result.released.items():
+                    await uow.conn.execute(
+                        update(lots_t)
+                        .where(lots_t.c.id == lot_id, lots_t.c.held.is_(True))
+                        .values(held=False, released_at=now, remaining=remaining)
+                    )
+                if result.points:  # lots refunded to nothing during the hold just close
+                    await self._save_wallet(uow, wallet, result.wallet, now)
+                    uow.record(_changed(result.wallet, result.points))
+                report.released_points += result.points
+                report.members.add(wallet.member_id)
+            await uow.commit()
+        return len(wallets) == self.batch
+
+    async def _expire(self, program: Program, now: datetime, report: JobReport) -> bool:
+        policy = program.policy
+        if policy.expiry is ExpiryPolicy.NONE:
+            return False
+        if policy.expiry is ExpiryPolicy.AFTER_EARNING:
+            lot_due = and_(lots_t.c.expires_at.is_not(None), lots_t.c.expires_at <= now)
+            due = (
+                select(lots_t.c.member_id)
+                .where(
+                    lots_t.c.program_id == program.id,
+                    lots_t.c.remaining > 0,
+                    lots_t.c.held.is_(False),
+                    lot_due,
+                )
+                .distinct()
+            )
+        else:
+            idle_since = tiers.add_months(now, -policy.expiry_months)
+            due = select(wallets_t.c.member_id).where(
+                wallets_t.c.program_id == program.id,
+                wallets_t.c.balance > 0,
+                wallets_t.c.last_activity_at <= idle_since,
+            )
+        async with self._uow() as uow:
+            wallets = await self._claim(uow, program, due)
+            for wallet in wallets:
+                lots = await uow.ledger.open_lots(program.id, wallet.member_id)
+                expired = [
+                    lot
+                    for lot in lots
+                    if not lot.held
+                    and lot.remaining > 0
+                    and (
+                        policy.expiry is ExpiryPolicy.INACTIVITY
+                        or (lot.expires_at is not None and lot.expires_at <= now)
+                    )
+                ]
+                points = min(sum(lot.remaining for lot in expired), max(wallet.balance, 0))
+                if points <= 0:
+                    continue
+                posting = ledger.debit(
+                    wallet,
+                    expired,
+                    points,
+                    kind=EntryKind.EXPIRE,
+                    now=now,
+                    description="Points expired",
+                    reference=f"expiry:{now.date().isoformat()}",
+                    actor=SYSTEM,
+                )
+                await uow.ledger.post(posting, previous_version=wallet.version)
+                report.expired_points += points
+                report.expired_lots += len(expired)
+                report.members.add(wallet.member_id)
+            await uow.commit()
+        return len(wallets) == self.batch
+
+    async def _evaluate(self, program: Program, now: datetime, report: JobReport) -> bool:
+        due = select(members_t.c.id).where(
+            members_t.c.program_id == program.id,
+            members_t.c.tier_valid_until.is_not(None),
+            members_t.c.tier_valid_until <= now,
+        )
+        async with self._uow() as uow:
+            wallets = await self._claim(uow, program, due)
+            all_tiers = await uow.tiers.all(program.id)
+            period = program.policy.qualifying
+            for wallet in wallets:
+                member = await uow.members.get(program.id, wallet.member_id)
+                if member is None or member.tier_valid_until is None:
+                    continue
+                ended_at = member.tier_valid_until
+                ended_start = tiers.add_months(ended_at, -12)
+                in_ended = await _qualifying_between(uow, program, member.id, ended_start, ended_at)
+                start, _ = tiers.qualifying_window(period, now)
+                in_now = (
+                    await uow.ledger.qualifying_points(
+                        program.id, [member.id], start, tiers.QUALIFYING_KINDS
+                    )
+                ).get(member.id, 0)
+                current = next((t for t in all_tiers if t.id == member.tier_id), all_tiers[0])
+                new = tiers.evaluate(all_tiers, current, in_ended, in_now)
+                until = tiers.add_months(ended_at, 12) if new.rank > 0 else None
+                await uow.members.set_tier(program.id, member.id, new.id, until)
+                if new.id != current.id:
+                    report.tier_changes += 1
+                    report.members.add(member.id)
+                    uow.record(_changed(wallet, 0))
+            await uow.commit()
+        return len(wallets) == self.batch
+
+    async def _save_wallet(
+        self, uow: SqlUnitOfWork, before: Wallet, after: Wallet, now: datetime
+    ) -> None:
+        result = await uow.conn.execute(
+            update(wallets_t)
+            .where(wallets_t.c.member_id == before.member_id, wallets_t.c.version == before.version)
+            .values(
+                balance=after.balance,
+                pending=after.pending,
+                version=after.version,
+                updated_at=now,
+            )
+        )
+        if result.rowcount != 1:
+            raise RuntimeError(f"wallet {before.member_id} changed under a claimed job")
+
+
+async def _qualifying_between(
+    uow: SqlUnitOfWork, program: Program, member_id: uuid.UUID, start: datetime, end: datetime
+) -> int:
+    since_start = await uow.ledger.qualifying_points(
+        program.id, [member_id], start, tiers.QUALIFYING_KINDS
+    )
+    since_end = await uow.ledger.qualifying_points(
+        program.id, [member_id], end, tiers.QUALIFYING_KINDS
+    )
+    return max(0, since_start.get(member_id, 0) - since_end.get(member_id, 0))
+
+
+def _changed(wallet: Wallet, delta: int) -> WalletChanged:
+    """A release (delta > 0, new version) or a tier change (delta 0, same version)."""
+    return WalletChanged(
+        program_id=wallet.program_id,
+        member_id=wallet.member_id,
+        version=wallet.version,
+        delta=delta,
+        balance=wallet.balance,
+        pending=wallet.pending,
+        entry_id=None,
+    )
