@@ -58,9 +58,15 @@ def _policy(policy: PointsPolicyInput) -> model.PointsPolicy:
     )
 
 
+def _permille(value: float) -> int:
+    """A multiplier in thousandths; out-of-range values (even 1e308) become -1 for the
+    domain to refuse with a proper INVALID_INPUT."""
+    return round(value * 1000) if 0 <= value <= 100 else -1
+
+
 def _earn_rules(rules: EarnRulesInput) -> model.EarnRules:
     multipliers = tuple(
-        (item.category, round(item.multiplier * 1000)) for item in rules.category_multipliers
+        (item.category, _permille(item.multiplier)) for item in rules.category_multipliers
     )
     return model.EarnRules(multipliers, rules.bonus_threshold_minor, rules.bonus_points)
 

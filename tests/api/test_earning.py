@@ -259,3 +259,22 @@ async def test_bad_lines_are_refused(api: Api, lines: list, field: list) -> None
     data = await api.ok(PURCHASE, order(member["id"], "o-1", 1000, lines), api.admin())
     assert data["recordPurchase"]["errors"][0]["field"] == field
     assert (await api.wallet("jo"))["version"] == 0
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("multiplier", [-1.0, 101.0, 1e308, -1e308])
+async def test_absurd_category_multipliers_are_invalid_input_not_a_crash(
+    api: Api, multiplier: float
+) -> None:
+    data = await api.ok(
+        """mutation($m: Float!) { updateProgram(input: {earnRules: {categoryMultipliers:
+             [{category: "x", multiplier: $m}]}}) { errors { code field } } }""",
+        {"m": multiplier},
+        api.admin(),
+    )
+    assert data["updateProgram"]["errors"] == [
+        {
+            "code": "INVALID_INPUT",
+            "field": ["input", "earnRules", "categoryMultipliers", "0", "multiplier"],
+        }
+    ]
