@@ -1,0 +1,67 @@
+"""Earning rules and refunds without a database, with a property test of refund sequences."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.earning import Campaign, OrderLine, compute_earn, refund_reversal
+from domain.model import EarnRate, EarnRules, Tier, new_id
+
+P = new_id()
+BASE, SILVER = Tier(new_id(), P, "Member", 0, 0, 1000), Tier(new_id(), P, "Silver", 1, 1000, 1500)
+RATE = EarnRate(10, 100)
+RULES = EarnRules((("gift-cards", 0), ("shoes", 2000)), 10_000, 50)
+START = datetime(2026, 11, 27, tzinfo=UTC)
+FRIDAY = Campaign(new_id(), P, "Black Friday", START, START + timedelta(days=1), 2000, SILVER.id)
+
+
+def earn(amount: int, lines: list[OrderLine], tier: Tier, at: datetime) -> int:
+    return compute_earn(amount, lines, RATE, RULES, tier, [BASE, SILVER], [FRIDAY], at).total
+
+
+@pytest.mark.parametrize(
+    ("at", "tier", "expected"),
+    [
+        (START - timedelta(microseconds=1), SILVER, 150),  # before: 1.5x tier only
+        (START, SILVER, 300),  # first instant: campaign 2x on top
+        (START + timedelta(days=1) - timedelta(microseconds=1), SILVER, 300),
+        (START + timedelta(days=1), SILVER, 150),  # end is exclusive
+        (START, BASE, 100),  # below the campaign's minimum tier
+    ],
+)
+def test_campaign_window_edges_and_minimum_tier(at: datetime, tier: Tier, expected: int) -> None:
+    assert earn(1000, [], tier, at) == expected
+
+
+def test_exclusions_multipliers_and_bonus_threshold() -> None:
+    lines = [OrderLine("a", "Shoes", 1, 5000), OrderLine("b", "gift-cards", 1, 5000)]
+    # shoes 500 x2 = 1000, gift cards 0; total 100.00 reaches the 50-point bonus
+    assert earn(10_000, lines, BASE, START - timedelta(days=5)) == 1050
+    assert earn(9_999, [OrderLine("a", None, 1, 9_999)], BASE, START - timedelta(days=5)) == 999
+
+
+@given(
+    earned=st.integers(0, 100_000),
+    amount=st.integers(1, 1_000_000),
+    cuts=st.lists(st.integers(1, 1_000_000), max_size=10),
+)
+def test_repeated_partial_refunds_never_reverse_more_than_earned(
+    earned: int, amount: int, cuts: list[int]
+) -> None:
+    refunded = reversed_total = 0
+    for cut in cuts:
+        cut = min(cut, amount - refunded)
+        if cut <= 0:
+            break
+        step = refund_reversal(earned, amount, refunded, cut)
+        assert step >= 0
+        refunded += cut
+        reversed_total += step
+        assert reversed_total == earned * refunded // amount  # proportional, exactly
+    assert reversed_total <= earned
+    if refunded == amount:
+        assert reversed_total == earned

@@ -1,0 +1,89 @@
+"""Tier rules without a database: periods, upgrade, evaluation, progress, month arithmetic."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from domain import tiers
+from domain.model import QualifyingPeriod, Tier, new_id
+
+P = new_id()
+BASE, SILVER, GOLD = (
+    Tier(new_id(), P, "Member", 0, 0, 1000),
+    Tier(new_id(), P, "Silver", 1, 1000, 1250),
+    Tier(new_id(), P, "Gold", 2, 5000, 1500),
+)
+ALL = [BASE, SILVER, GOLD]
+
+
+@pytest.mark.parametrize(
+    ("moment", "months", "month_end", "expected"),
+    [
+        (datetime(2026, 1, 31, tzinfo=UTC), 1, False, datetime(2026, 2, 28, tzinfo=UTC)),
+        (datetime(2024, 1, 31, tzinfo=UTC), 1, False, datetime(2024, 2, 29, tzinfo=UTC)),
+        (datetime(2026, 11, 15, tzinfo=UTC), 3, False, datetime(2027, 2, 15, tzinfo=UTC)),
+        (datetime(2026, 11, 15, tzinfo=UTC), 3, True, datetime(2027, 3, 1, tzinfo=UTC)),
+        (datetime(2026, 3, 15, tzinfo=UTC), -12, False, datetime(2025, 3, 15, tzinfo=UTC)),
+    ],
+)
+def test_add_months(moment: datetime, months: int, month_end: bool, expected: datetime) -> None:
+    assert tiers.add_months(moment, months, to_month_end=month_end) == expected
+
+
+@pytest.mark.parametrize(
+    ("current", "points", "expected"),
+    [
+        (BASE, 999, None),
+        (BASE, 1000, SILVER),
+        (BASE, 7000, GOLD),
+        (GOLD, 1200, None),
+        (SILVER, 5000, GOLD),
+    ],
+)
+def test_upgrade_at_once_never_down(current: Tier, points: int, expected: Tier | None) -> None:
+    assert tiers.upgrade(ALL, current, points) == expected
+
+
+@pytest.mark.parametrize(
+    ("current", "ended", "now", "expected"),
+    [
+        (GOLD, 1200, 0, SILVER),  # downgrade to what the ended period earned
+        (GOLD, 0, 0, BASE),
+        (SILVER, 6000, 0, GOLD),
+        (GOLD, 200, 5200, GOLD),  # reached again in the new period already
+    ],
+)
+def test_evaluation_at_period_end(current: Tier, ended: int, now: int, expected: Tier) -> None:
+    assert tiers.evaluate(ALL, current, ended, now) == expected
+
+
+def test_tier_kept_for_the_whole_next_period() -> None:
+    reached = datetime(2026, 12, 31, 23, tzinfo=UTC)
+    assert tiers.kept_until(QualifyingPeriod.CALENDAR_YEAR, reached) == datetime(
+        2028, 1, 1, tzinfo=UTC
+    )
+    assert tiers.kept_until(QualifyingPeriod.ROLLING_12_MONTHS, reached) == datetime(
+        2027, 12, 31, 23, tzinfo=UTC
+    )
+
+
+def test_windows() -> None:
+    now = datetime(2026, 6, 10, tzinfo=UTC)
+    assert tiers.qualifying_window(QualifyingPeriod.CALENDAR_YEAR, now) == (
+        datetime(2026, 1, 1, tzinfo=UTC),
+        datetime(2027, 1, 1, tzinfo=UTC),
+    )
+    assert tiers.qualifying_window(QualifyingPeriod.ROLLING_12_MONTHS, now) == (
+        datetime(2025, 6, 10, tzinfo=UTC),
+        None,
+    )
+
+
+def test_progress_numbers() -> None:
+    progress = tiers.progress(ALL, SILVER, 2500, None)
+    assert (progress.next, progress.points_to_next, progress.percent) == (GOLD, 2500, 50.0)
+    top = tiers.progress(ALL, GOLD, 9000, None)
+    assert (top.next, top.points_to_next, top.percent) == (None, None, 100.0)
+    assert tiers.points_to_keep(GOLD, 4200) == 800 and tiers.points_to_keep(GOLD, 6000) == 0
