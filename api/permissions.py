@@ -51,3 +51,7 @@ class StaffAdminOrPartner(_Roles):
 
 class PartnerOnly(_Roles):
     roles = (Role.PARTNER,)
+
+
+class AdminOrPartner(_Roles):
+    roles = (Role.ADMIN, Role.PARTNER)

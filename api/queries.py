@@ -10,6 +10,7 @@ from api import ids
 from api.catalog_queries import audit_page, resolve_catalog_node, rewards_page
 from api.context import Info
 from api.pagination import Connection
+from api.partners import PartnerQueries
 from api.permissions import AdminOnly, Authenticated, MemberOnly, StaffOrAdmin
 from api.types.instore import AuditEvent
 from api.types.member import Member
@@ -76,7 +77,7 @@ async def resolve_node(info: Info, global_id: strawberry.ID) -> Node | None:
 
 
 @strawberry.type(description="Reading the program, the caller and members.")
-class Query:
+class Query(PartnerQueries):
     @strawberry.field(
         description="Any object by its global ID; null when unknown or not visible to the caller.",
         permission_classes=[Authenticated],

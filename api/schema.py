@@ -15,6 +15,7 @@ from api.mutations.programs import ProgramMutations
 from api.mutations.purchases import PurchaseMutations
 from api.mutations.rewards import RewardMutations
 from api.observability import current_request_id
+from api.partners import PartnerMutations
 from api.queries import Query
 from api.subscriptions import Subscription
 from api.types.member import Member
@@ -36,6 +37,7 @@ class Mutation(
     ProgramMutations,
     RewardMutations,
     InStoreMutations,
+    PartnerMutations,
 ):
     pass
 

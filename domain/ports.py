@@ -22,6 +22,13 @@ from domain.model import (
     Tier,
     Wallet,
 )
+from domain.partners import (
+    PartnerRedemptionRow,
+    PartnerTerms,
+    RewardStats,
+    SettlementEntry,
+    Statement,
+)
 from domain.purchases import PurchaseRecord
 from domain.rewards import Partner, Redemption, RedemptionCounts, RedemptionStatus, Reward
 
@@ -325,6 +332,46 @@ class PurchaseRepository(Protocol):
     async def all_campaigns(self, program_id: uuid.UUID) -> list[Campaign]: ...
 
 
+class PartnerRepository(Protocol):
+    async def terms(self, program_id: uuid.UUID, partner_id: uuid.UUID) -> PartnerTerms: ...
+
+    async def set_terms(
+        self, program_id: uuid.UUID, partner_id: uuid.UUID, terms: PartnerTerms
+    ) -> None: ...
+
+    async def add_settlement(self, entry: SettlementEntry) -> None: ...
+
+    async def settlement(
+        self, program_id: uuid.UUID, partner_id: uuid.UUID, start: datetime, end: datetime
+    ) -> list[SettlementEntry]: ...
+
+    async def closed(
+        self, program_id: uuid.UUID, partner_id: uuid.UUID, period: str
+    ) -> Statement | None: ...
+
+    async def close(
+        self, program_id: uuid.UUID, statement: Statement, at: datetime, by: str
+    ) -> bool:
+        """Freeze a period's statement; False when it was frozen already."""
+        ...
+
+    async def redemptions(
+        self,
+        program_id: uuid.UUID,
+        partner_id: uuid.UUID,
+        *,
+        statuses: list[str] | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+        before: tuple[datetime, uuid.UUID] | None,
+    ) -> list[PartnerRedemptionRow]: ...
+
+    async def reward_stats(
+        self, program_id: uuid.UUID, partner_id: uuid.UUID
+    ) -> list[RewardStats]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories share it; nothing is written unless `commit` is called."""
 
@@ -336,6 +383,7 @@ class UnitOfWork(Protocol):
     rewards: RewardRepository
     instore: InStoreRepository
     purchases: PurchaseRepository
+    partners: PartnerRepository
 
     def record(self, event: Event) -> None:
         """Announce `event` once the transaction commits (never if it rolls back)."""

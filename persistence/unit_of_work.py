@@ -17,6 +17,7 @@ from persistence.repositories.core import (
     SqlTierRepository,
 )
 from persistence.repositories.instore import SqlInStoreRepository
+from persistence.repositories.partners import SqlPartnerRepository
 from persistence.repositories.purchases import SqlPurchaseRepository
 from persistence.repositories.rewards import SqlRewardRepository
 
@@ -51,6 +52,7 @@ class SqlUnitOfWork:
         self.rewards = SqlRewardRepository(self.conn)
         self.instore = SqlInStoreRepository(self.conn)
         self.purchases = SqlPurchaseRepository(self.conn)
+        self.partners = SqlPartnerRepository(self.conn)
         return self
 
     async def commit(self) -> None:

@@ -12,7 +12,13 @@ from api import ids
 from api.context import Info
 from api.errors import UserError
 from api.mutations.base import attempt
-from api.permissions import AdminOnly, MemberStaffOrAdmin, StaffAdminOrPartner, StaffOrAdmin
+from api.permissions import (
+    AdminOnly,
+    AdminOrPartner,
+    MemberStaffOrAdmin,
+    StaffAdminOrPartner,
+    StaffOrAdmin,
+)
 from api.types.program import Money
 from api.types.rewards import LimitPeriod, Partner, Redemption, Reward, RewardKind
 from api.types.wallet import Wallet
@@ -222,7 +228,11 @@ class RewardMutations:
             reward=Reward.from_domain(reward, currency) if reward else None, errors=errors
         )
 
-    @strawberry.mutation(description="Admins: change a reward.", permission_classes=[AdminOnly])
+    @strawberry.mutation(
+        description="Admins change a reward; partners whose terms allow it change the name, "
+        "description and stock of their own rewards.",
+        permission_classes=[AdminOrPartner],
+    )
     async def update_reward(
         self,
         info: Info,

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from domain.access import require_role
 from domain.contact import clean_text
-from domain.errors import InvalidInput, NotFound
+from domain.errors import AccessDenied, InvalidInput, NotFound
 from domain.model import Principal, Program, Role, Tier, new_id
 from domain.ports import Clock, UnitOfWork
 from domain.rewards import (
@@ -154,11 +154,20 @@ async def _reward_of(uow: UnitOfWork, program: Program, reward_id: uuid.UUID) ->
 async def update_reward(
     uow: UnitOfWork, principal: Principal, reward_id: uuid.UUID, fields: RewardFields
 ) -> Reward:
-    """Admins change a reward; fields left out stay as they are."""
-    require_role(principal, Role.ADMIN)
+    """Admins change a reward; fields left out stay as they are. Partners whose terms allow
+    it edit the offer text and stock of their own rewards, nothing else."""
+    require_role(principal, Role.ADMIN, Role.PARTNER)
     program = await program_of(uow, principal)
     reward = await _reward_of(uow, program, reward_id)
     changes = {k: v for k, v in vars(fields).items() if v is not None}
+    if principal.role is Role.PARTNER:
+        partner = await uow.rewards.partner_by_slug(program.id, principal.partner or "")
+        if partner is None or reward.partner_id != partner.id:
+            raise NotFound("No such reward.", _field("rewardId"))
+        if not (await uow.partners.terms(program.id, partner.id)).may_edit_rewards:
+            raise AccessDenied("This partner may not edit its rewards.")
+        if set(changes) - {"name", "description", "stock"}:
+            raise AccessDenied("Partners may change only name, description and stock.")
     updated = await _validated(uow, program, replace(reward, **changes))
     await uow.rewards.update(updated)
     await uow.commit()

@@ -41,6 +41,7 @@ from domain.rewards import (
 )
 from domain.services.instore import ensure_staff_window, record
 from domain.services.members import ensure_active, member_for
+from domain.services.partners import settle_redemption
 from domain.services.points import claim, locked_wallet, wallet_of
 from domain.services.programs import program_of
 
@@ -182,7 +183,10 @@ async def use_voucher(uow: UnitOfWork, clock: Clock, principal: Principal, code:
     member = await uow.members.get(program.id, redemption.member_id)
     await record(uow, principal, program, member, "use-voucher", now, normalised)
     used = replace(redemption, status=RedemptionStatus.USED, used_at=now, used_by=principal.actor)
-    uow.record(_changed(used, await uow.rewards.get(program.id, redemption.reward_id)))
+    reward = await uow.rewards.get(program.id, redemption.reward_id)
+    if reward is not None and reward.partner_id is not None:
+        await settle_redemption(uow, program.id, reward.partner_id, redemption.id, now)
+    uow.record(_changed(used, reward))
     await uow.commit()
     return used
 

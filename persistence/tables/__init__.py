@@ -11,22 +11,26 @@ from persistence.tables.core import (
     metadata,
 )
 from persistence.tables.instore import AuditEventRow, StaffWindowRow
+from persistence.tables.partners import ClosedStatementRow, PartnerTermsRow, SettlementEntryRow
 from persistence.tables.purchases import CampaignRow, PurchaseRow
 from persistence.tables.rewards import PartnerRow, RedemptionRow, RedemptionTakeRow, RewardRow
 
 __all__ = [
     "AuditEventRow",
     "CampaignRow",
+    "ClosedStatementRow",
     "IdempotencyKeyRow",
     "LedgerEntryRow",
     "LotRow",
     "MemberRow",
     "PartnerRow",
+    "PartnerTermsRow",
     "ProgramRow",
     "PurchaseRow",
     "RedemptionRow",
     "RedemptionTakeRow",
     "RewardRow",
+    "SettlementEntryRow",
     "StaffWindowRow",
     "TierRow",
     "WalletRow",

@@ -1,0 +1,108 @@
+"""Partner deals: terms, what each side owes, and monthly statements."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from domain.errors import InvalidInput
+from domain.model import EarnRate
+from domain.rewards import Redemption
+
+PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class PartnerTerms:
+    """The deal: what purchases at the partner earn, and what each side pays the other."""
+
+    earn_rate: EarnRate = field(default_factory=lambda: EarnRate(10, 100))
+    # The partner pays the brand this much (minor units) per 100 points issued at it.
+    price_per_100_points_minor: int = 0
+    # The brand pays the partner this much (minor units) per voucher of its rewards used.
+    payout_per_redemption_minor: int = 0
+    # Whether the partner may edit its rewards' offer text and stock.
+    may_edit_rewards: bool = False
+
+
+@dataclass(frozen=True)
+class SettlementEntry:
+    """One line of the partner ledger; `amount_minor` > 0: the partner owes the brand."""
+
+    id: uuid.UUID
+    program_id: uuid.UUID
+    partner_id: uuid.UUID
+    kind: str  # POINTS_ISSUED | REDEMPTION
+    points: int
+    amount_minor: int
+    reference: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class Statement:
+    partner_id: uuid.UUID
+    period: str
+    points_issued: int
+    owed_by_partner_minor: int
+    redemptions: int
+    owed_to_partner_minor: int
+    closed: bool
+
+    @property
+    def net_minor(self) -> int:
+        """Positive: the partner pays the brand; negative: the brand pays the partner."""
+        return self.owed_by_partner_minor - self.owed_to_partner_minor
+
+
+def period_bounds(period: str) -> tuple[datetime, datetime]:
+    """A settlement period `YYYY-MM` as [start, end) in UTC."""
+    match = PERIOD.match(period)
+    if not match:
+        raise InvalidInput("period must look like 2026-11.", ("period",))
+    year, month = int(match.group(1)), int(match.group(2))
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    return start, end
+
+
+def issued_amount(points: int, terms: PartnerTerms) -> int:
+    """What the partner owes for points issued at it (floor)."""
+    return points * terms.price_per_100_points_minor // 100
+
+
+def statement(
+    partner_id: uuid.UUID, period: str, entries: list[SettlementEntry], closed: bool
+) -> Statement:
+    """Totals of a period's settlement entries."""
+    issued = [e for e in entries if e.kind == "POINTS_ISSUED"]
+    redeemed = [e for e in entries if e.kind == "REDEMPTION"]
+    return Statement(
+        partner_id=partner_id,
+        period=period,
+        points_issued=sum(e.points for e in issued),
+        owed_by_partner_minor=sum(e.amount_minor for e in issued),
+        redemptions=len(redeemed),
+        owed_to_partner_minor=-sum(e.amount_minor for e in redeemed),
+        closed=closed,
+    )
+
+
+@dataclass(frozen=True)
+class PartnerRedemptionRow:
+    """A redemption of a partner's reward with only what a voucher needs of the member."""
+
+    redemption: Redemption
+    card_number: str
+    display_name: str | None
+
+
+@dataclass(frozen=True)
+class RewardStats:
+    reward_id: uuid.UUID
+    redemptions: int
+    points_spent: int
+    used: int
+    issued: int

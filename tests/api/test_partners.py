@@ -1,0 +1,200 @@
+"""Partners end to end: terms, purchases at the partner, redemptions, statements, privacy."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from domain.model import Role
+from tests.api.rewards_support import create_reward, redeem
+from tests.support import Api, MovableClock
+
+PARTNER_PURCHASE = """mutation($i: RecordPartnerPurchaseInput!) { recordPartnerPurchase(input: $i) {
+  pointsEarned cardNumber displayName errors { code field } } }"""
+STATEMENT = """query($p: String!, $id: ID) { partnerStatement(period: $p, partnerId: $id) {
+  period pointsIssued ownedBy: owedByPartner { amountMinor currency } redemptions
+  owedToPartner { amountMinor } net { amountMinor } closed } }"""
+
+
+async def partner(api: Api, slug: str) -> str:
+    data = await api.ok(
+        "mutation($s: String!) { createPartner(input: {slug: $s, name: $s}) { partner { id } } }",
+        {"s": slug},
+        api.admin(),
+    )
+    return data["createPartner"]["partner"]["id"]
+
+
+async def terms(api: Api, partner_id: str, **extra: object) -> None:
+    values = {
+        "partnerId": partner_id,
+        "earnRate": {"points": 5, "perAmountMinor": 100},
+        "pricePer100PointsMinor": 50,
+        "payoutPerRedemptionMinor": 300,
+        **extra,
+    }
+    data = await api.ok(
+        """mutation($i: UpdatePartnerTermsInput!) { updatePartnerTerms(input: $i) {
+             terms { earnPoints } errors { code field } } }""",
+        {"i": values},
+        api.admin(),
+    )
+    assert data["updatePartnerTerms"]["errors"] == [], data
+
+
+@pytest.mark.asyncio
+async def test_a_scripted_month_of_a_partner_deal(api: Api, clock: MovableClock) -> None:
+    clock.freeze(datetime(2026, 11, 10, 12, tzinfo=UTC))
+    cinema = await partner(api, "cinema")
+    await terms(api, cinema)
+    token = api.token(Role.PARTNER, "box-office", partner="cinema")
+    member = await api.enroll("alice")
+    await api.adjust(member["id"], 2000, "fund")
+    # two purchases at the cinema: by QR scan and by card number, 5 points per 1.00
+    scanned = await api.ok(
+        PARTNER_PURCHASE,
+        {
+            "i": {
+                "orderId": "c-1",
+                "total": {"amountMinor": 2000, "currency": "EUR"},
+                "cardPayload": await api.card_payload("alice"),
+            }
+        },
+        token,
+    )
+    assert scanned["recordPartnerPurchase"] == {
+        "pointsEarned": 100,
+        "cardNumber": member["cardNumber"],
+        "displayName": "Alice",
+        "errors": [],
+    }
+    typed = {
+        "i": {
+            "orderId": "c-2",
+            "total": {"amountMinor": 5000, "currency": "EUR"},
+            "cardNumber": member["cardNumber"],
+        }
+    }
+    assert (await api.ok(PARTNER_PURCHASE, typed, token))["recordPartnerPurchase"][
+        "pointsEarned"
+    ] == 250
+    # a retry of the same order credits once
+    assert (await api.ok(PARTNER_PURCHASE, typed, token))["recordPartnerPurchase"][
+        "pointsEarned"
+    ] == 250
+    assert (await api.wallet("alice"))["balance"] == 2350
+    # three vouchers of the cinema's reward, two used at the box office
+    ticket = await create_reward(
+        api, name="Ticket", kind="EXPERIENCE", sku=None, partnerId=cinema, pointsCost=300
+    )
+    codes = [
+        (await redeem(api, "alice", ticket["id"], f"k{n}"))["redemption"]["voucherCode"]
+        for n in range(3)
+    ]
+    for code in codes[:2]:
+        used = await api.ok(
+            "mutation($c: String!) { useVoucher(input: {code: $c}) { errors { code } } }",
+            {"c": code},
+            token,
+        )
+        assert used["useVoucher"]["errors"] == []
+    # then the statement: 350 points issued at 0.50 per 100 = 175; 2 x 3.00 payouts = 600
+    statement = (await api.ok(STATEMENT, {"p": "2026-11"}, token))["partnerStatement"]
+    assert statement == {
+        "period": "2026-11",
+        "pointsIssued": 350,
+        "ownedBy": {"amountMinor": 175, "currency": "EUR"},
+        "redemptions": 2,
+        "owedToPartner": {"amountMinor": 600},
+        "net": {"amountMinor": -425},
+        "closed": False,
+    }
+    # closing is only for finished months, once, and freezes the figures
+    close = """mutation($id: ID!, $p: String!) {
+      closePartnerPeriod(input: {partnerId: $id, period: $p}) {
+        statement { closed net { amountMinor } } errors { code field } } }"""
+    early = await api.ok(close, {"id": cinema, "p": "2026-11"}, api.admin())
+    assert early["closePartnerPeriod"]["errors"][0]["field"] == ["input", "period"]
+    clock.freeze(datetime(2026, 11, 30, 23, 59, tzinfo=UTC))
+    await api.ok(
+        "mutation($c: String!) { useVoucher(input: {code: $c}) { errors { code } } }",
+        {"c": codes[2]},
+        token,
+    )
+    clock.freeze(datetime(2026, 12, 1, 0, 1, tzinfo=UTC))
+    closed = await api.ok(close, {"id": cinema, "p": "2026-11"}, api.admin())
+    assert closed["closePartnerPeriod"]["statement"] == {
+        "closed": True,
+        "net": {"amountMinor": -725},
+    }
+    again = await api.ok(close, {"id": cinema, "p": "2026-11"}, api.admin())
+    assert again["closePartnerPeriod"]["errors"][0]["code"] == "INVALID_INPUT"
+    frozen = (await api.ok(STATEMENT, {"p": "2026-11", "id": cinema}, api.admin()))[
+        "partnerStatement"
+    ]
+    assert frozen["closed"] is True and frozen["redemptions"] == 3
+
+
+@pytest.mark.asyncio
+async def test_partners_see_their_own_and_only_what_a_voucher_needs(api: Api) -> None:
+    cinema, bakery = await partner(api, "cinema"), await partner(api, "bakery")
+    member = await api.enroll("bob", email="bob@example.com", phone="+4915123456789")
+    await api.adjust(member["id"], 1000, "fund")
+    ticket = await create_reward(api, name="Ticket", kind="EXPERIENCE", sku=None, partnerId=cinema)
+    await redeem(api, "bob", ticket["id"], "k")
+    cinema_token = api.token(Role.PARTNER, "pos", partner="cinema")
+    bakery_token = api.token(Role.PARTNER, "pos", partner="bakery")
+    query = """{ partnerRedemptions { edges { node { cardNumber displayName
+                 redemption { status voucherCode reward { name } } } } } }"""
+    seen = (await api.ok(query, token=cinema_token))["partnerRedemptions"]["edges"]
+    assert [e["node"]["cardNumber"] for e in seen] == [member["cardNumber"]]
+    assert "bob@example.com" not in str(seen) and "+4915123456789" not in str(seen)
+    assert (await api.ok(query, token=bakery_token))["partnerRedemptions"]["edges"] == []
+    stats = await api.ok(
+        "{ partnerRewardStats { reward { name } redemptions pointsSpent used issued } }",
+        token=cinema_token,
+    )
+    assert stats["partnerRewardStats"] == [
+        {"reward": {"name": "Ticket"}, "redemptions": 1, "pointsSpent": 100, "used": 0, "issued": 1}
+    ]
+    # another partner's statement, members and the program's other data are out of reach
+    other = await api.raw(STATEMENT, {"p": "2026-11", "id": cinema}, bakery_token)
+    assert other["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    for body in (
+        await api.raw(
+            "query($id: ID!) { member(id: $id) { id } }", {"id": member["id"]}, cinema_token
+        ),
+        await api.raw("{ auditLog { edges { node { id } } } }", token=cinema_token),
+    ):
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    node = await api.ok(
+        "query($id: ID!) { node(id: $id) { id } }", {"id": member["id"]}, cinema_token
+    )
+    assert node["node"] is None
+    assert (await api.ok("query($id: ID!) { node(id: $id) { id } }", {"id": bakery}, cinema_token))[
+        "node"
+    ] is None
+
+
+@pytest.mark.asyncio
+async def test_partners_edit_their_rewards_only_when_their_terms_allow(api: Api) -> None:
+    cinema = await partner(api, "cinema")
+    ticket = await create_reward(
+        api, name="Ticket", kind="EXPERIENCE", sku=None, partnerId=cinema, stock=5
+    )
+    token = api.token(Role.PARTNER, "pos", partner="cinema")
+    edit = """mutation($i: UpdateRewardInput!) { updateReward(input: $i) {
+                reward { name remainingStock } errors { code } } }"""
+    refused = await api.raw(edit, {"i": {"rewardId": ticket["id"], "stock": 9}}, token)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    await terms(api, cinema, mayEditRewards=True)
+    done = await api.ok(
+        edit, {"i": {"rewardId": ticket["id"], "name": "Premiere", "stock": 9}}, token
+    )
+    assert done["updateReward"]["reward"] == {"name": "Premiere", "remainingStock": 9}
+    cost = await api.raw(edit, {"i": {"rewardId": ticket["id"], "pointsCost": 1}}, token)
+    assert cost["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    coffee = await create_reward(api, name="Coffee")
+    theirs = await api.ok(edit, {"i": {"rewardId": coffee["id"], "stock": 1}}, token)
+    assert theirs["updateReward"]["errors"][0]["code"] == "NOT_FOUND"
