@@ -145,16 +145,42 @@ def _caller_key(context: Any) -> str:
     return f"anonymous/{client.host if client else 'unknown'}"
 
 
-class CostLimiter(SchemaExtension):
-    """Validates the document, then prices it and charges the caller's budget."""
+class ValidationMemo:
+    """Validation results per document text: apps send the same few documents over and
+    over, and validating one costs more than running it. Bounded, least recently used."""
 
-    def __init__(self, budget: CostBudget) -> None:
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, list[GraphQLError]] = OrderedDict()
+
+    def get(self, query: str) -> list[GraphQLError] | None:
+        found = self._entries.get(query)
+        if found is not None:
+            self._entries.move_to_end(query)
+        return found
+
+    def put(self, query: str, errors: list[GraphQLError]) -> None:
+        self._entries[query] = errors
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+class CostLimiter(SchemaExtension):
+    """Validates the document (once per distinct text), then prices it and charges the
+    caller's budget."""
+
+    def __init__(self, budget: CostBudget, memo: ValidationMemo) -> None:
         self.budget = budget
+        self.memo = memo
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
         if ctx.pre_execution_errors is None and ctx.graphql_document is not None:
-            errors = validate(ctx.schema._schema, ctx.graphql_document, ctx.validation_rules)
+            errors = self.memo.get(ctx.query) if ctx.query else None
+            if errors is None:
+                errors = validate(ctx.schema._schema, ctx.graphql_document, ctx.validation_rules)
+                if ctx.query:
+                    self.memo.put(ctx.query, errors)
             ctx.pre_execution_errors = errors or self._charge()
         yield
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+)
 from strawberry.schema.config import StrawberryConfig
 
 from api.errors import LoyaltyErrors
-from api.limits import CostBudget, CostLimiter
+from api.limits import CostBudget, CostLimiter, ValidationMemo
 from api.mutations.instore import InStoreMutations
 from api.mutations.members import MemberMutations
 from api.mutations.points import PointsMutations
@@ -47,11 +52,13 @@ def build_schema(
 ) -> strawberry.Schema:
     """The schema with its limits; `budget` is the per-caller cost budget of one app."""
     costs = budget or CostBudget()
+    memo = ValidationMemo()
     extensions = [
+        lambda: ParserCache(maxsize=1024),
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: CostLimiter(costs),
+        lambda: CostLimiter(costs, memo),
         lambda: LoyaltyErrors(request_id=current_request_id),
     ]
     if production:

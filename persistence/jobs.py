@@ -51,11 +51,14 @@ class Jobs:
         self.bus = bus
         self.batch = batch
 
-    async def run_once(self, now: datetime) -> JobReport:
-        """Release, expire and evaluate tiers for every program, until nothing is due."""
+    async def run_once(self, now: datetime, program_slug: str | None = None) -> JobReport:
+        """Release, expire and evaluate tiers for every program (or one), until nothing is due."""
         report = JobReport()
+        query = select(programs_t)
+        if program_slug is not None:
+            query = query.where(programs_t.c.slug == program_slug)
         async with SqlUnitOfWork(self.db, write=False) as uow:
-            rows = (await uow.conn.execute(select(programs_t))).all()
+            rows = (await uow.conn.execute(query)).all()
         for program in [program_from_row(row) for row in rows]:
             await self._drain(self._release, program, now, report)
             await self._drain(self._expire, program, now, report)

@@ -36,9 +36,9 @@ async def test_pending_points_are_released_when_the_hold_ends(
     await policy(api, holdDays=14)
     member = await api.enroll("alice")
     await api.purchase(member["id"], "o-1", 10_000)
-    await jobs(runtime).run_once(clock.now() + timedelta(days=13))
+    await jobs(runtime).run_once(clock.now() + timedelta(days=13), api.program)
     assert (await api.wallet("alice"))["pending"] == 1000
-    report = await jobs(runtime).run_once(clock.now() + timedelta(days=14, seconds=1))
+    report = await jobs(runtime).run_once(clock.now() + timedelta(days=14, seconds=1), api.program)
     assert report.released_points >= 1000
     wallet = await api.wallet("alice")
     assert (wallet["balance"], wallet["pending"], wallet["version"]) == (1000, 0, 2)
@@ -64,13 +64,13 @@ async def test_points_expire_months_after_earning_soonest_first(
         {"points": 300, "expiresAt": "2026-08-01T00:00:00+00:00"},
         {"points": 300, "expiresAt": "2026-09-01T00:00:00+00:00"},
     ]
-    await jobs(runtime).run_once(datetime(2026, 7, 31, 23, 59, tzinfo=UTC))
+    await jobs(runtime).run_once(datetime(2026, 7, 31, 23, 59, tzinfo=UTC), api.program)
     assert (await api.wallet("bob"))["balance"] == 600
-    await jobs(runtime).run_once(datetime(2026, 8, 1, tzinfo=UTC))
+    await jobs(runtime).run_once(datetime(2026, 8, 1, tzinfo=UTC), api.program)
     wallet = await api.wallet("bob")
     assert wallet["balance"] == 300
     # running again changes nothing
-    await jobs(runtime).run_once(datetime(2026, 8, 2, tzinfo=UTC))
+    await jobs(runtime).run_once(datetime(2026, 8, 2, tzinfo=UTC), api.program)
     assert (await api.wallet("bob")) == wallet
     history = await api.ok(
         "{ me { wallet { history(first: 1) { edges { node { kind points } } } } } }",
@@ -94,7 +94,7 @@ async def test_all_points_expire_after_months_without_activity(
     await api.purchase(active["id"], "o-2", 1000)
     clock.advance(timedelta(days=300))
     await api.purchase(active["id"], "o-3", 1000)  # activity resets the clock
-    await jobs(runtime).run_once(clock.now() + timedelta(days=70))
+    await jobs(runtime).run_once(clock.now() + timedelta(days=70), api.program)
     assert (await api.wallet("cara"))["balance"] == 0
     assert (await api.wallet("dan"))["balance"] == 200
 
@@ -132,10 +132,10 @@ async def test_tiers_go_up_at_once_and_down_only_at_evaluation(
     # 2027 passes with little earning: Silver is kept through 2027 ...
     clock.freeze(datetime(2027, 6, 1, tzinfo=UTC))
     await api.purchase(member["id"], "o-3", 1000)
-    await jobs(runtime).run_once(datetime(2027, 12, 31, tzinfo=UTC))
+    await jobs(runtime).run_once(datetime(2027, 12, 31, tzinfo=UTC), api.program)
     assert (await api.ok(progress, token=api.member("eve")))["me"]["tier"] == {"name": "Silver"}
     # ... and evaluated at its end: 100 points in 2027 earn the entry tier
-    report = await jobs(runtime).run_once(datetime(2028, 1, 1, tzinfo=UTC))
+    report = await jobs(runtime).run_once(datetime(2028, 1, 1, tzinfo=UTC), api.program)
     assert report.tier_changes >= 1
     assert (await api.ok(progress, token=api.member("eve")))["me"]["tier"] == {"name": "Member"}
 
@@ -155,7 +155,8 @@ async def test_two_runners_at_once_expire_each_lot_exactly_once(
     )
     try:
         first, second = await asyncio.gather(
-            Jobs(runtime.db, batch=5).run_once(later), Jobs(other.db, batch=5).run_once(later)
+            Jobs(runtime.db, batch=5).run_once(later, api.program),
+            Jobs(other.db, batch=5).run_once(later, api.program),
         )
     finally:
         await other.db.dispose()
@@ -234,7 +235,7 @@ async def test_many_lots_expire_in_one_set_based_run(
             )
         await uow.commit()
     started = time.perf_counter()
-    report = await jobs(runtime).run_once(clock.now())
+    report = await jobs(runtime).run_once(clock.now(), api.program)
     elapsed = time.perf_counter() - started
     assert report.expired_lots == 5000 and report.expired_points == 50_000
     print(f"\n5,000 lots over 250 wallets expired in {elapsed:.2f}s ({runtime.db.dialect})")
