@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format schema install clean
+.PHONY: run test lint format schema install clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ format: $(STAMP)
 ## Regenerate schema.graphql from the code.
 schema: $(STAMP)
 	$(BIN)/loyalty schema > schema.graphql
+
+## Benchmarks (by hand; needs PostgreSQL, wrk and Node): writes docs/PERFORMANCE.md.
+bench: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

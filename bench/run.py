@@ -349,9 +349,7 @@ def write_report(args, medians, rounds, contention) -> None:  # type: ignore[no-
 
     versions = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     lines = [
-        "# Performance",
-        "",
-        "Measured by `make bench` (bench/run.py); run by hand, never part of `make test`.",
+        "## Latest results",
         "",
         f"- Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()},"
         f" Node {versions}, PostgreSQL on 127.0.0.1",
@@ -383,7 +381,7 @@ def write_report(args, medians, rounds, contention) -> None:  # type: ignore[no-
     marker = "<!-- results -->"
     head, _, tail = existing.partition(marker)
     notes = tail.split("<!-- /results -->", 1)[1] if "<!-- /results -->" in tail else ""
-    path.write_text((head or "") + marker + "\n" + "\n".join(lines) + "<!-- /results -->" + notes)
+    path.write_text(head + marker + "\n" + "\n".join(lines) + "<!-- /results -->" + notes)
     print(f"wrote {path}")
 
 
