@@ -42,7 +42,7 @@ WALLET_QUERY = (
     "description occurredAt } } } } } }"
 )
 POSTGRAPHILE_QUERY = (
-    "query($s: String!) { allMembers(condition: {subject: $s}) { nodes { displayName "
+    "query($s: String!, $p: UUID!) { allMembers(condition: {programId: $p, subject: $s}) { nodes { displayName "
     "tierByTierId { name } walletByMemberId { balance pending } "
     "ledgerEntriesByMemberId(first: 20, orderBy: VERSION_DESC) { nodes { id kind points "
     "balanceAfter description occurredAt } } } } }"
@@ -139,7 +139,7 @@ def lua(name: str, body: str) -> Path:
     return path
 
 
-def wallet_scripts(sample: int) -> dict[str, Path]:
+def wallet_scripts(sample: int, program_id: str) -> dict[str, Path]:
     toks = tokens(sample)
     graphql = json.dumps({"query": WALLET_QUERY})
     return {
@@ -160,7 +160,9 @@ def wallet_scripts(sample: int) -> dict[str, Path]:
             f"local n = 0\nrequest = function()\n  n = n % {sample} + 1\n"
             '  local body = \'{"query": '
             + json.dumps(POSTGRAPHILE_QUERY).replace("'", "\\'")
-            + ', "variables": {"s": "m\' .. n .. \'"}}\'\n'
+            + ', "variables": {"p": "'
+            + program_id
+            + '", "s": "m\' .. n .. \'"}}\'\n'
             "  return wrk.format('POST', '/graphql', {['Content-Type']='application/json'}, body)\nend\n",
         ),
     }
@@ -250,6 +252,29 @@ def pgbench_contention(duration: int) -> float:
     return float(match.group(1)) if match else 0.0
 
 
+async def sanity_check(program_id: str, admin: str) -> None:
+    """Every server answers the benchmarked request with data, not errors."""
+    member = tokens(1)[0]
+    async with httpx.AsyncClient(timeout=10) as client:
+        ours = await client.post(
+            f"http://127.0.0.1:{PORTS['graphql']}/graphql",
+            json={"query": WALLET_QUERY},
+            headers={"Authorization": f"Bearer {member}"},
+        )
+        theirs = await client.post(
+            f"http://127.0.0.1:{PORTS['postgraphile']}/graphql",
+            json={"query": POSTGRAPHILE_QUERY, "variables": {"p": program_id, "s": "m1"}},
+        )
+        raw = await client.get(f"http://127.0.0.1:{PORTS['raw']}/wallet/m1")
+    for name, response in (("graphql", ours), ("postgraphile", theirs), ("raw", raw)):
+        body = response.json()
+        if response.status_code != 200 or "errors" in body:
+            raise RuntimeError(f"{name} answered {response.status_code}: {str(body)[:300]}")
+    entries = theirs.json()["data"]["allMembers"]["nodes"][0]["ledgerEntriesByMemberId"]["nodes"]
+    assert len(entries) == 20, entries
+    _ = admin
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=100_000)
@@ -309,7 +334,10 @@ async def main() -> None:
         await wait_ready(f"http://127.0.0.1:{PORTS['raw']}/wallet/m1")
         await wait_ready(f"http://127.0.0.1:{PORTS['postgraphile']}/graphql")
         sample = min(args.sample, args.members)
-        wallet = wallet_scripts(sample)
+        conn = await asyncpg.connect(DSN)
+        program_id = str(await conn.fetchval("SELECT id FROM program WHERE slug = 'bench'"))
+        await conn.close()
+        wallet = wallet_scripts(sample, program_id)
         from api.auth import mint_token
         from api.settings import Settings
         from domain.model import Role
@@ -322,6 +350,7 @@ async def main() -> None:
             ttl_seconds=86400,
         )
         purchase = purchase_scripts(sample, admin, await member_global_ids(sample))
+        await sanity_check(program_id, admin)
         results: dict[str, list[float]] = {}
         for round_ in range(args.rounds):  # alternating rounds: drift hits everyone alike
             for name in ("graphql", "raw", "postgraphile"):
