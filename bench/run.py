@@ -224,13 +224,13 @@ async def member_global_ids(sample: int) -> list[str]:
     return [encode("Member", row["id"]) for row in rows]
 
 
-def pgbench_contention(duration: int) -> float:
+def pgbench_contention(duration: int, member_id: str) -> float:
     """32 clients crediting one wallet with the same statements, as pgbench sees it."""
     script = OUT / "one_row.sql"
     script.write_text(
         "BEGIN;\n"
-        "SELECT balance, version FROM wallet WHERE member_id = (SELECT id FROM member WHERE subject = 'm1') FOR UPDATE;\n"
-        "UPDATE wallet SET balance = balance + 199, version = version + 1 WHERE member_id = (SELECT id FROM member WHERE subject = 'm1');\n"
+        f"SELECT balance, version FROM wallet WHERE member_id = '{member_id}' FOR UPDATE;\n"
+        f"UPDATE wallet SET balance = balance + 199, version = version + 1 WHERE member_id = '{member_id}';\n"
         "END;\n"
     )
     result = subprocess.run(
@@ -361,7 +361,10 @@ async def main() -> None:
                 rate = wrk(PORTS[name], purchase[name], args.duration, args.connections)
                 results.setdefault(f"purchase/{name}", []).append(rate)
                 print(f"round {round_ + 1} purchase {name:11} {rate:9.1f} req/s")
-        contention = pgbench_contention(args.duration)
+        conn = await asyncpg.connect(DSN)
+        first_member = str(await conn.fetchval("SELECT id FROM member WHERE subject = 'm1'"))
+        await conn.close()
+        contention = pgbench_contention(args.duration, first_member)
         write_report(
             args, {k: statistics.median(v) for k, v in results.items()}, results, contention
         )
