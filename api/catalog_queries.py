@@ -8,25 +8,13 @@ from datetime import datetime
 
 from api import ids
 from api.context import Info
-from api.pagination import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
+from api.pagination import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
 from api.types.instore import AuditEvent
 from api.types.rewards import Partner, Redemption, RedemptionStatus, Reward
 from domain import access
 from domain.errors import InvalidInput
 from domain.rewards import RedemptionStatus as DomainStatus
 from domain.services import catalog
-
-
-def _connection(edges: list, has_next: bool, after: str | None) -> Connection:  # type: ignore[type-arg]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-    )
 
 
 def _split_cursor(after: str | None, kind: str) -> tuple[str, uuid.UUID] | None:
@@ -61,7 +49,7 @@ async def rewards_page(info: Info, first: int | None, after: str | None) -> Conn
         )
         for e in page.entries
     ]
-    return _connection(edges, page.has_next, after)
+    return connection(edges, page.has_next, after)
 
 
 async def redemptions_page(
@@ -92,7 +80,7 @@ async def redemptions_page(
         )
         for r in found[:size]
     ]
-    return _connection(edges, len(found) > size, after)
+    return connection(edges, len(found) > size, after)
 
 
 async def audit_page(
@@ -119,7 +107,7 @@ async def audit_page(
         )
         for e in events[:size]
     ]
-    return _connection(edges, len(events) > size, after)
+    return connection(edges, len(events) > size, after)
 
 
 async def resolve_catalog_node(info: Info, type_name: str, value: uuid.UUID) -> object | None:

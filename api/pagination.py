@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import strawberry
 
@@ -38,6 +38,24 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(description="The items of this page.")
     page_info: PageInfo = strawberry.field(description="Where this page sits in the list.")
+
+
+# The arguments every connection field takes.
+First = Annotated[int | None, strawberry.argument(description="Page size, 1 to 100 (default 20).")]
+After = Annotated[str | None, strawberry.argument(description="`endCursor` of the previous page.")]
+
+
+def connection(edges: list[Edge[T]], has_next: bool, after: str | None) -> Connection[T]:
+    """A page of edges with its Relay page info."""
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
 
 
 def page_size(first: int | None) -> int:

@@ -12,7 +12,16 @@ from api import ids
 from api.context import Info
 from api.errors import UserError
 from api.mutations.base import attempt
-from api.pagination import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
+from api.pagination import (
+    After,
+    Connection,
+    Edge,
+    First,
+    connection,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+)
 from api.permissions import AdminOnly, AdminOrPartner, PartnerOnly
 from api.types.program import EarnRateInput, Money, MoneyInput
 from api.types.rewards import Redemption, RedemptionStatus, Reward
@@ -260,10 +269,8 @@ class PartnerQueries:
     async def partner_redemptions(
         self,
         info: Info,
-        first: Annotated[
-            int | None, strawberry.argument(description="1 to 100 (default 20).")
-        ] = None,
-        after: Annotated[str | None, strawberry.argument(description="`endCursor`.")] = None,
+        first: First = None,
+        after: After = None,
         status: Annotated[
             list[RedemptionStatus] | None, strawberry.argument(description="Only these statuses.")
         ] = None,
@@ -307,15 +314,7 @@ class PartnerQueries:
             )
             for r in rows[:size]
         ]
-        return Connection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > size,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-        )
+        return connection(edges, len(rows) > size, after)
 
     @strawberry.field(
         description="Partners: redemptions, points and use of each of their rewards.",

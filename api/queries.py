@@ -9,7 +9,7 @@ import strawberry
 from api import ids
 from api.catalog_queries import audit_page, resolve_catalog_node, rewards_page
 from api.context import Info
-from api.pagination import Connection
+from api.pagination import After, Connection, First
 from api.partners import PartnerQueries
 from api.permissions import AdminOnly, Authenticated, MemberOnly, StaffOrAdmin
 from api.types.instore import AuditEvent
@@ -119,12 +119,8 @@ class Query(PartnerQueries):
     async def rewards(
         self,
         info: Info,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size, 1 to 100 (default 20).")
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[Reward]:
         return await rewards_page(info, first, after)
 
@@ -146,12 +142,8 @@ class Query(PartnerQueries):
     async def audit_log(
         self,
         info: Info,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size, 1 to 100 (default 20).")
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
+        first: First = None,
+        after: After = None,
         member_id: Annotated[
             strawberry.ID | None, strawberry.argument(description="Only events of this member.")
         ] = None,

@@ -10,7 +10,7 @@ import strawberry
 from api import ids
 from api.catalog_queries import redemptions_page
 from api.context import Info
-from api.pagination import Connection
+from api.pagination import After, Connection, First
 from api.qr import qr_svg
 from api.types.instore import MemberCard
 from api.types.node import Node
@@ -118,12 +118,8 @@ class Member(Node):
     async def redemptions(
         self,
         info: Info,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size, 1 to 100 (default 20).")
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
+        first: First = None,
+        after: After = None,
         status: Annotated[
             list[RedemptionStatus] | None,
             strawberry.argument(description="Only these statuses (as stored; EXPIRED is derived)."),

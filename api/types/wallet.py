@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
 
 import strawberry
 
 from api import ids
 from api.context import Info
-from api.pagination import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
+from api.pagination import (
+    After,
+    Connection,
+    Edge,
+    First,
+    connection,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+)
 from api.types.node import Node
 from domain import model
 from domain.errors import InvalidInput
@@ -95,12 +103,8 @@ class Wallet:
     async def history(
         self,
         info: Info,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size, 1 to 100 (default 20).")
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[LedgerEntry]:
         size = page_size(first)
         position = decode_cursor(after, "v")
@@ -121,12 +125,4 @@ class Wallet:
             Edge(cursor=encode_cursor("v", str(e.version)), node=LedgerEntry.from_domain(e))
             for e in page
         ]
-        return Connection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(entries) > size,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-        )
+        return connection(edges, len(entries) > size, after)
