@@ -17,7 +17,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from domain.errors import InsufficientPoints, InvalidInput, LimitReached
-from domain.model import EntryKind, LedgerEntry, Lot, LotTake, Posting, Wallet, new_id
+from domain.model import (
+    EntryKind,
+    ExpiryPolicy,
+    LedgerEntry,
+    Lot,
+    LotTake,
+    PointsPolicy,
+    Posting,
+    Wallet,
+    new_id,
+)
 
 # A single change beyond this is a typo or an attack, not a loyalty transaction.
 MAX_POINTS_PER_CHANGE = 1_000_000_000
@@ -302,6 +312,17 @@ def release(wallet: Wallet, held_lots: Sequence[Lot], now: datetime) -> Release 
         version=wallet.version + 1,
     )
     return Release(wallet=after, released=remaining, points=points)
+
+
+def expired_lots(lots: Sequence[Lot], policy: PointsPolicy, now: datetime) -> list[Lot]:
+    """The spendable lots whose points expire now: past their date (AFTER_EARNING), or all
+    of them once the wallet has been idle long enough (INACTIVITY: the job asks only then)."""
+    if policy.expiry is ExpiryPolicy.NONE:
+        return []
+    spendable = [lot for lot in lots if not lot.held and lot.remaining > 0]
+    if policy.expiry is ExpiryPolicy.INACTIVITY:
+        return spendable
+    return [lot for lot in spendable if lot.expires_at is not None and lot.expires_at <= now]
 
 
 def apply_takes(lots: Sequence[Lot], takes: Sequence[LotTake]) -> list[Lot]:

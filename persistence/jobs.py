@@ -152,16 +152,7 @@ class Jobs:
             wallets = await self._claim(uow, program, due)
             for wallet in wallets:
                 lots = await uow.ledger.open_lots(program.id, wallet.member_id)
-                expired = [
-                    lot
-                    for lot in lots
-                    if not lot.held
-                    and lot.remaining > 0
-                    and (
-                        policy.expiry is ExpiryPolicy.INACTIVITY
-                        or (lot.expires_at is not None and lot.expires_at <= now)
-                    )
-                ]
+                expired = ledger.expired_lots(lots, policy, now)
                 points = min(sum(lot.remaining for lot in expired), max(wallet.balance, 0))
                 if points <= 0:
                     continue

@@ -145,3 +145,17 @@ def test_any_sequence_keeps_balance_equal_to_entries_and_lots(ops: list) -> None
         else:
             book.debit(points, kind=EntryKind.REVERSAL)
         book.check()
+
+
+def test_which_lots_expire_under_each_policy() -> None:
+    from domain.model import ExpiryPolicy, PointsPolicy
+
+    book = Book()
+    book.credit(100, expires_at=NOW - timedelta(seconds=1))
+    book.credit(50, expires_at=NOW + timedelta(days=1))
+    book.credit(30)
+    after_earning = PointsPolicy(expiry=ExpiryPolicy.AFTER_EARNING)
+    assert [lot.points for lot in ledger.expired_lots(book.lots, after_earning, NOW)] == [100]
+    idle = PointsPolicy(expiry=ExpiryPolicy.INACTIVITY)
+    assert sorted(lot.points for lot in ledger.expired_lots(book.lots, idle, NOW)) == [30, 50, 100]
+    assert ledger.expired_lots(book.lots, PointsPolicy(), NOW) == []
