@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, union_all, update
+from sqlalchemy import Row, bindparam, func, insert, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -52,6 +52,53 @@ wallets_t = WalletRow.__table__  # type: ignore[attr-defined]
 entries_t = LedgerEntryRow.__table__  # type: ignore[attr-defined]
 lots_t = LotRow.__table__  # type: ignore[attr-defined]
 idempotency_t = IdempotencyKeyRow.__table__  # type: ignore[attr-defined]
+
+
+def _qualifying_statement() -> Any:
+    """Built once: the hot read path should not rebuild SQL expressions per request."""
+    member_ids = bindparam("member_ids", expanding=True)
+    earned = select(entries_t.c.member_id, entries_t.c.points.label("points")).where(
+        entries_t.c.program_id == bindparam("program_id"),
+        entries_t.c.member_id.in_(member_ids),
+        entries_t.c.kind.in_(bindparam("kinds", expanding=True)),
+        entries_t.c.occurred_at >= bindparam("since"),
+    )
+    held = select(lots_t.c.member_id, (-lots_t.c.remaining).label("points")).where(
+        lots_t.c.program_id == bindparam("program_id"),
+        lots_t.c.member_id.in_(bindparam("member_ids", expanding=True)),
+        lots_t.c.held.is_(True),
+        lots_t.c.created_at >= bindparam("since"),
+    )
+    both = union_all(earned, held).subquery()
+    return select(both.c.member_id, func.sum(both.c.points)).group_by(both.c.member_id)
+
+
+_QUALIFYING = _qualifying_statement()
+_HISTORY = (
+    select(entries_t)
+    .where(
+        entries_t.c.program_id == bindparam("program_id"),
+        entries_t.c.member_id == bindparam("member_id"),
+        entries_t.c.version < bindparam("before"),
+    )
+    .order_by(entries_t.c.version.desc())
+    .limit(bindparam("limit"))
+)
+_MEMBER_WITH_WALLET = (
+    select(members_t, *[c.label(f"wallet_{c.name}") for c in wallets_t.c])
+    .join(wallets_t, wallets_t.c.member_id == members_t.c.id)
+    .where(
+        members_t.c.program_id == bindparam("program_id"),
+        members_t.c.subject == bindparam("subject"),
+    )
+)
+_PROGRAM_WITH_TIERS = (
+    select(programs_t, *[c.label(f"tier_{c.name}") for c in tiers_t.c])
+    .join(tiers_t, tiers_t.c.program_id == programs_t.c.id)
+    .order_by(tiers_t.c.rank)
+)
+_PROGRAM_WITH_TIERS_BY_SLUG = _PROGRAM_WITH_TIERS.where(programs_t.c.slug == bindparam("slug"))
+_PROGRAM_WITH_TIERS_BY_ID = _PROGRAM_WITH_TIERS.where(programs_t.c.id == bindparam("id"))
 
 
 class ConcurrentUpdateError(RuntimeError):
@@ -334,11 +381,8 @@ class SqlMemberRepository:
         self, program_id: uuid.UUID, subject: str
     ) -> tuple[Member, Wallet] | None:
         """The member and their wallet in one statement."""
-        wallet_columns = [c.label(f"wallet_{c.name}") for c in wallets_t.c]
         result = await self.conn.execute(
-            select(members_t, *wallet_columns)
-            .join(wallets_t, wallets_t.c.member_id == members_t.c.id)
-            .where(members_t.c.program_id == program_id, members_t.c.subject == subject)
+            _MEMBER_WITH_WALLET, {"program_id": program_id, "subject": subject}
         )
         row = result.first()
         if row is None:
@@ -543,13 +587,14 @@ class SqlLedgerRepository:
         limit: int,
         before_version: int | None,
     ) -> list[LedgerEntry]:
-        stmt = select(entries_t).where(
-            entries_t.c.program_id == program_id, entries_t.c.member_id == member_id
-        )
-        if before_version is not None:
-            stmt = stmt.where(entries_t.c.version < before_version)
-        stmt = stmt.order_by(entries_t.c.version.desc()).limit(limit)
-        return [entry_from_row(row) for row in await self.conn.execute(stmt)]
+        params = {
+            "program_id": program_id,
+            "member_id": member_id,
+            # Versions start at 1; "before" the first page is past any version there is.
+            "before": before_version if before_version is not None else 2**62,
+            "limit": limit,
+        }
+        return [entry_from_row(row) for row in await self.conn.execute(_HISTORY, params)]
 
     async def expiring(
         self, program_id: uuid.UUID, member_id: uuid.UUID, now: datetime, limit: int
@@ -580,22 +625,14 @@ class SqlLedgerRepository:
         """Entries of `kinds` since `since`, less what of it is still held (one statement)."""
         if not member_ids:
             return {}
-        ids = set(member_ids)
-        earned = select(entries_t.c.member_id, entries_t.c.points.label("points")).where(
-            entries_t.c.program_id == program_id,
-            entries_t.c.member_id.in_(ids),
-            entries_t.c.kind.in_([kind.value for kind in kinds]),
-            entries_t.c.occurred_at >= since,
-        )
-        held = select(lots_t.c.member_id, (-lots_t.c.remaining).label("points")).where(
-            lots_t.c.program_id == program_id,
-            lots_t.c.member_id.in_(ids),
-            lots_t.c.held.is_(True),
-            lots_t.c.created_at >= since,
-        )
-        both = union_all(earned, held).subquery()
         result = await self.conn.execute(
-            select(both.c.member_id, func.sum(both.c.points)).group_by(both.c.member_id)
+            _QUALIFYING,
+            {
+                "program_id": program_id,
+                "member_ids": list(set(member_ids)),
+                "since": since,
+                "kinds": [kind.value for kind in kinds],
+            },
         )
         return {row[0]: max(0, int(row[1] or 0)) for row in result}
 
