@@ -16,7 +16,7 @@ from api.limits import CostBudget, CostLimiter, ValidationMemo
 from api.mutations.instore import InStoreMutations
 from api.mutations.members import MemberMutations
 from api.mutations.points import PointsMutations
-from api.mutations.programs import ProgramMutations
+from api.mutations.programs import ProgramMutations, TierMutations
 from api.mutations.purchases import PurchaseMutations
 from api.mutations.rewards import RewardMutations
 from api.observability import current_request_id
@@ -43,6 +43,7 @@ class Mutation(
     RewardMutations,
     InStoreMutations,
     PartnerMutations,
+    TierMutations,
 ):
     pass
 

@@ -143,6 +143,11 @@ class Tier:
     # Stored as thousandths so earning stays integer arithmetic: 1500 = 1.5x.
     multiplier_permille: int
     benefits: tuple[str, ...] = ()
+    # A paid VIP tier can be bought for a year: `paid_fee_minor`, or the reduced fee for
+    # members holding at least `reduced_from_points` points. None: not for sale.
+    paid_fee_minor: int | None = None
+    reduced_fee_minor: int | None = None
+    reduced_from_points: int | None = None
 
     @property
     def earn_multiplier(self) -> float:
@@ -166,6 +171,7 @@ class Member:
     blocked: bool = False
     card_generation: int = 0
     tier_valid_until: datetime | None = None  # evaluated (maybe downgraded) from then on
+    paid_tier_until: datetime | None = None  # end of a bought VIP year
 
 
 @dataclass

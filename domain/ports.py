@@ -68,6 +68,8 @@ class TierRepository(Protocol):
         """Insert; False when the rank or name is taken."""
         ...
 
+    async def update(self, tier: Tier) -> None: ...
+
 
 class MemberRepository(Protocol):
     async def get(self, program_id: uuid.UUID, member_id: uuid.UUID) -> Member | None: ...
@@ -88,6 +90,15 @@ class MemberRepository(Protocol):
 
     async def set_blocked(
         self, program_id: uuid.UUID, member_id: uuid.UUID, blocked: bool
+    ) -> None: ...
+
+    async def set_paid_tier(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        tier_id: uuid.UUID,
+        valid_until: datetime,
+        paid_until: datetime,
     ) -> None: ...
 
     async def set_tier(

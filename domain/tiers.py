@@ -99,3 +99,16 @@ def evaluate(
 def points_to_keep(current: Tier, qualifying_points: int) -> int:
     """Points still to earn in this period to keep the current tier at the next evaluation."""
     return max(0, current.threshold - qualifying_points)
+
+
+def paid_fee(tier: Tier, points: int) -> int | None:
+    """What a year of a paid tier costs a member with `points` (None: not for sale)."""
+    if tier.paid_fee_minor is None:
+        return None
+    if (
+        tier.reduced_fee_minor is not None
+        and tier.reduced_from_points is not None
+        and points >= tier.reduced_from_points
+    ):
+        return tier.reduced_fee_minor
+    return tier.paid_fee_minor

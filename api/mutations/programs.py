@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
 
+from api import ids
 from api.context import Info
 from api.errors import UserError
 from api.mutations.base import attempt
-from api.permissions import AdminOnly
+from api.permissions import AdminOnly, StaffOrAdmin
 from api.types.program import (
     EarnRateInput,
     EarnRulesInput,
     InStoreRulesInput,
+    MoneyInput,
     PointsPolicyInput,
     PointValueInput,
     Program,
@@ -22,7 +25,8 @@ from api.types.program import (
 from domain import model
 from domain.model import InStoreRules as DomainInStoreRules
 from domain.model import PointValue as DomainPointValue
-from domain.services import programs
+from domain.ports import UnitOfWork
+from domain.services import programs, vip
 
 
 @strawberry.input(description="Program settings to change; omitted fields stay as they are.")
@@ -164,3 +168,100 @@ class ProgramMutations:
         )
         context.forget_program()
         return CreateTierPayload(tier=Tier.from_domain(tier) if tier else None, errors=errors)
+
+
+@strawberry.input(description="Changes to a tier; fields left out stay as they are.")
+class UpdateTierInput:
+    tier_id: strawberry.ID = strawberry.field(description="The tier.")
+    name: str | None = strawberry.field(default=None, description="Display name.")
+    threshold: int | None = strawberry.field(
+        default=None, description="Between the thresholds of the tiers below and above."
+    )
+    earn_multiplier: float | None = strawberry.field(default=None, description="0 < x <= 100.")
+    benefits: list[str] | None = strawberry.field(default=None, description="Perks (max 20).")
+    paid_fee_minor: int | None = strawberry.field(
+        default=None, description="Make the tier buyable for a year at this fee."
+    )
+    reduced_fee_minor: int | None = strawberry.field(
+        default=None, description="A reduced fee for members with enough points..."
+    )
+    reduced_from_points: int | None = strawberry.field(
+        default=None, description="...namely this many points or more."
+    )
+    not_for_sale: bool = strawberry.field(default=False, description="Stop selling the tier.")
+
+
+@strawberry.type(description="Result of `updateTier`.")
+class UpdateTierPayload:
+    tier: Tier | None = strawberry.field(description="The tier after the change.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.input(description="A paid year of a VIP tier, recorded after the member paid.")
+class RecordPaidTierInput:
+    member_id: strawberry.ID = strawberry.field(description="Who bought it.")
+    tier_id: strawberry.ID = strawberry.field(description="Which tier.")
+    amount: MoneyInput = strawberry.field(description="What was paid: the member's fee.")
+    idempotency_key: str = strawberry.field(description="Retrying with the same key records once.")
+
+
+@strawberry.type(description="Result of `recordPaidTier`.")
+class RecordPaidTierPayload:
+    tier: Tier | None = strawberry.field(description="The tier bought.")
+    paid_until: datetime | None = strawberry.field(description="End of the paid year.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.type(description="Tiers: changing them, selling paid years.")
+class TierMutations:
+    @strawberry.mutation(description="Admins: change a tier.", permission_classes=[AdminOnly])
+    async def update_tier(
+        self, info: Info, input: Annotated[UpdateTierInput, strawberry.argument(description="It.")]
+    ) -> UpdateTierPayload:
+        context = info.context
+
+        async def use_case(uow: UnitOfWork) -> model.Tier:
+            changes = programs.TierChanges(
+                name=input.name,
+                threshold=input.threshold,
+                earn_multiplier=input.earn_multiplier,
+                benefits=tuple(input.benefits) if input.benefits is not None else None,
+                paid_fee_minor=input.paid_fee_minor,
+                reduced_fee_minor=input.reduced_fee_minor,
+                reduced_from_points=input.reduced_from_points,
+                not_for_sale=input.not_for_sale,
+            )
+            tier_id = ids.decode(input.tier_id, "Tier", ("input", "tierId"))
+            return await programs.update_tier(uow, context.caller(), tier_id, changes)
+
+        tier, errors = await attempt(context, use_case)
+        context.forget_program()
+        return UpdateTierPayload(tier=Tier.from_domain(tier) if tier else None, errors=errors)
+
+    @strawberry.mutation(
+        description="Staff and admins: record a paid year of a VIP tier after payment.",
+        permission_classes=[StaffOrAdmin],
+    )
+    async def record_paid_tier(
+        self,
+        info: Info,
+        input: Annotated[RecordPaidTierInput, strawberry.argument(description="It.")],
+    ) -> RecordPaidTierPayload:
+        context = info.context
+
+        async def use_case(uow: UnitOfWork) -> vip.PaidTierResult:
+            command = vip.PaidTierPurchase(
+                member_id=ids.decode(input.member_id, "Member", ("input", "memberId")),
+                tier_id=ids.decode(input.tier_id, "Tier", ("input", "tierId")),
+                amount_minor=input.amount.amount_minor,
+                currency=input.amount.currency,
+                idempotency_key=input.idempotency_key,
+            )
+            return await vip.record_paid_tier(uow, context.runtime.clock, context.caller(), command)
+
+        result, errors = await attempt(context, use_case)
+        if result is None:
+            return RecordPaidTierPayload(tier=None, paid_until=None, errors=errors)
+        return RecordPaidTierPayload(
+            tier=Tier.from_domain(result.tier), paid_until=result.paid_until, errors=[]
+        )

@@ -14,7 +14,7 @@ from api.pagination import After, Connection, First
 from api.qr import qr_svg
 from api.types.instore import MemberCard
 from api.types.node import Node
-from api.types.program import Tier
+from api.types.program import Money, Tier
 from api.types.rewards import Redemption, RedemptionStatus, Reward
 from api.types.wallet import Wallet
 from domain import access, model, tiers
@@ -45,6 +45,12 @@ class TierProgress:
     kept_until: datetime | None = strawberry.field(
         description="The tier is kept at least until then; evaluated (maybe lowered) after."
     )
+
+
+@strawberry.type(description="A tier the member can buy for a year, and what it costs them.")
+class PaidTierOffer:
+    tier: Tier = strawberry.field(description="The tier.")
+    fee: Money = strawberry.field(description="The yearly fee for this member now.")
 
 
 @strawberry.type(description="A member of the program: identity, tier and wallet.")
@@ -113,6 +119,28 @@ class Member(Node):
             points_to_keep=tiers.points_to_keep(current, qualifying),
             kept_until=self.member.tier_valid_until,
         )
+
+    @strawberry.field(description="End of a bought VIP year; null if none was bought.")
+    def paid_tier_until(self) -> datetime | None:
+        return self.member.paid_tier_until
+
+    @strawberry.field(description="Tiers this member can buy for a year, with their fee now.")
+    async def paid_tier_offers(self, info: Info) -> list[PaidTierOffer]:
+        loaders = await info.context.loaders()
+        wallet = await loaders.wallets.load(self.member.id)
+        balance = wallet.balance if wallet else 0
+        currency = (await info.context.program()).currency
+        offers = []
+        for tier in await info.context.tiers():
+            fee = tiers.paid_fee(tier, balance)
+            if fee is not None:
+                offers.append(
+                    PaidTierOffer(
+                        tier=Tier.from_domain(tier),
+                        fee=Money(amount_minor=fee, currency=currency),
+                    )
+                )
+        return offers
 
     @strawberry.field(description="The member's redemptions, newest first.")
     async def redemptions(

@@ -168,6 +168,15 @@ class Tier(Node):
     benefits: list[str] = strawberry.field(
         description="Perks to show the member, e.g. 'Free shipping'."
     )
+    paid_fee_minor: int | None = strawberry.field(
+        description="Yearly fee to buy this tier, in minor units; null when not for sale."
+    )
+    reduced_fee_minor: int | None = strawberry.field(
+        description="The reduced yearly fee for members with `reducedFromPoints` points or more."
+    )
+    reduced_from_points: int | None = strawberry.field(
+        description="Points from which the reduced fee applies."
+    )
 
     @classmethod
     def from_domain(cls, tier: model.Tier) -> Tier:
@@ -178,6 +187,9 @@ class Tier(Node):
             threshold=tier.threshold,
             earn_multiplier=tier.earn_multiplier,
             benefits=list(tier.benefits),
+            paid_fee_minor=tier.paid_fee_minor,
+            reduced_fee_minor=tier.reduced_fee_minor,
+            reduced_from_points=tier.reduced_from_points,
         )
 
 

@@ -262,3 +262,78 @@ async def create_campaign(uow: UnitOfWork, principal: Principal, command: NewCam
     await uow.purchases.add_campaign(campaign)
     await uow.commit()
     return campaign
+
+
+@dataclass(frozen=True)
+class TierChanges:
+    name: str | None = None
+    threshold: int | None = None
+    earn_multiplier: float | None = None
+    benefits: tuple[str, ...] | None = None
+    paid_fee_minor: int | None = None
+    reduced_fee_minor: int | None = None
+    reduced_from_points: int | None = None
+    not_for_sale: bool = False
+
+
+async def update_tier(
+    uow: UnitOfWork, principal: Principal, tier_id: uuid.UUID, changes: TierChanges
+) -> Tier:
+    """Admins rename a tier, move its threshold between its neighbours', change its
+    multiplier, perks or paid-tier fees. The entry tier's threshold stays 0."""
+    require_role(principal, Role.ADMIN)
+    program = await program_of(uow, principal)
+    tiers = await uow.tiers.all(program.id)
+    index = next((i for i, t in enumerate(tiers) if t.id == tier_id), None)
+    if index is None:
+        raise NotFound("No such tier.", ("input", "tierId"))
+    tier = replace(tiers[index])
+    if changes.name is not None:
+        name = clean_text(changes.name, ("input", "name"), max_length=MAX_NAME, required=True) or ""
+        if any(t.name.casefold() == name.casefold() and t.id != tier.id for t in tiers):
+            raise InvalidInput(f"A tier named {name!r} exists already.", ("input", "name"))
+        tier.name = name
+    if changes.threshold is not None:
+        lower = tiers[index - 1].threshold if index > 0 else None
+        upper = tiers[index + 1].threshold if index + 1 < len(tiers) else None
+        if index == 0 and changes.threshold != 0:
+            raise InvalidInput("The entry tier's threshold is 0.", ("input", "threshold"))
+        if index > 0 and (
+            changes.threshold <= (lower or 0) or (upper is not None and changes.threshold >= upper)
+        ):
+            raise InvalidInput(
+                "The threshold must stay between the tiers below and above.",
+                ("input", "threshold"),
+            )
+        tier.threshold = changes.threshold
+    if changes.earn_multiplier is not None:
+        tier.multiplier_permille = multiplier_permille(
+            changes.earn_multiplier, ("input", "earnMultiplier")
+        )
+    if changes.benefits is not None:
+        tier.benefits = tuple(
+            clean_text(b, ("input", "benefits", str(i)), max_length=MAX_BENEFIT, required=True)
+            or ""
+            for i, b in enumerate(changes.benefits[:MAX_BENEFITS])
+        )
+    if changes.not_for_sale:
+        tier.paid_fee_minor = tier.reduced_fee_minor = tier.reduced_from_points = None
+    for value, name in (
+        (changes.paid_fee_minor, "paidFeeMinor"),
+        (changes.reduced_fee_minor, "reducedFeeMinor"),
+        (changes.reduced_from_points, "reducedFromPoints"),
+    ):
+        if value is not None and not 0 <= value <= 1_000_000_000:
+            raise InvalidInput(f"{name} must be 0 to 1,000,000,000.", ("input", name))
+    if changes.paid_fee_minor is not None:
+        tier.paid_fee_minor = changes.paid_fee_minor
+    if changes.reduced_fee_minor is not None:
+        tier.reduced_fee_minor = changes.reduced_fee_minor
+        tier.reduced_from_points = changes.reduced_from_points
+    if tier.reduced_fee_minor is not None and tier.reduced_from_points is None:
+        raise InvalidInput("A reduced fee needs reducedFromPoints.", ("input", "reducedFromPoints"))
+    if tier.rank == 0 and tier.paid_fee_minor is not None:
+        raise InvalidInput("The entry tier cannot be sold.", ("input", "paidFeeMinor"))
+    await uow.tiers.update(tier)
+    await uow.commit()
+    return tier

@@ -181,7 +181,20 @@ def tier_from_row(row: Row[Any]) -> Tier:
         threshold=row.threshold,
         multiplier_permille=row.multiplier_permille,
         benefits=tuple(row.benefits or ()),
+        paid_fee_minor=row.paid_fee_minor,
+        reduced_fee_minor=row.reduced_fee_minor,
+        reduced_from_points=row.reduced_from_points,
     )
+
+
+def _tier_values(tier: Tier) -> dict[str, Any]:
+    return {
+        "multiplier_permille": tier.multiplier_permille,
+        "benefits": list(tier.benefits),
+        "paid_fee_minor": tier.paid_fee_minor,
+        "reduced_fee_minor": tier.reduced_fee_minor,
+        "reduced_from_points": tier.reduced_from_points,
+    }
 
 
 def member_from_row(row: Row[Any]) -> Member:
@@ -201,6 +214,7 @@ def member_from_row(row: Row[Any]) -> Member:
         blocked=row.blocked,
         card_generation=row.card_generation,
         tier_valid_until=row.tier_valid_until,
+        paid_tier_until=row.paid_tier_until,
     )
 
 
@@ -299,6 +313,9 @@ class SqlProgramRepository:
                 threshold=row.tier_threshold,
                 multiplier_permille=row.tier_multiplier_permille,
                 benefits=tuple(row.tier_benefits or ()),
+                paid_fee_minor=row.tier_paid_fee_minor,
+                reduced_fee_minor=row.tier_reduced_fee_minor,
+                reduced_from_points=row.tier_reduced_from_points,
             )
             for row in rows
         ]
@@ -343,11 +360,17 @@ class SqlTierRepository:
             name=tier.name,
             rank=tier.rank,
             threshold=tier.threshold,
-            multiplier_permille=tier.multiplier_permille,
-            benefits=list(tier.benefits),
+            **_tier_values(tier),
         )
         result = await self.conn.execute(stmt.returning(tiers_t.c.id))
         return result.first() is not None
+
+    async def update(self, tier: Tier) -> None:
+        await self.conn.execute(
+            update(tiers_t)
+            .where(tiers_t.c.program_id == tier.program_id, tiers_t.c.id == tier.id)
+            .values(name=tier.name, threshold=tier.threshold, **_tier_values(tier))
+        )
 
 
 class SqlMemberRepository:
@@ -411,6 +434,20 @@ class SqlMemberRepository:
             update(members_t)
             .where(members_t.c.program_id == program_id, members_t.c.id == member_id)
             .values(tier_id=tier_id, tier_valid_until=valid_until)
+        )
+
+    async def set_paid_tier(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        tier_id: uuid.UUID,
+        valid_until: datetime,
+        paid_until: datetime,
+    ) -> None:
+        await self.conn.execute(
+            update(members_t)
+            .where(members_t.c.program_id == program_id, members_t.c.id == member_id)
+            .values(tier_id=tier_id, tier_valid_until=valid_until, paid_tier_until=paid_until)
         )
 
     async def set_blocked(self, program_id: uuid.UUID, member_id: uuid.UUID, blocked: bool) -> None:

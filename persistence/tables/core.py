@@ -74,6 +74,9 @@ class TierRow(SQLModel, table=True):
     threshold: int = Field(sa_column=Column(BigInteger, nullable=False))
     multiplier_permille: int
     benefits: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    paid_fee_minor: int | None = None
+    reduced_fee_minor: int | None = None
+    reduced_from_points: int | None = None
 
 
 class MemberRow(SQLModel, table=True):
@@ -103,6 +106,7 @@ class MemberRow(SQLModel, table=True):
     # Highest TOTP step accepted at a till: that code and older ones are spent.
     card_last_step: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     tier_valid_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    paid_tier_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class WalletRow(SQLModel, table=True):
