@@ -70,6 +70,10 @@ class TierRepository(Protocol):
 
     async def update(self, tier: Tier) -> None: ...
 
+    async def retire(self, program_id: uuid.UUID, tier: Tier, below: Tier) -> None:
+        """Point members, rewards and campaigns at `below`, remove `tier`, close the ranks."""
+        ...
+
 
 class MemberRepository(Protocol):
     async def get(self, program_id: uuid.UUID, member_id: uuid.UUID) -> Member | None: ...

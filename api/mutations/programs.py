@@ -212,8 +212,39 @@ class RecordPaidTierPayload:
     errors: list[UserError] = strawberry.field(description="Empty on success.")
 
 
+@strawberry.input(description="A tier to retire.")
+class RetireTierInput:
+    tier_id: strawberry.ID = strawberry.field(description="Any tier but the entry tier.")
+
+
+@strawberry.type(description="Result of `retireTier`.")
+class RetireTierPayload:
+    tiers: list[Tier] | None = strawberry.field(description="The tiers that remain.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
+
+
 @strawberry.type(description="Tiers: changing them, selling paid years.")
 class TierMutations:
+    @strawberry.mutation(
+        description="Admins: retire a tier; its members, rewards and campaigns move to the "
+        "tier below.",
+        permission_classes=[AdminOnly],
+    )
+    async def retire_tier(
+        self, info: Info, input: Annotated[RetireTierInput, strawberry.argument(description="It.")]
+    ) -> RetireTierPayload:
+        context = info.context
+
+        async def use_case(uow: UnitOfWork) -> list[model.Tier]:
+            tier_id = ids.decode(input.tier_id, "Tier", ("input", "tierId"))
+            return await programs.retire_tier(uow, context.caller(), tier_id)
+
+        remaining, errors = await attempt(context, use_case)
+        context.forget_program()
+        return RetireTierPayload(
+            tiers=[Tier.from_domain(t) for t in remaining] if remaining else None, errors=errors
+        )
+
     @strawberry.mutation(description="Admins: change a tier.", permission_classes=[AdminOnly])
     async def update_tier(
         self, info: Info, input: Annotated[UpdateTierInput, strawberry.argument(description="It.")]

@@ -337,3 +337,19 @@ async def update_tier(
     await uow.tiers.update(tier)
     await uow.commit()
     return tier
+
+
+async def retire_tier(uow: UnitOfWork, principal: Principal, tier_id: uuid.UUID) -> list[Tier]:
+    """Admins retire a tier: its members, rewards and campaigns move to the tier below, and
+    the tiers above close the gap. The entry tier cannot be retired."""
+    require_role(principal, Role.ADMIN)
+    program = await program_of(uow, principal)
+    tiers = await uow.tiers.all(program.id)
+    index = next((i for i, t in enumerate(tiers) if t.id == tier_id), None)
+    if index is None:
+        raise NotFound("No such tier.", ("input", "tierId"))
+    if index == 0:
+        raise InvalidInput("The entry tier cannot be retired.", ("input", "tierId"))
+    await uow.tiers.retire(program.id, tiers[index], tiers[index - 1])
+    await uow.commit()
+    return await uow.tiers.all(program.id)

@@ -36,11 +36,13 @@ from domain.model import (
     new_id,
 )
 from persistence.tables import (
+    CampaignRow,
     IdempotencyKeyRow,
     LedgerEntryRow,
     LotRow,
     MemberRow,
     ProgramRow,
+    RewardRow,
     TierRow,
     WalletRow,
 )
@@ -364,6 +366,37 @@ class SqlTierRepository:
         )
         result = await self.conn.execute(stmt.returning(tiers_t.c.id))
         return result.first() is not None
+
+    async def retire(self, program_id: uuid.UUID, tier: Tier, below: Tier) -> None:
+        """Move everything that points at `tier` to `below`, delete it, close the rank gap."""
+        rewards = RewardRow.__table__  # type: ignore[attr-defined]
+        campaigns = CampaignRow.__table__  # type: ignore[attr-defined]
+        await self.conn.execute(
+            update(members_t)
+            .where(members_t.c.program_id == program_id, members_t.c.tier_id == tier.id)
+            .values(tier_id=below.id)
+        )
+        for column in (rewards.c.min_tier_id, rewards.c.early_access_tier_id):
+            await self.conn.execute(
+                update(rewards)
+                .where(rewards.c.program_id == program_id, column == tier.id)
+                .values({column.name: below.id})
+            )
+        await self.conn.execute(
+            update(campaigns)
+            .where(campaigns.c.program_id == program_id, campaigns.c.min_tier_id == tier.id)
+            .values(min_tier_id=below.id)
+        )
+        await self.conn.execute(tiers_t.delete().where(tiers_t.c.id == tier.id))
+        higher = await self.conn.execute(
+            select(tiers_t.c.id, tiers_t.c.rank)
+            .where(tiers_t.c.program_id == program_id, tiers_t.c.rank > tier.rank)
+            .order_by(tiers_t.c.rank)
+        )
+        for tier_id, rank in higher.all():  # ascending, so no two ever share a rank
+            await self.conn.execute(
+                update(tiers_t).where(tiers_t.c.id == tier_id).values(rank=rank - 1)
+            )
 
     async def update(self, tier: Tier) -> None:
         await self.conn.execute(

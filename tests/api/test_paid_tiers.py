@@ -131,3 +131,36 @@ async def test_tiers_not_for_sale_cannot_be_bought(api: Api) -> None:
     assert result["recordPaidTier"]["errors"][0]["field"] == ["input", "tierId"]
     entry = await api.ok(UPDATE, {"i": {"tierId": ids["Member"], "paidFeeMinor": 5}}, api.admin())
     assert entry["updateTier"]["errors"][0]["field"] == ["input", "paidFeeMinor"]
+
+
+@pytest.mark.asyncio
+async def test_retiring_a_tier_moves_its_members_and_rewards_down(api: Api) -> None:
+    ids = await tiers(api)
+    member = await api.enroll("sil")
+    await api.purchase(member["id"], "o-1", 12_000)  # 1,200 points: Silver
+    lounge = (
+        await api.ok(
+            """mutation($t: ID!) { createReward(input: {name: "Lounge", kind: EXPERIENCE,
+                 pointsCost: 10, minTierId: $t}) { reward { id } } }""",
+            {"t": ids["Silver"]},
+            api.admin(),
+        )
+    )["createReward"]["reward"]["id"]
+    retire = """mutation($t: ID!) { retireTier(input: {tierId: $t}) {
+      tiers { name rank } errors { code field } } }"""
+    result = await api.ok(retire, {"t": ids["Silver"]}, api.admin())
+    assert result["retireTier"]["tiers"] == [
+        {"name": "Member", "rank": 0},
+        {"name": "Gold", "rank": 1},
+    ]
+    assert (await api.ok("{ me { tier { name } } }", token=api.member("sil")))["me"]["tier"] == {
+        "name": "Member"
+    }
+    reward = await api.ok(
+        "query($id: ID!) { node(id: $id) { ... on Reward { minTier { name } } } }",
+        {"id": lounge},
+        api.admin(),
+    )
+    assert reward["node"]["minTier"] == {"name": "Member"}
+    entry = await api.ok(retire, {"t": ids["Member"]}, api.admin())
+    assert entry["retireTier"]["errors"][0]["field"] == ["input", "tierId"]
