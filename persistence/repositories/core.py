@@ -174,18 +174,23 @@ def _settings_columns(program: Program) -> dict[str, object]:
     }
 
 
-def tier_from_row(row: Row[Any]) -> Tier:
+def tier_from_row(row: Row[Any], prefix: str = "") -> Tier:
+    """A tier from a row of the tier table, or from `prefix`-labelled columns of a join."""
+
+    def column(name: str) -> Any:
+        return getattr(row, prefix + name)
+
     return Tier(
-        id=row.id,
-        program_id=row.program_id,
-        name=row.name,
-        rank=row.rank,
-        threshold=row.threshold,
-        multiplier_permille=row.multiplier_permille,
-        benefits=tuple(row.benefits or ()),
-        paid_fee_minor=row.paid_fee_minor,
-        reduced_fee_minor=row.reduced_fee_minor,
-        reduced_from_points=row.reduced_from_points,
+        id=column("id"),
+        program_id=column("program_id"),
+        name=column("name"),
+        rank=column("rank"),
+        threshold=column("threshold"),
+        multiplier_permille=column("multiplier_permille"),
+        benefits=tuple(column("benefits") or ()),
+        paid_fee_minor=column("paid_fee_minor"),
+        reduced_fee_minor=column("reduced_fee_minor"),
+        reduced_from_points=column("reduced_from_points"),
     )
 
 
@@ -220,14 +225,19 @@ def member_from_row(row: Row[Any]) -> Member:
     )
 
 
-def wallet_from_row(row: Row[Any]) -> Wallet:
+def wallet_from_row(row: Row[Any], prefix: str = "") -> Wallet:
+    """A wallet from a row of the wallet table, or from `prefix`-labelled join columns."""
+
+    def column(name: str) -> Any:
+        return getattr(row, prefix + name)
+
     return Wallet(
-        program_id=row.program_id,
-        member_id=row.member_id,
-        balance=row.balance,
-        pending=row.pending,
-        lifetime_earned=row.lifetime_earned,
-        version=row.version,
+        program_id=column("program_id"),
+        member_id=column("member_id"),
+        balance=column("balance"),
+        pending=column("pending"),
+        lifetime_earned=column("lifetime_earned"),
+        version=column("version"),
     )
 
 
@@ -306,21 +316,7 @@ class SqlProgramRepository:
         rows = result.all()
         if not rows:
             return None
-        tiers = [
-            Tier(
-                id=row.tier_id,
-                program_id=row.tier_program_id,
-                name=row.tier_name,
-                rank=row.tier_rank,
-                threshold=row.tier_threshold,
-                multiplier_permille=row.tier_multiplier_permille,
-                benefits=tuple(row.tier_benefits or ()),
-                paid_fee_minor=row.tier_paid_fee_minor,
-                reduced_fee_minor=row.tier_reduced_fee_minor,
-                reduced_from_points=row.tier_reduced_from_points,
-            )
-            for row in rows
-        ]
+        tiers = [tier_from_row(row, prefix="tier_") for row in rows]
         return program_from_row(rows[0]), tiers
 
     async def update(self, program: Program) -> None:
@@ -443,14 +439,7 @@ class SqlMemberRepository:
         row = result.first()
         if row is None:
             return None
-        wallet = Wallet(
-            program_id=row.wallet_program_id,
-            member_id=row.wallet_member_id,
-            balance=row.wallet_balance,
-            pending=row.wallet_pending,
-            lifetime_earned=row.wallet_lifetime_earned,
-            version=row.wallet_version,
-        )
+        wallet = wallet_from_row(row, prefix="wallet_")
         return member_from_row(row), wallet
 
     async def get_by_referral_code(self, program_id: uuid.UUID, code: str) -> Member | None:
