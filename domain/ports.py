@@ -305,6 +305,10 @@ class InStoreRepository(Protocol):
 
     async def add_audit(self, event: AuditEvent) -> None: ...
 
+    async def hold_attempts(self, program_id: uuid.UUID, actor: str, action: str) -> None:
+        """Serialise one actor's attempts of `action` until the transaction ends."""
+        ...
+
     async def failures_since(
         self, program_id: uuid.UUID, actor: str, action: str, since: datetime
     ) -> int: ...

@@ -116,6 +116,9 @@ async def _refuse(
 async def _ensure_not_flooding(
     uow: UnitOfWork, principal: Principal, program: Program, action: str, now: datetime
 ) -> None:
+    # Held until this attempt's (success or failure) record is committed: concurrent
+    # guesses are counted one after another, never all against the same old count.
+    await uow.instore.hold_attempts(program.id, principal.actor, action)
     failures = await uow.instore.failures_since(
         program.id, principal.actor, action, now - FAILED_SCAN_WINDOW
     )

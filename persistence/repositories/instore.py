@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -99,6 +99,15 @@ class SqlInStoreRepository:
                 occurred_at=event.occurred_at,
             )
         )
+
+    async def hold_attempts(self, program_id: uuid.UUID, actor: str, action: str) -> None:
+        """Serialise one actor's attempts until this transaction ends, so concurrent failures
+        are counted exactly (PostgreSQL advisory lock; SQLite has a single writer already)."""
+        if self.conn.dialect.name == "postgresql":
+            await self.conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                {"key": f"attempts:{program_id.hex}:{actor}:{action}"},
+            )
 
     async def failures_since(
         self, program_id: uuid.UUID, actor: str, action: str, since: datetime

@@ -312,3 +312,13 @@ def test_otpauth_uri_carries_the_parameters() -> None:
     uri = f"otpauth://totp/demo:9?secret={secret}&issuer=demo&algorithm=SHA1&digits=8&period=30"
     parsed = pyotp.parse_uri(uri)
     assert parsed.digits == 8 and parsed.interval == 30
+
+
+@pytest.mark.asyncio
+async def test_simultaneous_bad_guesses_are_counted_exactly(api: Api) -> None:
+    member = await api.enroll("kai")
+    results = await asyncio.gather(
+        *(scan(api, f"L1:{member['cardNumber']}:{n:08d}") for n in range(16))
+    )
+    outcomes = Counter(r["errors"][0]["code"] for r in results)
+    assert outcomes == {"CARD_INVALID": 10, "RATE_LIMITED": 6}
