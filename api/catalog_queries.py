@@ -38,7 +38,7 @@ async def rewards_page(info: Info, first: int | None, after: str | None) -> Conn
         keyset = (int(position[0]), position[1])
     context = info.context
     currency = (await context.program()).currency
-    async with context.runtime.reader() as uow:
+    async with context.reader() as uow:
         page = await catalog.browse(
             uow, context.runtime.clock, context.caller(), limit=size, after=keyset
         )
@@ -69,7 +69,7 @@ async def redemptions_page(
             raise InvalidInput("Not a valid cursor.", ("after",)) from None
     statuses = [DomainStatus(s.value) for s in status] if status else None
     program = await info.context.program()
-    async with info.context.runtime.reader() as uow:
+    async with info.context.reader() as uow:
         found = await uow.rewards.member_redemptions(
             program.id, member_id, statuses=statuses, limit=size + 1, before=before
         )
@@ -96,7 +96,7 @@ async def audit_page(
             raise InvalidInput("Not a valid cursor.", ("after",)) from None
     member = ids.decode(member_id, "Member", ("memberId",)) if member_id else None
     program = await info.context.program()
-    async with info.context.runtime.reader() as uow:
+    async with info.context.reader() as uow:
         events = await uow.instore.audit_page(
             program.id, member_id=member, limit=size + 1, before=before
         )
@@ -133,7 +133,7 @@ async def resolve_catalog_node(info: Info, type_name: str, value: uuid.UUID) -> 
         if redemption is None:
             return None
         reward = await loaders.rewards.load(redemption.reward_id)
-        async with context.runtime.reader() as uow:
+        async with context.reader() as uow:
             member = await uow.members.get(redemption.program_id, redemption.member_id)
         if member is None or not access.can_see_redemption(
             principal, member, partner_id, reward.partner_id if reward else None

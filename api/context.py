@@ -12,6 +12,7 @@ from api.loaders import Loaders
 from api.runtime import Runtime
 from domain.errors import NotAuthenticated
 from domain.model import Principal, Program, Tier
+from persistence.unit_of_work import SharedReads, SqlUnitOfWork
 
 
 @dataclass
@@ -26,6 +27,18 @@ class Context:
     _tiers: list[Tier] | None = None
     _loaders: Loaders | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    shared_reads: SharedReads | None = None
+
+    def reader(self) -> SqlUnitOfWork:
+        """A read block: on the request's one connection for HTTP, a short one otherwise."""
+        if self.shared_reads is not None:
+            return self.shared_reads.reader()
+        return self.runtime.reader()
+
+    async def finish(self) -> None:
+        """The request is answered: give its read connection back."""
+        if self.shared_reads is not None:
+            await self.shared_reads.close()
 
     def caller(self) -> Principal:
         """The authenticated principal, or UNAUTHENTICATED."""
@@ -40,7 +53,7 @@ class Context:
         async with self._lock:
             if self._program is None:
                 principal = self.caller()
-                async with self.runtime.reader() as uow:
+                async with self.reader() as uow:
                     found = await uow.programs.get_with_tiers(principal.program_slug)
                 if found is None:
                     raise NotAuthenticated("The token's program does not exist.")
@@ -63,6 +76,7 @@ class Context:
             program = await self.program()
             self._loaders = Loaders(
                 self.runtime,
+                self.reader,
                 program.id,
                 self.caller(),
                 await self.tiers(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
@@ -12,6 +13,7 @@ from domain.model import LedgerEntry, Principal, QualifyingPeriod, Role, Tier, W
 from domain.rewards import Partner, Redemption, Reward, is_offered
 from domain.services.catalog import member_context
 from domain.tiers import QUALIFYING_KINDS, qualifying_window
+from persistence.unit_of_work import SqlUnitOfWork
 
 
 @dataclass
@@ -19,6 +21,7 @@ class Loaders:
     """Built fresh for every operation (and every subscription event): never shared."""
 
     runtime: Runtime
+    reader: Callable[[], SqlUnitOfWork]
     program_id: uuid.UUID
     principal: Principal
     tiers: list[Tier]
@@ -45,39 +48,39 @@ class Loaders:
 
     async def _load_qualifying(self, ids: list[uuid.UUID]) -> list[int]:
         start, _ = qualifying_window(self.qualifying, self.runtime.clock.now())
-        async with self.runtime.reader() as uow:
+        async with self.reader() as uow:
             found = await uow.ledger.qualifying_points(
                 self.program_id, ids, start, QUALIFYING_KINDS
             )
         return [found.get(i, 0) for i in ids]
 
     async def _load_wallets(self, ids: list[uuid.UUID]) -> list[Wallet | None]:
-        async with self.runtime.reader() as uow:
+        async with self.reader() as uow:
             found = {w.member_id: w for w in await uow.ledger.wallets(self.program_id, ids)}
         return [found.get(i) for i in ids]
 
     async def _load_entries(self, ids: list[uuid.UUID]) -> list[LedgerEntry | None]:
-        async with self.runtime.reader() as uow:
+        async with self.reader() as uow:
             found = {e.id: e for e in await uow.ledger.entries(self.program_id, ids)}
         return [found.get(i) for i in ids]
 
     async def _load_rewards(self, ids: list[uuid.UUID]) -> list[Reward | None]:
-        async with self.runtime.reader() as uow:
+        async with self.reader() as uow:
             found = {r.id: r for r in await uow.rewards.get_many(self.program_id, ids)}
         return [found.get(i) for i in ids]
 
     async def _load_partners(self, ids: list[uuid.UUID]) -> list[Partner | None]:
-        async with self.runtime.reader() as uow:
+        async with self.reader() as uow:
             found = {p.id: p for p in await uow.rewards.partners(self.program_id, ids)}
         return [found.get(i) for i in ids]
 
     async def _load_redemptions(self, ids: list[uuid.UUID]) -> list[Redemption | None]:
-        async with self.runtime.reader() as uow:
+        async with self.reader() as uow:
             found = {r.id: r for r in await uow.rewards.redemptions(self.program_id, ids)}
         return [found.get(i) for i in ids]
 
     async def _load_donated(self, ids: list[uuid.UUID]) -> list[int]:
-        async with self.runtime.reader() as uow:
+        async with self.reader() as uow:
             found = await uow.rewards.donated_points(self.program_id, ids)
         return [found.get(i, 0) for i in ids]
 
@@ -88,7 +91,7 @@ class Loaders:
         if self.principal.role is not Role.MEMBER:
             found = {r.id: (is_offered(r, now), None) for r in rewards}
         else:
-            async with self.runtime.reader() as uow:
+            async with self.reader() as uow:
                 program = await uow.programs.get_with_tiers(self.principal.program_slug)
                 assert program is not None
                 view = await member_context(
@@ -105,7 +108,7 @@ class Loaders:
         if not self._partner_id:
             partner = None
             if self.principal.role is Role.PARTNER:
-                async with self.runtime.reader() as uow:
+                async with self.reader() as uow:
                     partner = await uow.rewards.partner_by_slug(
                         self.program_id, self.principal.partner or ""
                     )

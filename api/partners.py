@@ -258,7 +258,7 @@ class PartnerQueries:
     ) -> PartnerStatement:
         context = info.context
         partner = ids.decode(partner_id, "Partner", ("partnerId",)) if partner_id else None
-        async with context.runtime.reader() as uow:
+        async with context.reader() as uow:
             statement = await partners.partner_statement(uow, context.caller(), partner, period)
         return PartnerStatement.from_domain(statement, (await context.program()).currency)
 
@@ -290,7 +290,7 @@ class PartnerQueries:
             except ValueError:
                 raise InvalidInput("Not a valid cursor.", ("after",)) from None
         program = await context.program()
-        async with context.runtime.reader() as uow:
+        async with context.reader() as uow:
             partner = await partners.partner_of(uow, context.caller(), program)
             rows = await uow.partners.redemptions(
                 program.id,
@@ -323,7 +323,7 @@ class PartnerQueries:
     async def partner_reward_stats(self, info: Info) -> list[PartnerRewardStats]:
         context = info.context
         program = await context.program()
-        async with context.runtime.reader() as uow:
+        async with context.reader() as uow:
             partner = await partners.partner_of(uow, context.caller(), program)
             stats = await uow.partners.reward_stats(program.id, partner.id)
             rewards = {

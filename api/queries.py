@@ -37,7 +37,7 @@ async def _member(
     program = await info.context.program()
     principal = info.context.caller()
     now = info.context.runtime.clock.now()
-    async with info.context.runtime.reader() as uow:
+    async with info.context.reader() as uow:
         member = await uow.members.get(program.id, parsed[1])
         if member is None or not access.can_read_member(principal, member):
             return None
@@ -67,7 +67,7 @@ async def resolve_node(info: Info, global_id: strawberry.ID) -> Node | None:
     if type_name in ("Reward", "Partner", "Redemption"):
         return await resolve_catalog_node(info, type_name, value)  # type: ignore[return-value]
     if type_name == "LedgerEntry":
-        async with info.context.runtime.reader() as uow:
+        async with info.context.reader() as uow:
             entries = await uow.ledger.entries(program.id, [value])
             owner = await uow.members.get(program.id, entries[0].member_id) if entries else None
         if owner is None or not access.can_read_member(info.context.caller(), owner):
@@ -101,7 +101,7 @@ class Query(PartnerQueries):
     )
     async def me(self, info: Info) -> Member | None:
         program = await info.context.program()
-        async with info.context.runtime.reader() as uow:
+        async with info.context.reader() as uow:
             found = await uow.members.get_with_wallet_by_subject(
                 program.id, info.context.caller().subject
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -13,6 +14,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from api.context import Context
 from api.runtime import Runtime
 from domain.errors import NotAuthenticated
+from persistence.unit_of_work import SharedReads
 
 
 class LoyaltyGraphQL(GraphQL[Context, None]):
@@ -24,6 +26,8 @@ class LoyaltyGraphQL(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket | None
     ) -> Context:
         context = Context(runtime=self.runtime, principal=None, request=request, response=response)
+        if not isinstance(request, WebSocket):
+            context.shared_reads = SharedReads(self.runtime.db)
         try:
             context.principal = self.runtime.verifier.from_header(
                 request.headers.get("authorization")
@@ -32,6 +36,20 @@ class LoyaltyGraphQL(GraphQL[Context, None]):
             # Reported by the first field that needs the caller, as UNAUTHENTICATED.
             context.auth_error = error
         return context
+
+    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        try:
+            return await super().execute_operation(*args, **kwargs)
+        finally:
+            context = kwargs.get("context")
+            if isinstance(context, Context):
+                await context.finish()
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)  # its JSONDecodeError is json's: a 400 as before
 
     async def on_ws_connect(self, context: Context) -> None:
         """Authenticate the socket from `connection_init` (`{"Authorization": "Bearer ..."}`);

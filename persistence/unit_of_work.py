@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,11 +32,19 @@ class SqlUnitOfWork:
     a rolled-back change is never announced.
     """
 
-    def __init__(self, db: Database, *, write: bool = True, bus: EventBus | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        write: bool = True,
+        bus: EventBus | None = None,
+        shared: SharedReads | None = None,
+    ) -> None:
         self._db = db
         self._write = write
         self._bus = bus
-        self._cm = db.connect(write=write)
+        self._shared = shared if not write else None
+        self._cm = db.connect(write=write) if self._shared is None else None
         self.committed = False
         self.events: list[Event] = []
 
@@ -42,8 +53,12 @@ class SqlUnitOfWork:
         self.events.append(event)
 
     async def __aenter__(self) -> SqlUnitOfWork:
-        self.conn: AsyncConnection = await self._cm.__aenter__()
-        await self.conn.begin()
+        if self._shared is not None:
+            self.conn: AsyncConnection = await self._shared.acquire()
+        else:
+            assert self._cm is not None
+            self.conn = await self._cm.__aenter__()
+            await self.conn.begin()
         self.programs = SqlProgramRepository(self.conn)
         self.tiers = SqlTierRepository(self.conn)
         self.members = SqlMemberRepository(self.conn)
@@ -72,8 +87,81 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._shared is not None:
+            await self._shared.release()
+            return
         try:
             if self.conn.in_transaction():
                 await self.conn.rollback()
         finally:
             await self._cm.__aexit__(exc_type, exc, tb)
+
+
+class SharedReads:
+    """Read blocks of one HTTP request that overlap in time share one pooled connection.
+
+    A request's resolvers and loaders read concurrently; with a connection per read block,
+    32 requests in flight would want about 100 connections and the pool would churn
+    through new ones. Here the first block to start takes a connection, blocks that start
+    while it is out join it (their statements take turns, as they would on the wire
+    anyway), and the last one to end gives it back: a request never holds a connection
+    between its reads, so it never holds one while waiting for another (no pool
+    deadlock with its writes). Reads on PostgreSQL run in autocommit, so a read after the
+    request's own write sees it. SQLite keeps a connection per read block: it has no
+    round trips to save, and its read blocks are transactions of their own.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._cm: AbstractAsyncContextManager[AsyncConnection] | None = None
+        self._conn: Any = None
+        self._users = 0
+        self._lock = asyncio.Lock()
+        self._turn = asyncio.Lock()
+
+    def reader(self) -> SqlUnitOfWork:
+        if self._db.is_sqlite:
+            return SqlUnitOfWork(self._db, write=False)
+        return SqlUnitOfWork(self._db, write=False, shared=self)
+
+    async def acquire(self) -> Any:
+        async with self._lock:
+            if self._conn is None:
+                cm = self._db.connect(write=False)
+                conn = await cm.__aenter__()
+                self._cm, self._conn = cm, _TakingTurns(conn, self._turn)
+            self._users += 1
+            return self._conn
+
+    async def release(self) -> None:
+        async with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                await self._give_back()
+
+    async def close(self) -> None:
+        """At the end of the request: give the connection back if a block left it out."""
+        async with self._lock:
+            self._users = 0
+            await self._give_back()
+
+    async def _give_back(self) -> None:
+        cm, self._cm, self._conn = self._cm, None, None
+        if cm is not None:
+            await cm.__aexit__(None, None, None)
+
+
+class _TakingTurns:
+    """A connection whose statements run one at a time (repositories only `execute`)."""
+
+    def __init__(self, conn: AsyncConnection, turn: asyncio.Lock) -> None:
+        self.inner = conn
+        self.turn = turn  # persistence.fastpath takes it too
+        self.dialect = conn.dialect
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        async with self.turn:
+            return await self.inner.execute(*args, **kwargs)
+
+    def in_transaction(self) -> bool:
+        return False

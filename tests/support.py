@@ -241,22 +241,53 @@ async def ledger_totals(runtime: Runtime, member_id: uuid.UUID) -> LedgerTotals:
 
 
 class StatementCounter:
-    """Counts SQL statements sent on an engine while active."""
+    """Counts SQL statements sent on an engine while active: those SQLAlchemy executes, and
+    on PostgreSQL those persistence.fastpath sends on the asyncpg connection directly."""
+
+    SKIP = ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SELECT 1")
 
     def __init__(self, runtime: Runtime) -> None:
         self.engine = runtime.db.engine.sync_engine
         self.statements: list[str] = []
+        self._drivers: list[Any] = []
 
     def _count(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not statement.lstrip().upper().startswith(("BEGIN", "PRAGMA", "SELECT 1")):
+        if not statement.lstrip().upper().startswith(self.SKIP):
             self.statements.append(statement)
+
+    def _checkout(self, dbapi_connection: Any, *args: Any) -> None:
+        driver = getattr(dbapi_connection, "_connection", None)
+        if hasattr(driver, "add_query_logger") and driver not in self._drivers:
+            # asyncpg logs what runs without a prepared statement object: the fast path
+            # (SQLAlchemy's statements run prepared, so they are not counted twice).
+            driver.add_query_logger(self._logged)
+            self._drivers.append(driver)
+
+    def _logged(self, record: Any) -> None:
+        query = record.query
+        if not query.lstrip().upper().startswith(self.SKIP) and not self._introspection(query):
+            self.statements.append(query)
+
+    @staticmethod
+    def _introspection(query: str) -> bool:
+        """asyncpg looks up a type it has no codec for (uuid[]) once per connection, with
+        the server's JIT off around it: a cache fill of the driver, not the request's."""
+        return (
+            "typeinfo_tree" in query
+            or "set_config('jit'" in query
+            or "current_setting('jit')" in query
+        )
 
     def __enter__(self) -> StatementCounter:
         event.listen(self.engine, "before_cursor_execute", self._count)
+        event.listen(self.engine, "checkout", self._checkout)
         return self
 
     def __exit__(self, *exc: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._count)
+        event.remove(self.engine, "checkout", self._checkout)
+        for driver in self._drivers:
+            driver.remove_query_logger(self._logged)
 
     @property
     def count(self) -> int:

@@ -158,7 +158,7 @@ class Member(Node):
     @strawberry.field(description="Unused, unexpired vouchers, newest first (at most 50).")
     async def usable_vouchers(self, info: Info) -> list[Redemption]:
         now = info.context.runtime.clock.now()
-        async with info.context.runtime.reader() as uow:
+        async with info.context.reader() as uow:
             issued = await uow.rewards.member_redemptions(
                 self.member.program_id,
                 self.member.id,
@@ -176,7 +176,7 @@ class Member(Node):
     async def affordable_rewards(self, info: Info) -> list[Reward]:
         now = info.context.runtime.clock.now()
         currency = (await info.context.program()).currency
-        async with info.context.runtime.reader() as uow:
+        async with info.context.reader() as uow:
             rewards = await catalog.affordable_for(
                 uow, self.member.program_id, self.member.subject, now
             )
@@ -190,7 +190,7 @@ class Member(Node):
         principal = info.context.caller()
         if not access.can_read_card(principal, self.member):
             raise AccessDenied("Only the member themself may see their card.")
-        async with runtime.reader() as uow:
+        async with info.context.reader() as uow:
             view = await instore.member_card(
                 uow, runtime.clock, principal, runtime.settings.card_key_bytes
             )

@@ -93,7 +93,7 @@ class Wallet:
     @strawberry.field(description="Upcoming expirations, soonest first.")
     async def expiring(self, info: Info) -> list[ExpiringPoints]:
         runtime = info.context.runtime
-        async with runtime.reader() as uow:
+        async with info.context.reader() as uow:
             rows = await uow.ledger.expiring(
                 self.wallet.program_id, self.wallet.member_id, runtime.clock.now(), EXPIRING_SHOWN
             )
@@ -113,7 +113,7 @@ class Wallet:
             if not position.isdigit():
                 raise InvalidInput("Not a valid cursor.", ("after",))
             before = int(position)
-        async with info.context.runtime.reader() as uow:
+        async with info.context.reader() as uow:
             entries = await uow.ledger.history(
                 self.wallet.program_id,
                 self.wallet.member_id,

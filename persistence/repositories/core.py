@@ -11,7 +11,19 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, insert, select, union_all, update
+from sqlalchemy import (
+    ARRAY,
+    Row,
+    String,
+    Uuid,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,6 +47,7 @@ from domain.model import (
     Wallet,
     new_id,
 )
+from persistence.fastpath import Prepared
 from persistence.tables import (
     CampaignRow,
     IdempotencyKeyRow,
@@ -56,18 +69,24 @@ lots_t = LotRow.__table__  # type: ignore[attr-defined]
 idempotency_t = IdempotencyKeyRow.__table__  # type: ignore[attr-defined]
 
 
-def _qualifying_statement() -> Any:
-    """Built once: the hot read path should not rebuild SQL expressions per request."""
-    member_ids = bindparam("member_ids", expanding=True)
+def _qualifying_statement(*, postgresql: bool = False) -> Any:
+    """Built once: the hot read path should not rebuild SQL expressions per request.
+    PostgreSQL takes the id and kind lists as array parameters, so the SQL never changes."""
+
+    def one_of(column: Any, name: str, item: Any) -> Any:
+        if postgresql:
+            return column == any_(bindparam(name, type_=ARRAY(item)))
+        return column.in_(bindparam(name, expanding=True))
+
     earned = select(entries_t.c.member_id, entries_t.c.points.label("points")).where(
         entries_t.c.program_id == bindparam("program_id"),
-        entries_t.c.member_id.in_(member_ids),
-        entries_t.c.kind.in_(bindparam("kinds", expanding=True)),
+        one_of(entries_t.c.member_id, "member_ids", Uuid()),
+        one_of(entries_t.c.kind, "kinds", String()),
         entries_t.c.occurred_at >= bindparam("since"),
     )
     held = select(lots_t.c.member_id, (-lots_t.c.remaining).label("points")).where(
         lots_t.c.program_id == bindparam("program_id"),
-        lots_t.c.member_id.in_(bindparam("member_ids", expanding=True)),
+        one_of(lots_t.c.member_id, "member_ids", Uuid()),
         lots_t.c.held.is_(True),
         lots_t.c.created_at >= bindparam("since"),
     )
@@ -75,8 +94,8 @@ def _qualifying_statement() -> Any:
     return select(both.c.member_id, func.sum(both.c.points)).group_by(both.c.member_id)
 
 
-_QUALIFYING = _qualifying_statement()
-_HISTORY = (
+_QUALIFYING = Prepared(_qualifying_statement(), postgresql=_qualifying_statement(postgresql=True))
+_HISTORY = Prepared(
     select(entries_t)
     .where(
         entries_t.c.program_id == bindparam("program_id"),
@@ -86,7 +105,7 @@ _HISTORY = (
     .order_by(entries_t.c.version.desc())
     .limit(bindparam("limit"))
 )
-_MEMBER_WITH_WALLET = (
+_MEMBER_WITH_WALLET = Prepared(
     select(members_t, *[c.label(f"wallet_{c.name}") for c in wallets_t.c])
     .join(wallets_t, wallets_t.c.member_id == members_t.c.id)
     .where(
@@ -99,8 +118,67 @@ _PROGRAM_WITH_TIERS = (
     .join(tiers_t, tiers_t.c.program_id == programs_t.c.id)
     .order_by(tiers_t.c.rank)
 )
-_PROGRAM_WITH_TIERS_BY_SLUG = _PROGRAM_WITH_TIERS.where(programs_t.c.slug == bindparam("slug"))
-_PROGRAM_WITH_TIERS_BY_ID = _PROGRAM_WITH_TIERS.where(programs_t.c.id == bindparam("id"))
+_PROGRAM_WITH_TIERS_BY_SLUG = Prepared(
+    _PROGRAM_WITH_TIERS.where(programs_t.c.slug == bindparam("slug"))
+)
+_PROGRAM_WITH_TIERS_BY_ID = Prepared(_PROGRAM_WITH_TIERS.where(programs_t.c.id == bindparam("id")))
+
+# Statements of the write path, built once: a statement built per call (`.values(...)`,
+# `.where(col == value)`) costs SQLAlchemy more than twice the CPU of a prebuilt one
+# executed with parameters (about 400 vs 180 microseconds for the entry insert).
+_MEMBER_BY_ID = select(members_t).where(
+    members_t.c.program_id == bindparam("program_id"), members_t.c.id == bindparam("member_id")
+)
+_WALLET = select(wallets_t).where(
+    wallets_t.c.program_id == bindparam("program_id"),
+    wallets_t.c.member_id == bindparam("member_id"),
+)
+_WALLET_LOCKED = _WALLET.with_for_update()
+_INSERT_ENTRY = insert(entries_t)
+_INSERT_LOT = insert(lots_t)
+_TAKE_FROM_LOT = (
+    update(lots_t)
+    .where(
+        lots_t.c.program_id == bindparam("p_program_id"),
+        lots_t.c.id == bindparam("p_lot_id"),
+        lots_t.c.remaining >= bindparam("p_points"),
+    )
+    .values(remaining=lots_t.c.remaining - bindparam("p_points"))
+)
+_UPDATE_WALLET = (
+    update(wallets_t)
+    .where(
+        wallets_t.c.program_id == bindparam("p_program_id"),
+        wallets_t.c.member_id == bindparam("p_member_id"),
+        wallets_t.c.version == bindparam("p_previous_version"),
+    )
+    .values(
+        balance=bindparam("p_balance"),
+        pending=bindparam("p_pending"),
+        lifetime_earned=bindparam("p_lifetime_earned"),
+        version=bindparam("p_version"),
+        updated_at=bindparam("p_at"),
+        last_activity_at=bindparam("p_at"),
+    )
+)
+_CLAIM_KEY = {
+    name: dialect.insert(idempotency_t).on_conflict_do_nothing().returning(idempotency_t.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_IDEMPOTENCY_RECORD = select(idempotency_t).where(
+    idempotency_t.c.program_id == bindparam("program_id"),
+    idempotency_t.c.scope == bindparam("scope"),
+    idempotency_t.c.key == bindparam("key"),
+)
+_COMPLETE_KEY = (
+    update(idempotency_t)
+    .where(
+        idempotency_t.c.program_id == bindparam("p_program_id"),
+        idempotency_t.c.scope == bindparam("p_scope"),
+        idempotency_t.c.key == bindparam("p_key"),
+    )
+    .values(response=bindparam("p_response"))
+)
 
 
 class ConcurrentUpdateError(RuntimeError):
@@ -272,6 +350,12 @@ def lot_from_row(row: Row[Any]) -> Lot:
     )
 
 
+def _program_with_tiers(rows: Sequence[Any]) -> tuple[Program, list[Tier]] | None:
+    if not rows:
+        return None
+    return program_from_row(rows[0]), [tier_from_row(row, prefix="tier_") for row in rows]
+
+
 class SqlProgramRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -298,26 +382,15 @@ class SqlProgramRepository:
 
     async def get_with_tiers(self, slug: str) -> tuple[Program, list[Tier]] | None:
         """The program and its tiers (lowest rank first) in one statement."""
-        return await self._with_tiers(programs_t.c.slug == slug)
+        rows = await _PROGRAM_WITH_TIERS_BY_SLUG.rows(self.conn, {"slug": slug})
+        return _program_with_tiers(rows)
 
     async def get_with_tiers_by_id(
         self, program_id: uuid.UUID
     ) -> tuple[Program, list[Tier]] | None:
-        return await self._with_tiers(programs_t.c.id == program_id)
-
-    async def _with_tiers(self, where: Any) -> tuple[Program, list[Tier]] | None:
-        tier_columns = [c.label(f"tier_{c.name}") for c in tiers_t.c]
-        result = await self.conn.execute(
-            select(programs_t, *tier_columns)
-            .join(tiers_t, tiers_t.c.program_id == programs_t.c.id)
-            .where(where)
-            .order_by(tiers_t.c.rank)
+        return _program_with_tiers(
+            await _PROGRAM_WITH_TIERS_BY_ID.rows(self.conn, {"id": program_id})
         )
-        rows = result.all()
-        if not rows:
-            return None
-        tiers = [tier_from_row(row, prefix="tier_") for row in rows]
-        return program_from_row(rows[0]), tiers
 
     async def update(self, program: Program) -> None:
         await self.conn.execute(
@@ -414,7 +487,9 @@ class SqlMemberRepository:
         return member_from_row(row) if row else None
 
     async def get(self, program_id: uuid.UUID, member_id: uuid.UUID) -> Member | None:
-        return await self._one(program_id, members_t.c.id == member_id)
+        params = {"program_id": program_id, "member_id": member_id}
+        row = (await self.conn.execute(_MEMBER_BY_ID, params)).first()
+        return member_from_row(row) if row else None
 
     async def get_many(self, program_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Member]:
         if not ids:
@@ -433,10 +508,10 @@ class SqlMemberRepository:
         self, program_id: uuid.UUID, subject: str
     ) -> tuple[Member, Wallet] | None:
         """The member and their wallet in one statement."""
-        result = await self.conn.execute(
-            _MEMBER_WITH_WALLET, {"program_id": program_id, "subject": subject}
+        rows = await _MEMBER_WITH_WALLET.rows(
+            self.conn, {"program_id": program_id, "subject": subject}
         )
-        row = result.first()
+        row = rows[0] if rows else None
         if row is None:
             return None
         wallet = wallet_from_row(row, prefix="wallet_")
@@ -536,12 +611,8 @@ class SqlLedgerRepository:
     async def wallet(
         self, program_id: uuid.UUID, member_id: uuid.UUID, *, lock: bool = False
     ) -> Wallet | None:
-        stmt = select(wallets_t).where(
-            wallets_t.c.program_id == program_id, wallets_t.c.member_id == member_id
-        )
-        if lock:
-            stmt = stmt.with_for_update()
-        row = (await self.conn.execute(stmt)).first()
+        params = {"program_id": program_id, "member_id": member_id}
+        row = (await self.conn.execute(_WALLET_LOCKED if lock else _WALLET, params)).first()
         return wallet_from_row(row) if row else None
 
     async def wallets(self, program_id: uuid.UUID, member_ids: Sequence[uuid.UUID]) -> list[Wallet]:
@@ -567,62 +638,60 @@ class SqlLedgerRepository:
     async def post(self, posting: Posting, previous_version: int) -> None:
         entry, wallet = posting.entry, posting.wallet
         await self.conn.execute(
-            insert(entries_t).values(
-                id=entry.id,
-                program_id=entry.program_id,
-                member_id=entry.member_id,
-                version=entry.version,
-                kind=entry.kind.value,
-                points=entry.points,
-                balance_after=entry.balance_after,
-                description=entry.description,
-                reference=entry.reference,
-                actor=entry.actor,
-                occurred_at=entry.occurred_at,
-            )
+            _INSERT_ENTRY,
+            {
+                "id": entry.id,
+                "program_id": entry.program_id,
+                "member_id": entry.member_id,
+                "version": entry.version,
+                "kind": entry.kind.value,
+                "points": entry.points,
+                "balance_after": entry.balance_after,
+                "description": entry.description,
+                "reference": entry.reference,
+                "actor": entry.actor,
+                "occurred_at": entry.occurred_at,
+            },
         )
         for lot in posting.new_lots:
             await self.conn.execute(
-                insert(lots_t).values(
-                    id=lot.id,
-                    program_id=lot.program_id,
-                    member_id=lot.member_id,
-                    entry_id=entry.id,
-                    points=lot.points,
-                    remaining=lot.remaining,
-                    available_at=lot.available_at,
-                    expires_at=lot.expires_at,
-                    created_at=lot.created_at,
-                    held=lot.held,
-                )
+                _INSERT_LOT,
+                {
+                    "id": lot.id,
+                    "program_id": lot.program_id,
+                    "member_id": lot.member_id,
+                    "entry_id": entry.id,
+                    "points": lot.points,
+                    "remaining": lot.remaining,
+                    "available_at": lot.available_at,
+                    "expires_at": lot.expires_at,
+                    "created_at": lot.created_at,
+                    "held": lot.held,
+                },
             )
         for take in posting.takes:
             result = await self.conn.execute(
-                update(lots_t)
-                .where(
-                    lots_t.c.program_id == wallet.program_id,
-                    lots_t.c.id == take.lot_id,
-                    lots_t.c.remaining >= take.points,
-                )
-                .values(remaining=lots_t.c.remaining - take.points)
+                _TAKE_FROM_LOT,
+                {
+                    "p_program_id": wallet.program_id,
+                    "p_lot_id": take.lot_id,
+                    "p_points": take.points,
+                },
             )
             if result.rowcount != 1:
                 raise ConcurrentUpdateError(f"lot {take.lot_id} changed during the transaction")
         result = await self.conn.execute(
-            update(wallets_t)
-            .where(
-                wallets_t.c.program_id == wallet.program_id,
-                wallets_t.c.member_id == wallet.member_id,
-                wallets_t.c.version == previous_version,
-            )
-            .values(
-                balance=wallet.balance,
-                pending=wallet.pending,
-                lifetime_earned=wallet.lifetime_earned,
-                version=wallet.version,
-                updated_at=entry.occurred_at,
-                last_activity_at=entry.occurred_at,
-            )
+            _UPDATE_WALLET,
+            {
+                "p_program_id": wallet.program_id,
+                "p_member_id": wallet.member_id,
+                "p_previous_version": previous_version,
+                "p_balance": wallet.balance,
+                "p_pending": wallet.pending,
+                "p_lifetime_earned": wallet.lifetime_earned,
+                "p_version": wallet.version,
+                "p_at": entry.occurred_at,
+            },
         )
         if result.rowcount != 1:
             raise ConcurrentUpdateError(f"wallet {wallet.member_id} changed during the transaction")
@@ -653,7 +722,7 @@ class SqlLedgerRepository:
             "before": before_version if before_version is not None else 2**62,
             "limit": limit,
         }
-        return [entry_from_row(row) for row in await self.conn.execute(_HISTORY, params)]
+        return [entry_from_row(row) for row in await _HISTORY.rows(self.conn, params)]
 
     async def expiring(
         self, program_id: uuid.UUID, member_id: uuid.UUID, now: datetime, limit: int
@@ -684,8 +753,8 @@ class SqlLedgerRepository:
         """Entries of `kinds` since `since`, less what of it is still held (one statement)."""
         if not member_ids:
             return {}
-        result = await self.conn.execute(
-            _QUALIFYING,
+        result = await _QUALIFYING.rows(
+            self.conn,
             {
                 "program_id": program_id,
                 "member_ids": list(set(member_ids)),
@@ -727,26 +796,22 @@ class SqlIdempotencyRepository:
     ) -> IdempotencyRecord | None:
         # On PostgreSQL a concurrent insert of the same key waits here until the
         # other transaction ends, then either conflicts (it committed) or goes on.
-        stmt = insert_ignoring_conflicts(self.conn, idempotency_t).values(
-            id=new_id(),
-            program_id=program_id,
-            scope=scope,
-            key=key,
-            fingerprint=fingerprint,
-            response={},
-            created_at=now,
+        claimed = await self.conn.execute(
+            _CLAIM_KEY[self.conn.dialect.name],
+            {
+                "id": new_id(),
+                "program_id": program_id,
+                "scope": scope,
+                "key": key,
+                "fingerprint": fingerprint,
+                "response": {},
+                "created_at": now,
+            },
         )
-        if (await self.conn.execute(stmt.returning(idempotency_t.c.id))).first() is not None:
+        if claimed.first() is not None:
             return None
-        row = (
-            await self.conn.execute(
-                select(idempotency_t).where(
-                    idempotency_t.c.program_id == program_id,
-                    idempotency_t.c.scope == scope,
-                    idempotency_t.c.key == key,
-                )
-            )
-        ).one()
+        params = {"program_id": program_id, "scope": scope, "key": key}
+        row = (await self.conn.execute(_IDEMPOTENCY_RECORD, params)).one()
         return IdempotencyRecord(
             scope=scope, key=key, fingerprint=row.fingerprint, response=row.response
         )
@@ -755,11 +820,11 @@ class SqlIdempotencyRepository:
         self, program_id: uuid.UUID, scope: str, key: str, response: Mapping[str, Any]
     ) -> None:
         await self.conn.execute(
-            update(idempotency_t)
-            .where(
-                idempotency_t.c.program_id == program_id,
-                idempotency_t.c.scope == scope,
-                idempotency_t.c.key == key,
-            )
-            .values(response=dict(response))
+            _COMPLETE_KEY,
+            {
+                "p_program_id": program_id,
+                "p_scope": scope,
+                "p_key": key,
+                "p_response": dict(response),
+            },
         )

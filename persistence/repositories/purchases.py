@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.earning import Campaign
@@ -30,6 +30,14 @@ def _campaign(row: Row[Any]) -> Campaign:
     )
 
 
+_INSERT_PURCHASE = insert(purchases_t)  # built once: see persistence.repositories.core
+_RUNNING_CAMPAIGNS = select(campaigns_t).where(
+    campaigns_t.c.program_id == bindparam("program_id"),
+    campaigns_t.c.starts_at <= bindparam("at"),
+    campaigns_t.c.ends_at > bindparam("at"),
+)
+
+
 class SqlPurchaseRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -46,7 +54,8 @@ class SqlPurchaseRepository:
         occurred_at: datetime,
     ) -> None:
         await self.conn.execute(
-            insert(purchases_t).values(
+            _INSERT_PURCHASE,
+            dict(
                 id=uuid.uuid4(),
                 program_id=program_id,
                 member_id=member_id,
@@ -58,7 +67,7 @@ class SqlPurchaseRepository:
                 reversed_points=0,
                 entry_ids=[e.hex for e in entry_ids],
                 occurred_at=occurred_at,
-            )
+            ),
         )
 
     async def get(self, program_id: uuid.UUID, order_id: str) -> PurchaseRecord | None:
@@ -111,13 +120,7 @@ class SqlPurchaseRepository:
 
     async def campaigns(self, program_id: uuid.UUID, at: datetime) -> list[Campaign]:
         """Campaigns running at `at`."""
-        result = await self.conn.execute(
-            select(campaigns_t).where(
-                campaigns_t.c.program_id == program_id,
-                campaigns_t.c.starts_at <= at,
-                campaigns_t.c.ends_at > at,
-            )
-        )
+        result = await self.conn.execute(_RUNNING_CAMPAIGNS, {"program_id": program_id, "at": at})
         return [_campaign(row) for row in result]
 
     async def all_campaigns(self, program_id: uuid.UUID) -> list[Campaign]:
