@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -12,6 +13,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from api.errors import LoyaltyErrors
+from api.executor import LoyaltyExecutor
 from api.limits import CostBudget, CostLimiter, ValidationMemo
 from api.mutations.instore import InStoreMutations
 from api.mutations.members import MemberMutations
@@ -54,10 +56,15 @@ def build_schema(
     """The schema with its limits; `budget` is the per-caller cost budget of one app."""
     costs = budget or CostBudget()
     memo = ValidationMemo()
+    # The limiters' validation rules, built once: their constructors define a rule class
+    # per call, and extensions are instantiated per request.
+    rules = [
+        *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+    ]
     extensions = [
         lambda: ParserCache(maxsize=1024),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: CostLimiter(costs, memo),
         lambda: LoyaltyErrors(request_id=current_request_id),
@@ -73,6 +80,7 @@ def build_schema(
         extensions=extensions,
         types=[Money, Program, Tier, Member, LedgerEntry],
         config=StrawberryConfig(disable_field_suggestions=production),
+        execution_context_class=LoyaltyExecutor,
     )
 
 
