@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ MAX_TOKEN_BYTES = 8192
 REQUIRED_CLAIMS = ["sub", "role", "program", "exp", "iat", "iss", "aud"]
 ASYMMETRIC = {"RS256": "RSA", "ES256": "EC"}
 MAX_CLAIM = 200
+VERIFIED_CACHE_SIZE = 10_000
 
 
 class TokenVerifier:
@@ -32,6 +34,10 @@ class TokenVerifier:
         self._keys: dict[str, PyJWK] = {}
         self._jwks_stamp: tuple[int, int] | None = None
         self._refresh_keys()
+        # token -> (principal, JWKS state it was verified under): an app sends the same
+        # token with every request, and checking its signature again costs more than the
+        # rest of authentication. Expiry is checked on every use.
+        self._verified: OrderedDict[str, tuple[Principal, tuple[int, int] | None]] = OrderedDict()
 
     def _refresh_keys(self) -> None:
         """(Re)load the JWKS file when it changed: adding a key rotates it in, removing
@@ -65,6 +71,25 @@ class TokenVerifier:
         """A principal from a valid token, or UNAUTHENTICATED saying briefly why."""
         if len(token) > MAX_TOKEN_BYTES:
             raise NotAuthenticated("The token is too large.")
+        known = self._verified.get(token)
+        if known is not None:
+            principal, stamp = known
+            self._refresh_keys()  # a key removed from the JWKS retires its tokens at once
+            expires_at = principal.expires_at
+            leeway = self.settings.jwt_leeway_seconds
+            if stamp == self._jwks_stamp and (
+                expires_at is None or time.time() < expires_at.timestamp() + leeway
+            ):
+                self._verified.move_to_end(token)
+                return principal
+            del self._verified[token]
+        principal = self._verify(token)
+        self._verified[token] = (principal, self._jwks_stamp)
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
             key = self._key_for(header)

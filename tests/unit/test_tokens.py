@@ -151,3 +151,41 @@ def test_oversized_tokens_are_refused_before_parsing(verifier: TokenVerifier) ->
     )
     with pytest.raises(NotAuthenticated, match="too large"):
         verifier.verify(token)
+
+
+def test_a_verified_token_is_remembered_until_it_expires(tmp_path: Path) -> None:
+    settings = Settings(
+        jwt_secret="hs-secret-for-tests-" + "x" * 20,
+        jwt_leeway_seconds=0,
+        var_dir=tmp_path,
+        _env_file=None,
+    )
+    verifier = TokenVerifier(settings)
+    token = jwt.encode(claims(exp=int(time.time()) + 1), settings.secret, algorithm="HS256")
+    # verified once, then answered from memory (the same principal object)
+    first = verifier.verify(token)
+    assert verifier.verify(token) is first
+    # but never past its expiry
+    time.sleep(max(0.0, first.expires_at.timestamp() - time.time()) + 0.05)  # type: ignore[union-attr]
+    with pytest.raises(NotAuthenticated, match="expired"):
+        verifier.verify(token)
+
+
+def test_a_remembered_token_is_refused_once_its_key_is_retired(
+    verifier: TokenVerifier, jwks_file: Path
+) -> None:
+    token = jwt.encode(claims(), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"})
+    assert verifier.verify(token).subject == "alice"
+    assert verifier.verify(token).subject == "alice"
+    write_jwks(jwks_file, jwk(EC_KEY.public_key(), "ec-1", "ES256"))
+    with pytest.raises(NotAuthenticated):
+        verifier.verify(token)
+
+
+def test_a_tampered_copy_of_a_remembered_token_is_refused(verifier: TokenVerifier) -> None:
+    token = jwt.encode(claims(), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"})
+    assert verifier.verify(token).subject == "alice"
+    head, _body, signature = token.split(".")
+    forged = jwt.utils.base64url_encode(json.dumps(claims(role="admin")).encode()).decode()
+    with pytest.raises(NotAuthenticated):
+        verifier.verify(f"{head}.{forged}.{signature}")
