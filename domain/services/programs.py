@@ -52,6 +52,14 @@ async def program_of(uow: UnitOfWork, principal: Principal) -> Program:
     return program
 
 
+async def program_and_tiers(uow: UnitOfWork, principal: Principal) -> tuple[Program, list[Tier]]:
+    """The caller's program and its tiers (lowest rank first), read together."""
+    found = await uow.programs.get_with_tiers(principal.program_slug)
+    if found is None:
+        raise NotAuthenticated("The token's program does not exist.")
+    return found
+
+
 async def create_program(
     uow: UnitOfWork, clock: Clock, *, slug: str, name: str, currency: str
 ) -> Program:

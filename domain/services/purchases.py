@@ -27,7 +27,7 @@ from domain.ports import Clock, UnitOfWork
 from domain.services.instore import ensure_staff_window, record
 from domain.services.members import ensure_active, member_for
 from domain.services.points import claim, locked_wallet, purchase_time, wallet_of
-from domain.services.programs import program_of
+from domain.services.programs import program_and_tiers, program_of
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,10 @@ async def _breakdown(
     amount_minor: int,
     lines: Sequence[OrderLine],
     at: datetime,
+    all_tiers: list[Tier] | None = None,
 ) -> tuple[EarnBreakdown, list[Tier]]:
-    all_tiers = await uow.tiers.all(program.id)
+    if all_tiers is None:
+        all_tiers = await uow.tiers.all(program.id)
     tier = next((t for t in all_tiers if t.id == member.tier_id), all_tiers[0])
     campaigns = await uow.purchases.campaigns(program.id, at)
     breakdown = compute_earn(
@@ -95,7 +97,7 @@ async def record_purchase(
     lift the member to a higher tier at once when they cross its threshold.
     """
     require_role(principal, Role.STAFF, Role.ADMIN)
-    program = await program_of(uow, principal)
+    program, all_tiers = await program_and_tiers(uow, principal)
     now = clock.now()
     order_id = validate_key(command.order_id, ("input", "orderId"))
     money = validate_money(
@@ -111,8 +113,8 @@ async def record_purchase(
         wallet = await wallet_of(uow, program, member.id)
         return PurchaseResult(points_earned=int(previous["points"]), wallet=wallet)
     ensure_active(member)
-    breakdown, all_tiers = await _breakdown(
-        uow, program, member, money.amount_minor, lines, occurred_at
+    breakdown, _ = await _breakdown(
+        uow, program, member, money.amount_minor, lines, occurred_at, all_tiers
     )
     wallet = await locked_wallet(uow, program, member.id)
     credits = [(EntryKind.EARN, breakdown.points, _describe(order_id, breakdown))]
@@ -164,6 +166,8 @@ async def upgrade_if_reached(
 ) -> Tier | None:
     """Lift the member at once to the tier their qualifying points now reach."""
     current = next((t for t in all_tiers if t.id == member.tier_id), all_tiers[0])
+    if all(t.rank <= current.rank for t in all_tiers):
+        return None  # already in the highest tier: nothing to count
     start, _ = tiers.qualifying_window(program.policy.qualifying, now)
     qualifying = (
         await uow.ledger.qualifying_points(program.id, [member.id], start, tiers.QUALIFYING_KINDS)
