@@ -116,6 +116,10 @@ async def record_purchase(
     breakdown, _ = await _breakdown(
         uow, program, member, money.amount_minor, lines, occurred_at, all_tiers
     )
+    # The answer is known now: store it before taking the wallet, which other purchases
+    # of this member wait for until commit (same transaction, so nothing changes if it
+    # rolls back).
+    await uow.idempotency.complete(program.id, "purchase", order_id, {"points": breakdown.total})
     wallet = await locked_wallet(uow, program, member.id)
     credits = [(EntryKind.EARN, breakdown.points, _describe(order_id, breakdown))]
     if breakdown.bonus_points:
@@ -151,7 +155,6 @@ async def record_purchase(
     )
     await upgrade_if_reached(uow, program, member, all_tiers, now)
     await record(uow, principal, program, member, "purchase", now, f"order {order_id}")
-    await uow.idempotency.complete(program.id, "purchase", order_id, {"points": breakdown.total})
     await uow.commit()
     return PurchaseResult(points_earned=breakdown.total, wallet=wallet, breakdown=breakdown)
 
