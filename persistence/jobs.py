@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -73,16 +74,16 @@ class Jobs:
         while await job(program, now, report):
             pass
 
-    async def _claim(  # type: ignore[no-untyped-def]
-        self, uow: SqlUnitOfWork, program: Program, due, after: uuid.UUID | None = None, *also
+    async def _claim(
+        self, uow: SqlUnitOfWork, program: Program, *due: Any, after: uuid.UUID | None = None
     ) -> list[Wallet]:
-        """Lock the wallets of up to `batch` due members that no other runner holds (those
-        after `after` in member id order, and matching `also`, when given)."""
+        """Lock the wallets of up to `batch` due members (`due`: conditions on the wallet
+        row) that no other runner holds; with `after`, only those after it in member order."""
         if after is not None:
-            also = (*also, wallets_t.c.member_id > after)
+            due = (*due, wallets_t.c.member_id > after)
         stmt = (
             select(wallets_t)
-            .where(wallets_t.c.program_id == program.id, wallets_t.c.member_id.in_(due), *also)
+            .where(wallets_t.c.program_id == program.id, *due)
             .order_by(wallets_t.c.member_id)
             .limit(self.batch)
             .with_for_update(skip_locked=True)
@@ -103,7 +104,7 @@ class Jobs:
             .distinct()
         )
         async with self._uow() as uow:
-            wallets = await self._claim(uow, program, due)
+            wallets = await self._claim(uow, program, wallets_t.c.member_id.in_(due))
             for wallet in wallets:
                 lots = await uow.ledger.open_lots(program.id, wallet.member_id)
                 held = [lot for lot in lots if lot.held]
@@ -148,30 +149,23 @@ class Jobs:
         """
         policy = program.policy
         expired = expired_lot_conditions(policy, now)
-        if policy.expiry is ExpiryPolicy.AFTER_EARNING:
-            due = (
-                select(lots_t.c.member_id)
-                .where(lots_t.c.program_id == program.id, *expired)
-                .distinct()
+        # EXISTS per wallet, in member order from the cursor: each batch reads about its own
+        # wallets' lots (an IN over all due lots made every batch read all of them)
+        has_expired_lots = (
+            select(lots_t.c.id)
+            .where(
+                lots_t.c.program_id == program.id,
+                lots_t.c.member_id == wallets_t.c.member_id,
+                *expired,
             )
-        else:
+            .exists()
+        )
+        due = [wallets_t.c.balance > 0, has_expired_lots]
+        if policy.expiry is ExpiryPolicy.INACTIVITY:
             idle_since = tiers.add_months(now, -policy.expiry_months)
-            spendable = (
-                select(lots_t.c.id)
-                .where(
-                    lots_t.c.program_id == program.id,
-                    lots_t.c.member_id == wallets_t.c.member_id,
-                    *expired,
-                )
-                .exists()
-            )
-            due = select(wallets_t.c.member_id).where(
-                wallets_t.c.program_id == program.id,
-                wallets_t.c.last_activity_at <= idle_since,
-                spendable,
-            )
+            due.append(wallets_t.c.last_activity_at <= idle_since)
         async with self._uow() as uow:
-            wallets = await self._claim(uow, program, due, after, wallets_t.c.balance > 0)
+            wallets = await self._claim(uow, program, *due, after=after)
             repo = SqlExpiryRepository(uow.conn)
             totals = await repo.due(program.id, [w.member_id for w in wallets], policy, now)
             emptied: list[uuid.UUID] = []
@@ -213,7 +207,7 @@ class Jobs:
             members_t.c.tier_valid_until <= now,
         )
         async with self._uow() as uow:
-            wallets = await self._claim(uow, program, due)
+            wallets = await self._claim(uow, program, wallets_t.c.member_id.in_(due))
             all_tiers = await uow.tiers.all(program.id)
             period = program.policy.qualifying
             for wallet in wallets:

@@ -35,6 +35,17 @@ class SqlExpiryRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
+    def _lots_of(self, program_id: uuid.UUID, member_ids: Sequence[uuid.UUID]) -> list[Any]:
+        """The lots of these members (of wallets claimed in the program). SQLite's planner,
+        which has no statistics, given `program_id = ?` too, reads every due lot of the
+        program through ix_lot_expires in each batch instead of the batch's own lots through
+        ix_lot_member_open; there the member ids alone scope the lots (ids are unique across
+        programs, and the wallets were claimed in this program)."""
+        members = lots_t.c.member_id.in_(member_ids)
+        if self.conn.dialect.name == "sqlite":
+            return [members]
+        return [lots_t.c.program_id == program_id, members]
+
     async def due(
         self,
         program_id: uuid.UUID,
@@ -47,11 +58,7 @@ class SqlExpiryRepository:
             return {}
         result = await self.conn.execute(
             select(lots_t.c.member_id, func.sum(lots_t.c.remaining), func.count())
-            .where(
-                lots_t.c.program_id == program_id,
-                lots_t.c.member_id.in_(member_ids),
-                *expired_lot_conditions(policy, now),
-            )
+            .where(*self._lots_of(program_id, member_ids), *expired_lot_conditions(policy, now))
             .group_by(lots_t.c.member_id)
         )
         return {row[0]: (int(row[1]), int(row[2])) for row in result}
@@ -69,11 +76,7 @@ class SqlExpiryRepository:
             return
         result = await self.conn.execute(
             update(lots_t)
-            .where(
-                lots_t.c.program_id == program_id,
-                lots_t.c.member_id.in_(member_ids),
-                *expired_lot_conditions(policy, now),
-            )
+            .where(*self._lots_of(program_id, member_ids), *expired_lot_conditions(policy, now))
             .values(remaining=0)
         )
         if result.rowcount != expected:
