@@ -5,7 +5,9 @@ Each job finds due members with one set-based query, then claims their wallets i
 never touch the same wallet twice; on SQLite the single writer lock does it). Claiming
 the wallet before its lots keeps the lock order of every other writer: no deadlocks.
 Per member, the domain rules decide; every change is a ledger posting or a versioned
-wallet update, announced after commit like any other change.
+wallet update, announced after commit like any other change. Expiry applies the rules to
+a whole batch in a few statements (persistence/repositories/expiry.py): the usual wallet
+loses all its expired lots; one whose balance is short of them gets a posting of its own.
 """
 
 from __future__ import annotations
