@@ -331,3 +331,32 @@ def apply_takes(lots: Sequence[Lot], takes: Sequence[LotTake]) -> list[Lot]:
     for take in takes:
         by_id[take.lot_id] = by_id.get(take.lot_id, 0) + take.points
     return [replace(lot, remaining=lot.remaining - by_id.get(lot.id, 0)) for lot in lots]
+
+
+EXPIRY_DESCRIPTION = "Points expired"
+
+
+def expiring_points(wallet: Wallet, due: int) -> int:
+    """What of the `due` points left in a wallet's expired lots actually expires: never more
+    than the balance, so a wallet in debt, or holding less than its lots (after reversals),
+    loses only what its balance allows (and nothing at all at zero or below)."""
+    return max(0, min(due, wallet.balance))
+
+
+def expire(
+    wallet: Wallet, expired: Sequence[Lot], points: int, *, now: datetime, actor: str
+) -> Posting:
+    """The EXPIRE entry for `points` (from `expiring_points`), taken from `expired`
+    (`expired_lots`) soonest-expiring first. When every expired lot goes to zero
+    (`points` is all that is due), a set-based caller may pass no lots and empty them itself:
+    the posting then carries no takes."""
+    return debit(
+        wallet,
+        expired,
+        points,
+        kind=EntryKind.EXPIRE,
+        now=now,
+        description=EXPIRY_DESCRIPTION,
+        reference=f"expiry:{now.date().isoformat()}",
+        actor=actor,
+    )

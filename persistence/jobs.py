@@ -5,7 +5,9 @@ Each job finds due members with one set-based query, then claims their wallets i
 never touch the same wallet twice; on SQLite the single writer lock does it). Claiming
 the wallet before its lots keeps the lock order of every other writer: no deadlocks.
 Per member, the domain rules decide; every change is a ledger posting or a versioned
-wallet update, announced after commit like any other change.
+wallet update, announced after commit like any other change. Expiry applies the rules to
+a whole batch in a few statements (persistence/repositories/expiry.py): the usual wallet
+loses all its expired lots; one whose balance is short of them gets a posting of its own.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 
 from domain import ledger, tiers
 from domain.events import WalletChanged
-from domain.model import EntryKind, ExpiryPolicy, Program, Wallet
+from domain.model import ExpiryPolicy, Posting, Program, Wallet
 from persistence.db import Database
 from persistence.events import EventBus
 from persistence.repositories.core import (
@@ -30,6 +33,7 @@ from persistence.repositories.core import (
     wallet_from_row,
     wallets_t,
 )
+from persistence.repositories.expiry import SqlExpiryRepository, expired_lot_conditions
 from persistence.unit_of_work import SqlUnitOfWork
 
 BATCH = 500
@@ -61,7 +65,10 @@ class Jobs:
             rows = (await uow.conn.execute(query)).all()
         for program in [program_from_row(row) for row in rows]:
             await self._drain(self._release, program, now, report)
-            await self._drain(self._expire, program, now, report)
+            if program.policy.expiry is not ExpiryPolicy.NONE:
+                after = await self._expire(program, now, report, None)
+                while after is not None:
+                    after = await self._expire(program, now, report, after)
             await self._drain(self._evaluate, program, now, report)
         return report
 
@@ -69,11 +76,16 @@ class Jobs:
         while await job(program, now, report):
             pass
 
-    async def _claim(self, uow: SqlUnitOfWork, program: Program, due) -> list[Wallet]:  # type: ignore[no-untyped-def]
-        """Lock the wallets of up to `batch` due members that no other runner holds."""
+    async def _claim(
+        self, uow: SqlUnitOfWork, program: Program, *due: Any, after: uuid.UUID | None = None
+    ) -> list[Wallet]:
+        """Lock the wallets of up to `batch` due members (`due`: conditions on the wallet
+        row) that no other runner holds; with `after`, only those after it in member order."""
+        if after is not None:
+            due = (*due, wallets_t.c.member_id > after)
         stmt = (
             select(wallets_t)
-            .where(wallets_t.c.program_id == program.id, wallets_t.c.member_id.in_(due))
+            .where(wallets_t.c.program_id == program.id, *due)
             .order_by(wallets_t.c.member_id)
             .limit(self.batch)
             .with_for_update(skip_locked=True)
@@ -94,7 +106,7 @@ class Jobs:
             .distinct()
         )
         async with self._uow() as uow:
-            wallets = await self._claim(uow, program, due)
+            wallets = await self._claim(uow, program, wallets_t.c.member_id.in_(due))
             for wallet in wallets:
                 lots = await uow.ledger.open_lots(program.id, wallet.member_id)
                 held = [lot for lot in lots if lot.held]
@@ -125,53 +137,70 @@ class Jobs:
             await uow.commit()
         return len(wallets) == self.batch
 
-    async def _expire(self, program: Program, now: datetime, report: JobReport) -> bool:
+    async def _expire(
+        self, program: Program, now: datetime, report: JobReport, after: uuid.UUID | None
+    ) -> uuid.UUID | None:
+        """Expire one batch of wallets, set-based: claim up to `batch` due wallets after
+        `after` (member id order), then a few statements for the whole batch. Returns the
+        last member claimed while there may be more, else None.
+
+        A wallet is due only while something of it can expire (a positive balance and an
+        expired lot), so every claimed wallet leaves the due set and the pass ends. Due
+        wallets another transaction holds are skipped (SKIP LOCKED): another runner is
+        expiring them, or the next pass will.
+        """
         policy = program.policy
-        if policy.expiry is ExpiryPolicy.NONE:
-            return False
-        if policy.expiry is ExpiryPolicy.AFTER_EARNING:
-            lot_due = and_(lots_t.c.expires_at.is_not(None), lots_t.c.expires_at <= now)
-            due = (
-                select(lots_t.c.member_id)
-                .where(
-                    lots_t.c.program_id == program.id,
-                    lots_t.c.remaining > 0,
-                    lots_t.c.held.is_(False),
-                    lot_due,
-                )
-                .distinct()
+        expired = expired_lot_conditions(policy, now)
+        # EXISTS per wallet, in member order from the cursor: each batch reads about its own
+        # wallets' lots (an IN over all due lots made every batch read all of them)
+        has_expired_lots = (
+            select(lots_t.c.id)
+            .where(
+                lots_t.c.program_id == program.id,
+                lots_t.c.member_id == wallets_t.c.member_id,
+                *expired,
             )
-        else:
+            .exists()
+        )
+        due = [wallets_t.c.balance > 0, has_expired_lots]
+        if policy.expiry is ExpiryPolicy.INACTIVITY:
             idle_since = tiers.add_months(now, -policy.expiry_months)
-            due = select(wallets_t.c.member_id).where(
-                wallets_t.c.program_id == program.id,
-                wallets_t.c.balance > 0,
-                wallets_t.c.last_activity_at <= idle_since,
-            )
+            due.append(wallets_t.c.last_activity_at <= idle_since)
         async with self._uow() as uow:
-            wallets = await self._claim(uow, program, due)
+            wallets = await self._claim(uow, program, *due, after=after)
+            repo = SqlExpiryRepository(uow.conn)
+            totals = await repo.due(program.id, [w.member_id for w in wallets], policy, now)
+            emptied: list[uuid.UUID] = []
+            emptied_lots = 0
+            postings = []
             for wallet in wallets:
-                lots = await uow.ledger.open_lots(program.id, wallet.member_id)
-                expired = ledger.expired_lots(lots, policy, now)
-                points = min(sum(lot.remaining for lot in expired), max(wallet.balance, 0))
+                due_points, due_lots = totals.get(wallet.member_id, (0, 0))
+                points = ledger.expiring_points(wallet, due_points)
                 if points <= 0:
                     continue
-                posting = ledger.debit(
-                    wallet,
-                    expired,
-                    points,
-                    kind=EntryKind.EXPIRE,
-                    now=now,
-                    description="Points expired",
-                    reference=f"expiry:{now.date().isoformat()}",
-                    actor=SYSTEM,
-                )
-                await uow.ledger.post(posting, previous_version=wallet.version)
+                if points == due_points:  # the usual case: every expired lot goes to zero
+                    postings.append(ledger.expire(wallet, [], points, now=now, actor=SYSTEM))
+                    emptied.append(wallet.member_id)
+                    emptied_lots += due_lots
+                else:  # short of its lots: the domain picks which lots, as for any debit
+                    lots = await uow.ledger.open_lots(program.id, wallet.member_id)
+                    posting = ledger.expire(
+                        wallet,
+                        ledger.expired_lots(lots, policy, now),
+                        points,
+                        now=now,
+                        actor=SYSTEM,
+                    )
+                    await uow.ledger.post(posting, previous_version=wallet.version)
                 report.expired_points += points
-                report.expired_lots += len(expired)
+                report.expired_lots += due_lots
                 report.members.add(wallet.member_id)
+            await repo.empty_expired_lots(program.id, emptied, policy, now, emptied_lots)
+            await repo.post_expiries(program.id, postings)
+            for posting in postings:
+                uow.record(_posted(posting))
             await uow.commit()
-        return len(wallets) == self.batch
+        return wallets[-1].member_id if len(wallets) == self.batch else None
 
     async def _evaluate(self, program: Program, now: datetime, report: JobReport) -> bool:
         due = select(members_t.c.id).where(
@@ -180,7 +209,7 @@ class Jobs:
             members_t.c.tier_valid_until <= now,
         )
         async with self._uow() as uow:
-            wallets = await self._claim(uow, program, due)
+            wallets = await self._claim(uow, program, wallets_t.c.member_id.in_(due))
             all_tiers = await uow.tiers.all(program.id)
             period = program.policy.qualifying
             for wallet in wallets:
@@ -246,4 +275,18 @@ def _changed(wallet: Wallet, delta: int) -> WalletChanged:
         balance=wallet.balance,
         pending=wallet.pending,
         entry_id=None,
+    )
+
+
+def _posted(posting: Posting) -> WalletChanged:
+    """What `SqlLedgerRepository.post` announces for a posting, for postings written in bulk."""
+    wallet, entry = posting.wallet, posting.entry
+    return WalletChanged(
+        program_id=wallet.program_id,
+        member_id=wallet.member_id,
+        version=wallet.version,
+        delta=entry.points,
+        balance=wallet.balance,
+        pending=wallet.pending,
+        entry_id=entry.id,
     )
