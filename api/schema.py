@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.extensions import (
-    MaxAliasesLimiter,
+    AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
+    max_aliases,
+    query_depth_limiter,
 )
 from strawberry.schema.config import StrawberryConfig
 
@@ -30,6 +31,12 @@ from api.types.wallet import LedgerEntry
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 4000
+# strawberry's MaxAliasesLimiter and QueryDepthLimiter define a new rule class per operation
+# (kept for a subscription's whole life): the same rules, defined once.
+LIMIT_RULES = [
+    query_depth_limiter.create_validator(MAX_DEPTH, None),
+    max_aliases.create_validator(MAX_ALIASES),
+]
 
 
 @strawberry.type(
@@ -56,8 +63,7 @@ def build_schema(
     memo = ValidationMemo()
     extensions = [
         lambda: ParserCache(maxsize=1024),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: CostLimiter(costs, memo),
         lambda: LoyaltyErrors(request_id=current_request_id),
