@@ -54,6 +54,21 @@ QUERY = (
     "entry { id kind points balanceAfter description occurredAt } tier { name } } }"
 )
 WARMUP = 20
+# Our server under a thin wrapper that logs every garbage collection of 1 ms or more to its
+# log (a callback per collection, microseconds): the latency tail is read against these.
+GC_LOGGING = """
+import gc, runpy, sys, time
+started = [0.0]
+def pause(phase, info):
+    if phase == "start":
+        started[0] = time.monotonic()
+        return
+    ms = (time.monotonic() - started[0]) * 1000
+    if ms >= 1:
+        sys.stderr.write(f"GCPAUSE {time.monotonic():.4f} {info['generation']} {ms:.2f}\\n")
+gc.callbacks.append(pause)
+runpy.run_module("api.cli", run_name="__main__", alter_sys=True)
+"""
 FDS = 65536
 
 
@@ -201,6 +216,25 @@ async def wait_quiet(own: list[int], limit: float, busy: float = 0.25) -> float:
     return share
 
 
+def gc_pauses(log: str, start: float, end: float) -> dict[str, list[float]]:
+    """Per generation: [count, longest ms, total ms] of the server's collections >= 1 ms."""
+    from bench import run as harness
+
+    found: dict[str, list[float]] = {}
+    for line in (harness.OUT / f"{log}.log").read_text(errors="replace").splitlines():
+        if not line.startswith("GCPAUSE "):
+            continue
+        _, stamp, generation, ms = line.split()
+        if start <= float(stamp) <= end:
+            count, longest, total = found.get(f"gen{generation}", [0, 0.0, 0.0])
+            found[f"gen{generation}"] = [
+                count + 1,
+                max(longest, float(ms)),
+                round(total + float(ms), 2),
+            ]
+    return found
+
+
 class Client:
     """The load client process: `ready` once its sockets are open, stamps on `stop`."""
 
@@ -304,7 +338,7 @@ class Bench:
 
     async def server(self, kind: str, port: int, n: int) -> subprocess.Popen[bytes]:
         if kind == "ours":
-            command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
+            command = [sys.executable, "-c", GC_LOGGING, "serve", "--port", str(port)]
         else:
             command = [sys.executable, str(ROOT / "bench" / "bare_ws.py"), "--port", str(port)]
         proc = self.harness.start(f"subs-{kind}-{n}", command, self.env)
@@ -352,8 +386,10 @@ class Bench:
                 result["others_busy_before"] = round(await wait_quiet(own, args.quiet), 3)
                 cpu_before = cpu_seconds(proc.pid)
                 busy_before = machine_busy()
+                phase = time.monotonic()
                 commits = await self.drive(members[:n])
                 await asyncio.sleep(args.drain)
+                result["gc_pauses"] = gc_pauses(f"subs-{kind}-{n}", phase, time.monotonic())
                 cpu = cpu_seconds(proc.pid) - cpu_before
                 busy_after = machine_busy()
                 result["machine_busy"] = round(
@@ -365,7 +401,8 @@ class Bench:
                 print(
                     f"         latency p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
                     f"max {result['max_ms']} ms, delivered {result['delivered']:,}/"
-                    f"{result['expected']:,}, server CPU {result['server_cpu_share']:.0%}, machine "
+                    f"{result['expected']:,}, GC {result['gc_pauses']}, "
+                    f"server CPU {result['server_cpu_share']:.0%}, machine "
                     f"{result['machine_busy']:.0%} of {os.cpu_count()} cores "
                     f"{report['problems'] or ''} {report['samples'][:2] or ''}"
                 )
@@ -523,8 +560,9 @@ class Bench:
             "- Latency: COMMIT returned -> `next` message received by the client",
             "",
             "| subscribers | p50 ms | p99 ms | max ms | delivered | KiB/subscriber ours"
-            " | KiB/subscriber bare websockets | ratio | server CPU | machine busy |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            " | KiB/subscriber bare websockets | ratio | longest GC pause | server CPU"
+            " | machine busy |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in results:
             ours, bare = r["ours"], r["bare"]
@@ -532,7 +570,8 @@ class Bench:
                 f"| {r['subscribers']:,} | {ours['p50_ms']} | {ours['p99_ms']} | {ours['max_ms']} "
                 f"| {ours['delivered_pct']} % ({ours['delivered']:,}/{ours['expected']:,}) "
                 f"| {ours['kib_per_subscriber']} | {bare['kib_per_subscriber']} "
-                f"| {r['memory_ratio']:.2f}x | {ours['server_cpu_share']:.0%} "
+                f"| {r['memory_ratio']:.2f}x | {longest_pause(ours['gc_pauses'])} "
+                f"| {ours['server_cpu_share']:.0%} "
                 f"| {ours['machine_busy']:.0%} |"
             )
         lines += [
@@ -549,6 +588,13 @@ class Bench:
         rest = tail.split("<!-- /subscriptions -->", 1)[1]
         path.write_text(head + marker + "\n" + "\n".join(lines) + "<!-- /subscriptions -->" + rest)
         print(f"wrote {out} and {path}")
+
+
+def longest_pause(pauses: dict[str, list[float]]) -> str:
+    if not pauses:
+        return "none >= 1 ms"
+    generation, (_, longest, _) = max(pauses.items(), key=lambda kv: kv[1][1])
+    return f"{longest:.0f} ms ({generation})"
 
 
 def main() -> None:
