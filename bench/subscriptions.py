@@ -67,8 +67,20 @@ def pause(phase, info):
     if ms >= 1:
         sys.stderr.write(f"GCPAUSE {time.monotonic():.4f} {info['generation']} {ms:.2f}\\n")
 gc.callbacks.append(pause)
+policy = sys.argv.pop(1)
+if policy != "default":  # what a change of the server's startup would do, for comparison
+    import uvicorn.server
+    startup = uvicorn.server.Server.startup
+    async def startup_then_freeze(self, sockets=None):
+        await startup(self, sockets)
+        gc.collect()
+        gc.freeze()  # imports, schema, pools: never scanned again
+        if policy == "freeze+threshold":
+            gc.set_threshold(20_000, 50, 100)
+    uvicorn.server.Server.startup = startup_then_freeze
 runpy.run_module("api.cli", run_name="__main__", alter_sys=True)
 """
+GC_POLICIES = ("default", "freeze", "freeze+threshold")
 FDS = 65536
 
 
@@ -338,7 +350,8 @@ class Bench:
 
     async def server(self, kind: str, port: int, n: int) -> subprocess.Popen[bytes]:
         if kind == "ours":
-            command = [sys.executable, "-c", GC_LOGGING, "serve", "--port", str(port)]
+            command = [sys.executable, "-c", GC_LOGGING, self.args.server_gc, "serve"]
+            command += ["--port", str(port)]
         else:
             command = [sys.executable, str(ROOT / "bench" / "bare_ws.py"), "--port", str(port)]
         proc = self.harness.start(f"subs-{kind}-{n}", command, self.env)
@@ -384,10 +397,12 @@ class Bench:
             if kind == "ours":
                 own = [os.getpid(), proc.pid, client.proc.pid]
                 result["others_busy_before"] = round(await wait_quiet(own, args.quiet), 3)
+                settled = await self.drive(members[:n], args.settle)  # not measured
+                await asyncio.sleep(args.drain)
                 cpu_before = cpu_seconds(proc.pid)
                 busy_before = machine_busy()
                 phase = time.monotonic()
-                commits = await self.drive(members[:n])
+                commits = await self.drive(members[:n], args.duration)
                 await asyncio.sleep(args.drain)
                 result["gc_pauses"] = gc_pauses(f"subs-{kind}-{n}", phase, time.monotonic())
                 cpu = cpu_seconds(proc.pid) - cpu_before
@@ -396,7 +411,7 @@ class Bench:
                     (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1]), 3
                 )
                 report = await client.stop()
-                result.update(self.latency(n, commits, report))
+                result.update(self.latency(n, commits, len(settled), report))
                 result["server_cpu_share"] = round(cpu / (args.duration + args.drain), 3)
                 print(
                     f"         latency p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
@@ -417,7 +432,7 @@ class Bench:
                 proc.kill()
                 proc.wait()
 
-    async def drive(self, members: list) -> list[tuple[int, int, float, float]]:
+    async def drive(self, members: list, seconds: float) -> list[tuple[int, int, float, float]]:
         """`rate` credits per second for `duration` seconds, each to a random subscribed
         member not already being credited; (index, version, COMMIT sent, COMMIT returned)."""
         import asyncpg
@@ -472,7 +487,7 @@ class Bench:
             busy.discard(index)
 
         tasks = []
-        total = int(args.rate * args.duration)
+        total = int(args.rate * seconds)
         start = time.monotonic() + 0.1
         for k in range(total):
             delay = start + k / args.rate - time.monotonic()
@@ -487,7 +502,7 @@ class Bench:
         await pool.close()
         return commits
 
-    def latency(self, n: int, commits: list, report: dict) -> dict[str, object]:  # type: ignore[type-arg]
+    def latency(self, n: int, commits: list, settled: int, report: dict) -> dict[str, object]:  # type: ignore[type-arg]
         arrived = {(index, version): stamp for index, version, stamp in report["received"]}
         latencies = sorted(
             (arrived[(index, version)] - committed) * 1000
@@ -513,7 +528,7 @@ class Bench:
             "expected": len(commits),
             "delivered": len(latencies),
             "delivered_pct": round(100 * len(latencies) / max(1, len(commits)), 2),
-            "unexpected_messages": len(report["received"]) - len(latencies),
+            "unexpected_messages": len(report["received"]) - len(latencies) - settled,
             "p50_ms": pct(latencies, 50),
             "p90_ms": pct(latencies, 90),
             "p99_ms": pct(latencies, 99),
@@ -547,7 +562,13 @@ class Bench:
             "python": platform.python_version(),
             "rate_per_second": args.rate,
             "duration_seconds": args.duration,
+            "server_gc": args.server_gc,
         }
+        if args.server_gc != "default":  # an experiment: its own JSON, the doc untouched
+            out = self.harness.OUT / f"subscriptions-gc-{args.server_gc.replace('+', '-')}.json"
+            out.write_text(json.dumps({"setup": machine, "results": results}, indent=2))
+            print(f"wrote {out}")
+            return
         out = self.harness.OUT / "subscriptions.json"
         out.write_text(json.dumps({"setup": machine, "results": results}, indent=2))
         lines = [
@@ -556,8 +577,10 @@ class Bench:
             f"- Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}, PostgreSQL on 127.0.0.1; one server process",
             f"- Load: N idle `walletChanged` subscribers (one member each); {args.rate:g} "
-            f"commits/s for {args.duration:g} s, each crediting one random subscriber",
+            f"commits/s for {args.duration:g} s (after {args.settle:g} s unmeasured), each "
+            "crediting one random subscriber",
             "- Latency: COMMIT returned -> `next` message received by the client",
+            "- Server garbage collector: Python's defaults",
             "",
             "| subscribers | p50 ms | p99 ms | max ms | delivered | KiB/subscriber ours"
             " | KiB/subscriber bare websockets | ratio | longest GC pause | server CPU"
@@ -617,9 +640,23 @@ def main() -> None:
     )
     parser.add_argument("--rate", type=float, default=100, help="commits per second")
     parser.add_argument("--duration", type=float, default=20, help="seconds of commits per N")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=10,
+        help="seconds of unmeasured commits first, so the connection storm's garbage "
+        "collections are behind us",
+    )
     parser.add_argument("--drain", type=float, default=3, help="seconds to wait for stragglers")
     parser.add_argument(
         "--quiet", type=float, default=120, help="seconds to wait for other jobs to calm down"
+    )
+    parser.add_argument(
+        "--server-gc",
+        choices=GC_POLICIES,
+        default="default",
+        help="experiment: freeze the server's startup objects out of the collector "
+        "(and raise its thresholds) before any connection, as a startup hook would",
     )
     parser.add_argument("--concurrency", type=int, default=100, help="sockets opening at once")
     parser.add_argument(
