@@ -10,19 +10,21 @@ every N and kind, so memory freed by an earlier run cannot be reused), and a loa
 (this file with `--client`) that opens the N sockets and stamps what arrives. The client is
 a process of its own so that receiving on 10,000 sockets never delays the commit stamps,
 and neither shares an event loop with the server; on two cores it still shares the CPU
-with the server, which makes the latencies an upper bound.
+with the server, which can only add to the latencies.
 
 Per N and kind: warm the server up (20 subscriptions opened and closed), wait until it is
 idle, read VmRSS; open N subscriptions (member m1..mN, one socket each, each its own
 member), wait until idle again, read VmRSS; memory per subscriber = difference / N. Then
-(ours only) commit `rate` wallet credits per second for `duration` seconds, each to a
+(ours only) after `settle` seconds of unmeasured commits (the connection storm's garbage
+collections behind us), commit `rate` wallet credits per second for `duration` seconds, each to a
 random subscribed member, as direct SQL transactions that do what recordPurchase does for
 live updates (wallet row, ledger entry, the same NOTIFY payload from persistence.events);
 latency = the client's receive stamp minus the moment COMMIT returned to this process
 (CLOCK_MONOTONIC, shared by both processes). PostgreSQL signals listeners inside commit
 processing, before it answers COMMIT, so the stamp is late by at most the COMMIT reply's
 loopback trip: the latency is under-counted by that much (reported as `commit_rtt`, the
-whole COMMIT round trip, an upper bound of the error).
+whole COMMIT round trip, an upper bound of the error). The server's garbage collections
+inside the phase are logged and reported, since they make the tail.
 """
 
 from __future__ import annotations
@@ -77,10 +79,12 @@ if policy != "default":  # what a change of the server's startup would do, for c
         gc.freeze()  # imports, schema, pools: never scanned again
         if policy == "freeze+threshold":
             gc.set_threshold(20_000, 50, 100)
+        elif policy == "freeze+rare-full":
+            gc.set_threshold(700, 10, 10_000)  # young ones as usual, full ones rarely
     uvicorn.server.Server.startup = startup_then_freeze
 runpy.run_module("api.cli", run_name="__main__", alter_sys=True)
 """
-GC_POLICIES = ("default", "freeze", "freeze+threshold")
+GC_POLICIES = ("default", "freeze", "freeze+threshold", "freeze+rare-full")
 FDS = 65536
 
 
