@@ -7,7 +7,6 @@ behind that its queue overflowed (it then resubscribes and refetches).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator
 from datetime import datetime
 
@@ -44,21 +43,14 @@ class WalletEvent:
 
 async def _events(context: Context, topic: str) -> AsyncGenerator[Event, None]:
     """The topic's events until the token expires or the client falls behind."""
-    runtime = context.runtime
     expires_at = context.caller().expires_at
-    async with runtime.bus.subscribe(topic) as queue:
-        while True:
-            timeout = None
-            if expires_at is not None:
-                timeout = (expires_at - datetime.now(expires_at.tzinfo)).total_seconds()
-                if timeout <= 0:
-                    return
-            try:
-                event = await asyncio.wait_for(queue.get(), timeout=timeout)
-            except TimeoutError:
+    async with context.runtime.bus.subscribe(topic) as mailbox:
+        if expires_at is not None:
+            remaining = (expires_at - datetime.now(expires_at.tzinfo)).total_seconds()
+            if remaining <= 0:
                 return
-            if event is None:
-                return
+            mailbox.close_after(remaining)
+        while (event := await mailbox.get()) is not None:
             yield event
 
 

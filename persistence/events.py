@@ -15,7 +15,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -104,43 +104,112 @@ def _from_dict(item: dict[str, Any]) -> Event:
     )
 
 
+class Mailbox:
+    """One subscriber's undelivered events, in order: `async with bus.subscribe(topic) as
+    mailbox`, then `await mailbox.get()` until it answers None (closed).
+
+    A server holds thousands of these, idle, so it is small: a list and at most one
+    waiting future, where an asyncio.Queue allocates four deques and a timed
+    `wait_for(queue.get())` a task and a timer on every wait.
+    """
+
+    __slots__ = ("_bus", "_closed", "_events", "_timer", "_waiter", "topic")
+
+    def __init__(self, bus: EventBus, topic: str) -> None:
+        self._bus = bus
+        self.topic = topic
+        self._events: list[Event] = []
+        self._waiter: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._closed = False
+
+    async def __aenter__(self) -> Mailbox:
+        await self._bus.start()
+        self._bus._add(self)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._bus._remove(self)
+        self.close()
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def put(self, event: Event) -> None:
+        if self._closed:
+            return
+        if len(self._events) >= SUBSCRIBER_QUEUE:
+            # Too far behind: end the subscription rather than grow without bound; the
+            # client resubscribes and refetches.
+            self.close()
+            return
+        self._events.append(event)
+        self._wake()
+
+    def close(self) -> None:
+        """Drop what is pending; `get` answers None from now on."""
+        self._closed = True
+        self._events.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._wake()
+
+    def close_after(self, seconds: float) -> None:
+        """Close (e.g. when the subscriber's token expires) unless closed before."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_later(seconds, self.close)
+
+    async def get(self) -> Event | None:
+        """The next event, or None once closed."""
+        while not self._events:
+            if self._closed:
+                return None
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._events.pop(0)
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+
 class EventBus:
     """Subscribers of this process, by topic. `deliver` hands events to them."""
 
     via_database = False
 
     def __init__(self) -> None:
-        self._subscribers: dict[str, set[asyncio.Queue[Event | None]]] = {}
+        self._subscribers: dict[str, list[Mailbox]] = {}
 
     @property
     def subscriber_count(self) -> int:
-        return sum(len(queues) for queues in self._subscribers.values())
+        return sum(len(mailboxes) for mailboxes in self._subscribers.values())
 
-    @contextlib.asynccontextmanager
-    async def subscribe(self, topic: str) -> AsyncIterator[asyncio.Queue[Event | None]]:
-        """A queue of the topic's events until the context ends (then it is released)."""
-        await self.start()
-        queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE)
-        self._subscribers.setdefault(topic, set()).add(queue)
-        try:
-            yield queue
-        finally:
-            queues = self._subscribers.get(topic)
-            if queues is not None:
-                queues.discard(queue)
-                if not queues:
-                    del self._subscribers[topic]
+    def subscribe(self, topic: str) -> Mailbox:
+        """`async with bus.subscribe(topic) as mailbox`: the topic's events until the block
+        ends (then the mailbox is released)."""
+        return Mailbox(self, topic)
+
+    def _add(self, mailbox: Mailbox) -> None:
+        self._subscribers.setdefault(mailbox.topic, []).append(mailbox)
+
+    def _remove(self, mailbox: Mailbox) -> None:
+        mailboxes = self._subscribers.get(mailbox.topic)
+        if mailboxes is not None and mailbox in mailboxes:
+            mailboxes.remove(mailbox)
+            if not mailboxes:
+                del self._subscribers[mailbox.topic]
 
     def deliver(self, events: Sequence[Event]) -> None:
         for event in events:
             for topic in topics(event):
-                for queue in list(self._subscribers.get(topic, ())):
-                    try:
-                        queue.put_nowait(event)
-                    except asyncio.QueueFull:
-                        # Too far behind: end that subscription rather than grow without
-                        # bound; the client resubscribes and refetches.
-                        _drop_and_close(queue)
+                for mailbox in tuple(self._subscribers.get(topic, ())):
+                    mailbox.put(event)
 
     async def before_commit(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
         """Called inside the writing transaction, just before COMMIT."""
@@ -153,16 +222,10 @@ class EventBus:
         """Begin receiving (no-op in-process)."""
 
     async def stop(self) -> None:
-        """Stop receiving; subscribers' queues are closed."""
-        for queues in list(self._subscribers.values()):
-            for queue in list(queues):
-                _drop_and_close(queue)
-
-
-def _drop_and_close(queue: asyncio.Queue[Event | None]) -> None:
-    while not queue.empty():
-        queue.get_nowait()
-    queue.put_nowait(None)
+        """Stop receiving; subscribers' mailboxes are closed."""
+        for mailboxes in list(self._subscribers.values()):
+            for mailbox in list(mailboxes):
+                mailbox.close()
 
 
 class PostgresEventBus(EventBus):
@@ -193,6 +256,8 @@ class PostgresEventBus(EventBus):
         """Nothing: PostgreSQL delivers the NOTIFY to every process, this one included."""
 
     async def start(self) -> None:
+        if self._ready.is_set():
+            return  # every subscribe calls this: no lock, no task once listening
         async with self._lock:
             if self._task is None:
                 self._task = asyncio.create_task(self._listen_forever(), name="loyalty-listen")
