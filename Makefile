@@ -38,9 +38,12 @@ schema: $(STAMP)
 	$(BIN)/loyalty schema > schema.graphql
 
 ## Benchmarks (by hand; needs PostgreSQL, wrk and Node): writes docs/PERFORMANCE.md.
+## HTTP scenarios, then live-update fan-out, then the expiry job over 1M lots.
 bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/subscriptions.py $(SUBSCRIPTION_ARGS)
+	$(BIN)/python bench/expiry.py $(EXPIRY_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
