@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 
@@ -18,6 +19,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from api.observability import configure_logging
 
     configure_logging()
+    # every worker process reads it into its Settings (see api.app.tune_garbage_collector)
+    os.environ.setdefault("LOYALTY_GC_TUNING", "true")
     uvicorn.run(
         "api.app:create_app",
         factory=True,

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     live_updates: bool = Field(
         default=True, description="Publish wallet events (PostgreSQL NOTIFY or in-process)."
     )
+    gc_tuning: bool = Field(
+        default=False,
+        description="Keep startup objects out of the garbage collector and run full "
+        "collections rarely (`loyalty serve` turns it on; see docs/PERFORMANCE.md).",
+    )
     cost_budget: int = Field(default=2_000, description="Query cost a caller may burst.")
     cost_refill_per_second: float = Field(
         default=200.0, description="Query cost a caller regains per second."

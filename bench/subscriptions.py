@@ -584,7 +584,7 @@ class Bench:
             f"commits/s for {args.duration:g} s (after {args.settle:g} s unmeasured), each "
             "crediting one random subscriber",
             "- Latency: COMMIT returned -> `next` message received by the client",
-            "- Server garbage collector: Python's defaults",
+            "- Server garbage collector: as `loyalty serve` sets it (LOYALTY_GC_TUNING, api/app.py)",
             "",
             "| subscribers | p50 ms | p99 ms | max ms | delivered | KiB/subscriber ours"
             " | KiB/subscriber bare websockets | ratio | longest GC pause | server CPU"

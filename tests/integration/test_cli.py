@@ -163,3 +163,43 @@ def test_token_is_signed_with_the_secret_generated_once_under_var(tmp_path: Path
         "token", "--program", "demo", "--role", "staff", "--sub", "e1", url=url, cwd=tmp_path
     )
     assert refused.returncode == 2
+
+
+GC_PROBE = """
+import asyncio, gc, sys
+from api.app import create_app
+from api.settings import Settings
+
+async def main():
+    app = create_app(settings=Settings(database_url=sys.argv[1], _env_file=None))
+    async with app.router.lifespan_context(app):
+        print(gc.get_threshold()[2], gc.get_freeze_count() > 0)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize(("tuning", "expected"), [("true", "10000 True"), ("false", "10 False")])
+def test_the_server_keeps_full_garbage_collections_rare_unless_told_not_to(
+    tmp_path: Path, tuning: str, expected: str
+) -> None:
+    # `loyalty serve` sets LOYALTY_GC_TUNING=true unless the operator set it; the app's
+    # startup then freezes startup objects and raises the full-collection threshold
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")}
+    result = subprocess.run(
+        [sys.executable, "-c", GC_PROBE, f"sqlite:///{tmp_path / 'gc.db'}"],
+        cwd=tmp_path,
+        env={
+            **environment,
+            "LOYALTY_GC_TUNING": tuning,
+            "LOYALTY_LIVE_UPDATES": "false",
+            "LOYALTY_VAR_DIR": str(tmp_path / "var"),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == expected.split()
