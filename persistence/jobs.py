@@ -21,13 +21,14 @@ from sqlalchemy import select, update
 
 from domain import ledger, tiers
 from domain.events import WalletChanged
-from domain.model import ExpiryPolicy, Posting, Program, Wallet
+from domain.model import ExpiryPolicy, Program, Wallet
 from persistence.db import Database
 from persistence.events import EventBus
 from persistence.repositories.core import (
     lot_from_row,
     lots_t,
     members_t,
+    posted,
     program_from_row,
     programs_t,
     wallet_from_row,
@@ -198,7 +199,7 @@ class Jobs:
             await repo.empty_expired_lots(program.id, emptied, policy, now, emptied_lots)
             await repo.post_expiries(program.id, postings)
             for posting in postings:
-                uow.record(_posted(posting))
+                uow.record(posted(posting))
             await uow.commit()
         return wallets[-1].member_id if len(wallets) == self.batch else None
 
@@ -275,18 +276,4 @@ def _changed(wallet: Wallet, delta: int) -> WalletChanged:
         balance=wallet.balance,
         pending=wallet.pending,
         entry_id=None,
-    )
-
-
-def _posted(posting: Posting) -> WalletChanged:
-    """What `SqlLedgerRepository.post` announces for a posting, for postings written in bulk."""
-    wallet, entry = posting.wallet, posting.entry
-    return WalletChanged(
-        program_id=wallet.program_id,
-        member_id=wallet.member_id,
-        version=wallet.version,
-        delta=entry.points,
-        balance=wallet.balance,
-        pending=wallet.pending,
-        entry_id=entry.id,
     )

@@ -181,6 +181,37 @@ _COMPLETE_KEY = (
 )
 
 
+def entry_values(entry: LedgerEntry) -> dict[str, Any]:
+    """A ledger entry as the columns of its row."""
+    return {
+        "id": entry.id,
+        "program_id": entry.program_id,
+        "member_id": entry.member_id,
+        "version": entry.version,
+        "kind": entry.kind.value,
+        "points": entry.points,
+        "balance_after": entry.balance_after,
+        "description": entry.description,
+        "reference": entry.reference,
+        "actor": entry.actor,
+        "occurred_at": entry.occurred_at,
+    }
+
+
+def posted(posting: Posting) -> WalletChanged:
+    """What a posting announces once its transaction commits."""
+    wallet, entry = posting.wallet, posting.entry
+    return WalletChanged(
+        program_id=wallet.program_id,
+        member_id=wallet.member_id,
+        version=wallet.version,
+        delta=entry.points,
+        balance=wallet.balance,
+        pending=wallet.pending,
+        entry_id=entry.id,
+    )
+
+
 class ConcurrentUpdateError(RuntimeError):
     """A row changed under a transaction that believed it held it: never expected, always fatal."""
 
@@ -637,22 +668,7 @@ class SqlLedgerRepository:
 
     async def post(self, posting: Posting, previous_version: int) -> None:
         entry, wallet = posting.entry, posting.wallet
-        await self.conn.execute(
-            _INSERT_ENTRY,
-            {
-                "id": entry.id,
-                "program_id": entry.program_id,
-                "member_id": entry.member_id,
-                "version": entry.version,
-                "kind": entry.kind.value,
-                "points": entry.points,
-                "balance_after": entry.balance_after,
-                "description": entry.description,
-                "reference": entry.reference,
-                "actor": entry.actor,
-                "occurred_at": entry.occurred_at,
-            },
-        )
+        await self.conn.execute(_INSERT_ENTRY, entry_values(entry))
         for lot in posting.new_lots:
             await self.conn.execute(
                 _INSERT_LOT,
@@ -695,17 +711,7 @@ class SqlLedgerRepository:
         )
         if result.rowcount != 1:
             raise ConcurrentUpdateError(f"wallet {wallet.member_id} changed during the transaction")
-        self._record(
-            WalletChanged(
-                program_id=wallet.program_id,
-                member_id=wallet.member_id,
-                version=wallet.version,
-                delta=entry.points,
-                balance=wallet.balance,
-                pending=wallet.pending,
-                entry_id=entry.id,
-            )
-        )
+        self._record(posted(posting))
 
     async def history(
         self,

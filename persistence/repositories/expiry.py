@@ -17,7 +17,13 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.model import EntryKind, ExpiryPolicy, PointsPolicy, Posting
-from persistence.repositories.core import ConcurrentUpdateError, entries_t, lots_t, wallets_t
+from persistence.repositories.core import (
+    ConcurrentUpdateError,
+    entries_t,
+    entry_values,
+    lots_t,
+    wallets_t,
+)
 
 
 def expired_lot_conditions(policy: PointsPolicy, now: datetime) -> list[Any]:
@@ -97,21 +103,7 @@ class SqlExpiryRepository:
             entry = posting.entry
             if entry.kind is not EntryKind.EXPIRE or posting.takes or posting.new_lots:
                 raise ValueError("only EXPIRE postings without lot changes are posted in bulk")
-            rows.append(
-                {
-                    "id": entry.id,
-                    "program_id": program_id,
-                    "member_id": entry.member_id,
-                    "version": entry.version,
-                    "kind": entry.kind.value,
-                    "points": entry.points,
-                    "balance_after": entry.balance_after,
-                    "description": entry.description,
-                    "reference": entry.reference,
-                    "actor": entry.actor,
-                    "occurred_at": entry.occurred_at,
-                }
-            )
+            rows.append({**entry_values(entry), "program_id": program_id})
         await self.conn.execute(insert(entries_t), rows)
         entry = entries_t.alias("e")
         result = await self.conn.execute(
