@@ -97,6 +97,18 @@ class UserError:
         )
 
 
+def _with_code(error: GraphQLError, code: str) -> GraphQLError:
+    if (error.extensions or {}).get("code"):
+        return error
+    return GraphQLError(
+        error.message,
+        nodes=error.nodes,
+        path=error.path,
+        original_error=error.original_error,
+        extensions={**(error.extensions or {}), "code": code},
+    )
+
+
 class LoyaltyErrors(MaskErrors):
     """Access errors keep their message and get `extensions.code`; GraphQL syntax and
     validation errors pass; anything else is logged with its traceback and masked."""
@@ -125,10 +137,15 @@ class LoyaltyErrors(MaskErrors):
             return GraphQLError(
                 original.message, nodes=error.nodes, path=error.path, extensions=extensions
             )
-        if original is None:
-            return error
+        if original is None:  # the document: syntax or validation
+            parse = error.message.startswith("Syntax Error")
+            return _with_code(
+                error, "GRAPHQL_PARSE_FAILED" if parse else "GRAPHQL_VALIDATION_FAILED"
+            )
         if isinstance(original, GraphQLError) and original.original_error is None:
-            return original
+            # A value refused by its type (a variable, an argument): the outer message
+            # names where it sits ("Variable '$i' has invalid value at .total.amountMinor").
+            return _with_code(error, "BAD_USER_INPUT")
         log.error("unexpected error", exc_info=original)
         masked: dict[str, object] = {"code": "INTERNAL_SERVER_ERROR"}
         request_id = self._request_id() if self._request_id else None

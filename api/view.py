@@ -46,10 +46,9 @@ class LoyaltyGraphQL(GraphQL[Context, None]):
                 await context.finish()
 
     def encode_json(self, data: object) -> bytes:
+        # Requests stay with the standard library's parser: it takes any integer and
+        # lone surrogates, so such input reaches GraphQL's validation and gets its errors.
         return orjson.dumps(data)
-
-    def decode_json(self, data: str | bytes) -> object:
-        return orjson.loads(data)  # its JSONDecodeError is json's: a 400 as before
 
     async def on_ws_connect(self, context: Context) -> None:
         """Authenticate the socket from `connection_init` (`{"Authorization": "Bearer ..."}`);

@@ -89,3 +89,36 @@ async def test_query_depth_and_aliases_are_bounded(api: Api) -> None:
     assert body["data"] is None and "aliases" in body["errors"][0]["message"].lower()
     deep = '{ node(id: "x") { ... on Member { wallet { history { edges { node { id } } } } } } }'
     assert "errors" not in await api.raw(deep, token=api.admin())
+
+
+@pytest.mark.asyncio
+async def test_out_of_range_numbers_get_graphql_errors_and_change_nothing(api: Api) -> None:
+    member = await api.enroll("erin")
+    mutation = """mutation($i: RecordPurchaseInput!) { recordPurchase(input: $i) {
+        pointsEarned errors { code } } }"""
+    for amount in (2**31, 2**70):  # past GraphQL's Int, and past 64 bits
+        body = await api.raw(
+            mutation,
+            {
+                "i": {
+                    "memberId": member["id"],
+                    "orderId": f"o-{amount}",
+                    "total": {"amountMinor": amount, "currency": "EUR"},
+                }
+            },
+            api.admin(),
+        )
+        assert body["data"] is None
+        error = body["errors"][0]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", body
+        assert "amountMinor" in error["message"], body
+    wallet = await api.ok("{ me { wallet { balance } } }", token=api.member("erin"))
+    assert wallet["me"]["wallet"]["balance"] == 0
+
+
+@pytest.mark.asyncio
+async def test_invalid_documents_get_a_code(api: Api) -> None:
+    token = api.member("fay")
+    unknown = await api.raw("{ me { noSuchField } }", token=token)
+    assert unknown["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "noSuchField" in unknown["errors"][0]["message"]
