@@ -135,12 +135,16 @@ class SharedReads:
 
     async def release(self) -> None:
         async with self._lock:
-            self._users -= 1
+            # never below zero: a block still running after `close` (a field task the
+            # executor left to settle) must not leave a later block's connection out
+            self._users = max(self._users - 1, 0)
             if self._users == 0:
                 await self._give_back()
 
     async def close(self) -> None:
-        """At the end of the request: give the connection back if a block left it out."""
+        """At the end of the request: give the connection back if a block left it out.
+        A block still holding it then fails on the closed connection rather than
+        reading on one the pool has handed to another request."""
         async with self._lock:
             self._users = 0
             await self._give_back()

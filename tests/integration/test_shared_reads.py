@@ -127,3 +127,17 @@ async def test_fast_path_reads_what_sqlalchemy_reads(api: Api, runtime: Runtime)
     assert all(e.occurred_at.tzinfo is not None for e in history)
     assert wallet.balance == 600
     assert qualifying == {who.id: 600}
+
+
+@pytest.mark.asyncio
+async def test_a_block_outliving_the_request_leaves_nothing_out(
+    runtime: Runtime, program: str
+) -> None:
+    shared = SharedReads(runtime.db)
+    with checkouts(runtime) as seen:
+        late = shared.reader()
+        await late.__aenter__()
+        await shared.close()  # the request ended while that block was still open
+        await late.__aexit__(None, None, None)
+        assert await _read_slowly(shared.reader(), program) == program
+        assert seen.held == 0
