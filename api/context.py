@@ -75,12 +75,7 @@ class Context:
         if self._loaders is None:
             program = await self.program()
             self._loaders = Loaders(
-                self.runtime,
-                self.reader,
-                program.id,
-                self.caller(),
-                await self.tiers(),
-                program.policy.qualifying,
+                self.runtime, self.reader, program, self.caller(), await self.tiers()
             )
         return self._loaders
 

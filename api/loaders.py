@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from strawberry.dataloader import DataLoader
 
 from api.runtime import Runtime
-from domain.model import LedgerEntry, Principal, QualifyingPeriod, Role, Tier, Wallet
+from domain.model import LedgerEntry, Principal, Program, Role, Tier, Wallet
 from domain.rewards import Partner, Redemption, Reward, is_offered
 from domain.services.catalog import member_context
 from domain.tiers import QUALIFYING_KINDS, qualifying_window
@@ -22,10 +22,9 @@ class Loaders:
 
     runtime: Runtime
     reader: Callable[[], SqlUnitOfWork]
-    program_id: uuid.UUID
+    program: Program
     principal: Principal
     tiers: list[Tier]
-    qualifying: QualifyingPeriod
     wallets: DataLoader[uuid.UUID, Wallet | None] = field(init=False)
     entries: DataLoader[uuid.UUID, LedgerEntry | None] = field(init=False)
     qualifying_points: DataLoader[uuid.UUID, int] = field(init=False)
@@ -35,6 +34,10 @@ class Loaders:
     donated_points: DataLoader[uuid.UUID, int] = field(init=False)
     availability: DataLoader[uuid.UUID, tuple[bool, bool | None]] = field(init=False)
     _partner_id: list[uuid.UUID | None] = field(default_factory=list)
+
+    @property
+    def program_id(self) -> uuid.UUID:
+        return self.program.id
 
     def __post_init__(self) -> None:
         self.wallets = DataLoader(load_fn=self._load_wallets)
@@ -47,7 +50,7 @@ class Loaders:
         self.availability = DataLoader(load_fn=self._load_availability)
 
     async def _load_qualifying(self, ids: list[uuid.UUID]) -> list[int]:
-        start, _ = qualifying_window(self.qualifying, self.runtime.clock.now())
+        start, _ = qualifying_window(self.program.policy.qualifying, self.runtime.clock.now())
         async with self.reader() as uow:
             found = await uow.ledger.qualifying_points(
                 self.program_id, ids, start, QUALIFYING_KINDS
@@ -92,10 +95,8 @@ class Loaders:
             found = {r.id: (is_offered(r, now), None) for r in rewards}
         else:
             async with self.reader() as uow:
-                program = await uow.programs.get_with_tiers(self.principal.program_slug)
-                assert program is not None
                 view = await member_context(
-                    uow, program[0], self.tiers, self.principal, rewards, now
+                    uow, self.program, self.tiers, self.principal, rewards, now
                 )
             found = {
                 r.id: (view.available(r), view.enrolled and view.balance >= r.points_cost)

@@ -40,22 +40,23 @@ class Prepared:
         return compiled.string  # type: ignore[no-any-return]
 
     async def rows(self, conn: Any, params: Mapping[str, Any]) -> Sequence[Any]:
-        """The statement's rows; each row's columns are attributes, as on SQLAlchemy rows."""
-        if conn.dialect.name != "postgresql" or not _autocommit(conn):
+        """The statement's rows; each row's columns are attributes, as on SQLAlchemy rows.
+        `conn` is an AsyncConnection, or a shared one whose statements take `turn`s."""
+        turn = getattr(conn, "turn", None)
+        inner = conn.inner if turn is not None else conn
+        if conn.dialect.name != "postgresql" or not _autocommit(inner):
             statement = self._postgresql if conn.dialect.name == "postgresql" else self.statement
             return (await conn.execute(statement, dict(params))).all()
         sql = self._sql or self._compile(conn.dialect)
         args = [params[name] for name in self._names]
-        turn = getattr(conn, "turn", None)
         if turn is None:
-            return await _fetch(conn, sql, args)
+            return await _fetch(inner, sql, args)
         async with turn:
-            return await _fetch(conn.inner, sql, args)
+            return await _fetch(inner, sql, args)
 
 
 def _autocommit(conn: Any) -> bool:
-    inner = conn.inner if hasattr(conn, "turn") else conn
-    options = inner.sync_connection.get_execution_options()
+    options = conn.sync_connection.get_execution_options()
     return bool(options.get("isolation_level") == "AUTOCOMMIT")
 
 

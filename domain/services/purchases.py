@@ -62,16 +62,13 @@ async def _breakdown(
     amount_minor: int,
     lines: Sequence[OrderLine],
     at: datetime,
-    all_tiers: list[Tier] | None = None,
-) -> tuple[EarnBreakdown, list[Tier]]:
-    if all_tiers is None:
-        all_tiers = await uow.tiers.all(program.id)
+    all_tiers: list[Tier],
+) -> EarnBreakdown:
     tier = next((t for t in all_tiers if t.id == member.tier_id), all_tiers[0])
     campaigns = await uow.purchases.campaigns(program.id, at)
-    breakdown = compute_earn(
+    return compute_earn(
         amount_minor, lines, program.earn_rate, program.earn_rules, tier, all_tiers, campaigns, at
     )
-    return breakdown, all_tiers
 
 
 def _request(member: Member, command: RecordPurchase, amount: int, currency: str) -> dict:  # type: ignore[type-arg]
@@ -113,7 +110,7 @@ async def record_purchase(
         wallet = await wallet_of(uow, program, member.id)
         return PurchaseResult(points_earned=int(previous["points"]), wallet=wallet)
     ensure_active(member)
-    breakdown, _ = await _breakdown(
+    breakdown = await _breakdown(
         uow, program, member, money.amount_minor, lines, occurred_at, all_tiers
     )
     # The answer is known now: store it before taking the wallet, which other purchases
@@ -196,7 +193,7 @@ async def preview_earn(
 ) -> EarnBreakdown:
     """What an order would earn now, with the reasons; writes nothing."""
     require_role(principal, Role.MEMBER, Role.STAFF, Role.ADMIN)
-    program = await program_of(uow, principal)
+    program, all_tiers = await program_and_tiers(uow, principal)
     now = clock.now()
     money = validate_money(
         command.amount_minor, command.currency, program.currency, ("input", "total")
@@ -204,8 +201,7 @@ async def preview_earn(
     lines = validate_lines(command.lines, ("input", "lines"))
     member = await member_for(uow, principal, program, command.member_id, ("input", "memberId"))
     at = purchase_time(command.occurred_at, now)
-    breakdown, _ = await _breakdown(uow, program, member, money.amount_minor, lines, at)
-    return breakdown
+    return await _breakdown(uow, program, member, money.amount_minor, lines, at, all_tiers)
 
 
 @dataclass(frozen=True)
