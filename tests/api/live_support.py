@@ -55,7 +55,10 @@ class Socket:
         await self.ws.send(json.dumps(message))
 
     async def receive(self, timeout: float = 5) -> dict[str, Any]:
-        return json.loads(await asyncio.wait_for(self.ws.recv(), timeout=timeout))
+        frame = await asyncio.wait_for(self.ws.recv(), timeout=timeout)
+        # The protocol's messages are JSON text: browsers cannot read binary frames.
+        assert isinstance(frame, str), f"binary WebSocket frame: {frame!r}"
+        return json.loads(frame)
 
     async def subscribe(self, op_id: str, query: str) -> None:
         await self.send({"id": op_id, "type": "subscribe", "payload": {"query": query}})
