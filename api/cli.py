@@ -99,7 +99,32 @@ def _demo(_: argparse.Namespace, settings: Settings) -> int:
 
     created = asyncio.run(_with_runtime(settings, seed_demo))
     print("seeded the demo program" if created else "the demo program exists already")
+    print(_demo_tokens(settings))
     return 0
+
+
+def _demo_tokens(settings: Settings) -> str:
+    """Tokens for the demo's roles (24 h), with the header GraphiQL wants."""
+    from api.auth import mint_token
+
+    lines = ["", 'Tokens to try with (valid 24 h; paste as {"Authorization": "Bearer <token>"}):']
+    for label, role, subject, store, partner in [
+        ("member alice", Role.MEMBER, "alice", None, None),
+        ("staff at berlin-1", Role.STAFF, "till-1", "berlin-1", None),
+        ("partner cinema", Role.PARTNER, "box-office", None, "cinema"),
+        ("admin", Role.ADMIN, "backoffice", None, None),
+    ]:
+        token = mint_token(
+            settings,
+            program="demo",
+            role=role,
+            subject=subject,
+            store=store,
+            partner=partner,
+            ttl_seconds=24 * 3600,
+        )
+        lines.append(f"  {label}: {token}")
+    return "\n".join(lines)
 
 
 def _jobs(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,9 +1,16 @@
-"""The demo program `loyalty demo` seeds: tiers, members with some history. Idempotent."""
+"""The demo program `loyalty demo` seeds: a complete little program to try every screen with.
+
+Tiers, members with history, category rules, a running campaign, rewards of every kind, a
+partner with a co-branded reward and a voucher in Alice's wallet. Idempotent: a program
+that exists already is left alone. The catalog, partner and campaign are created through
+the public GraphQL API, as a brand's back office would.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
 from api.runtime import Runtime
 from domain.model import Principal, Role
@@ -63,4 +70,152 @@ async def seed_demo(runtime: Runtime) -> bool:
             admin,
             points.AdjustPoints(ids["bob"], 50, "Welcome gift", "demo-welcome-bob"),
         )
+    await _seed_catalog(runtime, admin)
     return True
+
+
+class DemoSeedError(RuntimeError):
+    """A seeding call through the API answered an error (a bug in the demo)."""
+
+
+async def _call(runtime: Runtime, principal: Principal, document: str, **variables: Any) -> Any:
+    from api.context import Context
+    from api.schema import schema
+
+    context = Context(runtime=runtime, principal=principal)
+    try:
+        result = await schema.execute(document, variable_values=variables, context_value=context)
+    finally:
+        await context.finish()
+    if result.errors:
+        raise DemoSeedError(str(result.errors[0]))
+    payload = next(iter((result.data or {}).values()))
+    if payload.get("errors"):
+        raise DemoSeedError(str(payload["errors"]))
+    return payload
+
+
+async def _seed_catalog(runtime: Runtime, admin: Principal) -> None:
+    """Earning rules, a campaign, rewards of every kind, a partner, one issued voucher."""
+    now = runtime.clock.now()
+    await _call(
+        runtime,
+        admin,
+        """mutation($input: UpdateProgramInput!) { updateProgram(input: $input) {
+            errors { code field message } } }""",
+        input={
+            "pointValue": {"points": 100, "valueMinor": 100, "minPoints": 100},
+            "earnRules": {
+                "categoryMultipliers": [
+                    {"category": "beans", "multiplier": 2},
+                    {"category": "gift-cards", "multiplier": 0},
+                ],
+                "bonusThresholdMinor": 10_000,
+                "bonusPoints": 100,
+            },
+        },
+    )
+    await _call(
+        runtime,
+        admin,
+        """mutation($input: CreateCampaignInput!) { createCampaign(input: $input) {
+            errors { code field message } } }""",
+        input={
+            "name": "Winter warmers 2x",
+            "startsAt": (now - timedelta(days=1)).isoformat(),
+            "endsAt": (now + timedelta(days=60)).isoformat(),
+            "multiplier": 2.0,
+            "categories": ["drinks"],
+        },
+    )
+    create_reward = """mutation($input: CreateRewardInput!) { createReward(input: $input) {
+        reward { id } errors { code field message } } }"""
+    reward_ids: dict[str, str] = {}
+    for reward in DEMO_REWARDS:
+        payload = await _call(runtime, admin, create_reward, input=reward)
+        reward_ids[reward["name"]] = payload["reward"]["id"]
+    partner = await _call(
+        runtime,
+        admin,
+        """mutation { createPartner(input: {slug: "cinema", name: "Cinema City"}) {
+            partner { id } errors { code field message } } }""",
+    )
+    partner_id = partner["partner"]["id"]
+    await _call(
+        runtime,
+        admin,
+        """mutation($id: ID!) { updatePartnerTerms(input: {partnerId: $id,
+            earnRate: {points: 5, perAmountMinor: 100}, pricePer100PointsMinor: 50,
+            payoutPerRedemptionMinor: 300}) { errors { code field message } } }""",
+        id=partner_id,
+    )
+    await _call(
+        runtime,
+        admin,
+        create_reward,
+        input={
+            "name": "Cinema City ticket",
+            "description": "One 2D film ticket at any Cinema City.",
+            "kind": "EXPERIENCE",
+            "pointsCost": 800,
+            "partnerId": partner_id,
+            "voucherValidDays": 60,
+        },
+    )
+    alice = Principal(role=Role.MEMBER, program_slug=DEMO, subject="alice")
+    await _call(
+        runtime,
+        alice,
+        """mutation($id: ID!) { redeemReward(input: {rewardId: $id,
+            idempotencyKey: "demo-alice-cookie"}) { errors { code field message } } }""",
+        id=reward_ids["Free cookie"],
+    )
+
+
+DEMO_REWARDS: list[dict[str, Any]] = [
+    {
+        "name": "Free cookie",
+        "description": "Any cookie from the counter.",
+        "kind": "FREE_PRODUCT",
+        "pointsCost": 150,
+        "sku": "cookie",
+        "voucherValidDays": 30,
+    },
+    {
+        "name": "2 EUR off",
+        "description": "2 EUR off any order of 5 EUR or more.",
+        "kind": "FIXED_DISCOUNT",
+        "pointsCost": 300,
+        "valueMinor": 200,
+        "voucherValidDays": 30,
+    },
+    {
+        "name": "10% off beans",
+        "description": "10% off one bag of beans.",
+        "kind": "PERCENT_DISCOUNT",
+        "pointsCost": 500,
+        "percentOff": 10,
+        "category": "beans",
+        "perMemberLimit": 2,
+    },
+    {
+        "name": "Free shipping",
+        "description": "Free shipping on your next web order.",
+        "kind": "FREE_SHIPPING",
+        "pointsCost": 200,
+    },
+    {
+        "name": "Plant a tree",
+        "description": "We plant a tree with our partner charity.",
+        "kind": "DONATION",
+        "pointsCost": 250,
+        "cause": "Trees for All",
+    },
+    {
+        "name": "Barista masterclass",
+        "description": "Two hours behind the bar with our head barista; 12 seats.",
+        "kind": "EXPERIENCE",
+        "pointsCost": 2_500,
+        "stock": 12,
+    },
+]

@@ -8,11 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import jwt
 import pytest
 
+from api.app import create_app
 from api.runtime import Runtime
 from api.settings import Settings
+from tests.support import Api
 
 
 def run_cli(*args: str, url: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -49,9 +52,10 @@ async def test_migrate_then_demo_seeds_an_empty_database_once(
     second = await cli("demo", url=empty_database_url, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "seeded" in first.stdout and "exists already" in second.stdout
-    # then the demo program is there with tiers, members and balances
+    # then the demo program is there with tiers, members and balances (read with the
+    # secret the CLI generated into var/ of its working directory)
     runtime = Runtime.from_settings(
-        Settings(database_url=empty_database_url, jwt_secret="x", _env_file=None)
+        Settings(database_url=empty_database_url, var_dir=tmp_path / "var", _env_file=None)
     )
     try:
         async with runtime.reader() as uow:
@@ -66,9 +70,64 @@ async def test_migrate_then_demo_seeds_an_empty_database_once(
             assert alice is not None
             wallet = await uow.ledger.wallet(program.id, alice.id)
             # her first order lifted her to Silver (1,000), whose 1.25x applied to the next
-            assert wallet is not None and wallet.balance == 1250 + 499 * 125 // 100
+            assert wallet is not None and wallet.lifetime_earned == 1250 + 499 * 125 // 100
+            # and a free cookie (150) redeemed, so the app shows a voucher
+            assert wallet.balance == wallet.lifetime_earned - 150
             silver = next(t for t in await uow.tiers.all(program.id) if t.name == "Silver")
             assert alice.tier_id == silver.id
+        # and the printed member token reads Alice's catalog and her voucher through the API
+        token = next(
+            line.split(": ", 1)[1]
+            for line in first.stdout.splitlines()
+            if line.strip().startswith("member alice:")
+        )
+        transport = httpx.ASGITransport(app=create_app(runtime))
+        client = httpx.AsyncClient(transport=transport, base_url="http://test")
+        api = Api(client=client, runtime=runtime, program="demo")
+        data = await api.ok(
+            """{ me { displayName redemptions { edges { node { reward { name } status } } } }
+                 rewards(first: 20) { edges { node { name kind partner { name } } } } }""",
+            token=token,
+        )
+        assert data["me"]["displayName"] == "Alice Example"
+        vouchers = [e["node"] for e in data["me"]["redemptions"]["edges"]]
+        assert vouchers == [{"reward": {"name": "Free cookie"}, "status": "ISSUED"}]
+        rewards = [e["node"] for e in data["rewards"]["edges"]]
+        assert {r["kind"] for r in rewards} == {
+            "FIXED_DISCOUNT",
+            "PERCENT_DISCOUNT",
+            "FREE_SHIPPING",
+            "FREE_PRODUCT",
+            "DONATION",
+            "EXPERIENCE",
+        }
+        assert {"name": "Cinema City"} in [r["partner"] for r in rewards]
+        # and the running campaign doubles drinks, which the admin token can preview
+        admin_token = next(
+            line.split(": ", 1)[1]
+            for line in first.stdout.splitlines()
+            if line.strip().startswith("admin:")
+        )
+        me = await api.ok("{ me { id } }", token=token)
+        preview = """mutation($input: PreviewEarnInput!) { previewEarn(input: $input) {
+            pointsEarned errors { code } } }"""
+        earned = {}
+        for category in ("drinks", "food"):
+            line = {"sku": "x", "category": category, "unitPriceMinor": 1_000}
+            answer = await api.ok(
+                preview,
+                {
+                    "input": {
+                        "memberId": me["me"]["id"],
+                        "total": {"amountMinor": 1_000, "currency": "EUR"},
+                        "lines": [line],
+                    }
+                },
+                admin_token,
+            )
+            earned[category] = answer["previewEarn"]["pointsEarned"]
+        assert earned["drinks"] >= 2 * earned["food"] > 0
+        await client.aclose()
     finally:
         await runtime.db.dispose()
 
