@@ -109,6 +109,40 @@ def _with_code(error: GraphQLError, code: str) -> GraphQLError:
     )
 
 
+def _client_error_code(error: GraphQLError) -> str | None:
+    """The code of an error the client caused (access, rules, input, the document), or
+    None for anything unexpected."""
+    original = error.original_error
+    if isinstance(original, DomainError):  # access errors included
+        return original.code
+    if original is None:  # the document
+        code = (error.extensions or {}).get("code")
+        if code:
+            return str(code)
+        parse = error.message.startswith("Syntax Error")
+        return "GRAPHQL_PARSE_FAILED" if parse else "GRAPHQL_VALIDATION_FAILED"
+    if isinstance(original, GraphQLError) and original.original_error is None:
+        return "BAD_USER_INPUT"
+    return None
+
+
+class LoyaltySchema(strawberry.Schema):
+    """Logs client errors at info, one line without a traceback: a refused token or a
+    typo in a query is the client's business, not an alert. Unexpected errors are logged
+    once, at error with their traceback, where they are masked (`LoyaltyErrors`)."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: object | None = None
+    ) -> None:
+        for error in errors:
+            code = _client_error_code(error)
+            if code is not None:
+                log.info(
+                    "client error",
+                    extra={"fields": {"code": code, "error": error.message[:300]}},
+                )
+
+
 class LoyaltyErrors(MaskErrors):
     """Access errors keep their message and get `extensions.code`; GraphQL syntax and
     validation errors pass; anything else is logged with its traceback and masked."""
