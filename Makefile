@@ -2,23 +2,30 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# `make run` installs what serving needs; `make test` adds the test tools.
+RUN_STAMP := $(VENV)/.installed-run
+STAMP     := $(VENV)/.installed
+# `make run PORT=8080` (otherwise LOYALTY_PORT, or 8000)
+PORT ?=
 
 .PHONY: run test lint format schema install clean bench
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 ## Set up, migrate the embedded database, seed the demo program and serve GraphQL.
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/loyalty migrate
 	$(BIN)/loyalty demo
-	$(BIN)/loyalty serve
+	$(BIN)/loyalty serve $(if $(PORT),--port $(PORT))
 
 ## Set up and run every check: lint, types, schema freshness, the whole test suite.
 test: $(STAMP) lint

@@ -16,7 +16,7 @@ from typing import Any
 import jwt
 from jwt import PyJWK, PyJWKSet
 
-from api.settings import Settings
+from api.settings import ConfigurationError, Settings
 from domain.errors import NotAuthenticated
 from domain.model import Principal, Role
 
@@ -30,10 +30,17 @@ VERIFIED_CACHE_SIZE = 10_000
 class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._secret = settings.secret
+        # Production with only a JWKS accepts no HS256 token (nothing is generated there).
+        only_jwks = settings.production and not settings.jwt_secret
+        self._secret: str | None = None if only_jwks else settings.secret
         self._keys: dict[str, PyJWK] = {}
         self._jwks_stamp: tuple[int, int] | None = None
-        self._refresh_keys()
+        try:
+            self._refresh_keys()
+        except (OSError, ValueError, jwt.PyJWTError) as error:
+            raise ConfigurationError(
+                f"LOYALTY_JWKS_FILE={settings.jwks_file}: not a readable JWKS ({error})"
+            ) from None
         # token -> (principal, JWKS state it was verified under): an app sends the same
         # token with every request, and checking its signature again costs more than the
         # rest of authentication. Expiry is checked on every use.
@@ -55,7 +62,7 @@ class TokenVerifier:
 
     def _key_for(self, header: dict[str, Any]) -> Any:
         alg = header.get("alg")
-        if alg == "HS256":
+        if alg == "HS256" and self._secret is not None:
             return self._secret
         if alg in ASYMMETRIC:
             self._refresh_keys()

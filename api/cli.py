@@ -4,13 +4,63 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 
-from api.settings import Settings
+from pydantic import ValidationError
+
+from api.settings import ConfigurationError, Settings
 from domain.errors import DomainError
 from domain.model import Role
+
+log = logging.getLogger("loyalty.cli")
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The configured database cannot be used; the message says why, in one line."""
+
+
+def describe_database_error(settings: Settings, error: BaseException) -> str:
+    """One line naming the setting to fix, without the password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    except Exception:
+        return f"LOYALTY_DATABASE_URL is not a database URL: {settings.database_url!r}"
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+    first = reason[0] if reason else type(error).__name__
+    return f"cannot use the database LOYALTY_DATABASE_URL={shown}: {first[:300]}"
+
+
+def _wait_for_database(settings: Settings, timeout: float) -> None:
+    """Ping the database, retrying with backoff for up to `timeout` seconds (a server
+    starting next to its database); SIGTERM ends the wait at once (default action)."""
+    from persistence.db import Database
+
+    async def ping() -> None:
+        db = Database(settings.database_url, pool_size=1)
+        try:
+            await db.ping()
+        finally:
+            await db.dispose()
+
+    deadline = time.monotonic() + timeout
+    delay = 0.5
+    while True:
+        try:
+            asyncio.run(ping())
+            return
+        except Exception as error:
+            message = describe_database_error(settings, error)
+            if time.monotonic() + delay > deadline:
+                raise DatabaseUnavailable(message) from None
+            log.warning("database not ready, retrying", extra={"fields": {"error": message}})
+            time.sleep(delay)
+            delay = min(delay * 2, 8.0)
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -19,14 +69,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from api.observability import configure_logging
 
     configure_logging()
+    settings.check()
+    _wait_for_database(settings, args.wait_for_database)
     # every worker process reads it into its Settings (see api.app.tune_garbage_collector)
     os.environ.setdefault("LOYALTY_GC_TUNING", "true")
     uvicorn.run(
         "api.app:create_app",
         factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
+        host=getattr(args, "host", settings.host),
+        port=getattr(args, "port", settings.port),
+        workers=getattr(args, "workers", settings.workers),
         ws_per_message_deflate=False,
         log_config=None,
         timeout_graceful_shutdown=10,
@@ -37,8 +89,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _migrate(_: argparse.Namespace, settings: Settings) -> int:
     from persistence.migrate import upgrade
 
-    upgrade(settings.database_url)
-    print("database is up to date")
+    before, after = upgrade(settings.database_url)
+    if before == after:
+        print(f"database is up to date (revision {after})")
+    else:
+        print(f"database upgraded from revision {before or 'none (empty)'} to {after}")
     return 0
 
 
@@ -168,50 +223,114 @@ def _schema(_: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("loyalty")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "unknown"
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="loyalty", description="Loyalty backend.")
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+    root = argparse.ArgumentParser(
+        prog="loyalty",
+        description="Loyalty backend. Settings come from LOYALTY_* variables or .env.",
+        formatter_class=formatter,
+    )
+    root.add_argument("--version", action="version", version=f"loyalty {_version()}")
     commands = root.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="serve GraphQL over HTTP and WebSocket")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help, description=help, formatter_class=formatter)
+
+    serve = command("serve", "serve GraphQL over HTTP and WebSocket")
+    unset = argparse.SUPPRESS  # fall back to the setting
+    serve.add_argument(
+        "--host", default=unset, help="address to bind (default: LOYALTY_HOST or 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=unset, help="port (default: LOYALTY_PORT or 8000)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=unset,
+        help="server processes (default: LOYALTY_WORKERS or 1)",
+    )
+    serve.add_argument(
+        "--wait-for-database",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="retry an unreachable database this long before giving up",
+    )
     serve.set_defaults(run=_serve)
 
-    commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(
-        run=_migrate
-    )
+    command("migrate", "create or upgrade the database schema").set_defaults(run=_migrate)
 
-    program = commands.add_parser("program", help="manage programs")
+    program = command("program", "manage programs")
     program_commands = program.add_subparsers(dest="program_command", required=True)
-    create = program_commands.add_parser("create", help="create a program")
-    create.add_argument("slug")
-    create.add_argument("--name", required=True)
-    create.add_argument("--currency", required=True)
+    create = program_commands.add_parser(
+        "create", help="create a program", formatter_class=formatter
+    )
+    create.add_argument("slug", help="short unique name used in tokens, e.g. demo")
+    create.add_argument("--name", required=True, help="display name")
+    create.add_argument("--currency", required=True, help="ISO 4217 code, e.g. EUR")
     create.set_defaults(run=_program_create)
 
-    token = commands.add_parser("token", help="print a signed JWT (development and tests)")
-    token.add_argument("--program", required=True)
-    token.add_argument("--role", required=True, choices=[r.value for r in Role])
-    token.add_argument("--sub", required=True)
-    token.add_argument("--store")
-    token.add_argument("--partner")
+    token = command("token", "print a signed JWT (development and tests)")
+    token.add_argument("--program", required=True, help="program slug")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role], help="role")
+    token.add_argument("--sub", required=True, help="subject: app user, employee or client id")
+    token.add_argument("--store", help="store code (staff tokens)")
+    token.add_argument("--partner", help="partner slug (partner tokens)")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.set_defaults(run=_token)
 
-    commands.add_parser("demo", help="seed the demo program").set_defaults(run=_demo)
+    command("demo", "seed the demo program").set_defaults(run=_demo)
 
-    jobs = commands.add_parser("jobs", help="release pending points, expire points, evaluate tiers")
+    jobs = command("jobs", "release pending points, expire points, evaluate tiers")
     jobs.add_argument("--once", action="store_true", help="one pass, then exit")
     jobs.add_argument("--interval", type=float, default=60.0, help="seconds between passes")
     jobs.set_defaults(run=_jobs)
-    commands.add_parser("schema", help="print the GraphQL schema (SDL)").set_defaults(run=_schema)
+    command("schema", "print the GraphQL schema (SDL)").set_defaults(run=_schema)
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; configuration and database problems end it with one line."""
     args = parser().parse_args(argv)
-    return int(args.run(args, Settings()))
+    try:
+        settings = Settings()
+    except ValidationError as error:  # a setting of the wrong type or range
+        problems = "; ".join(
+            f"LOYALTY_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in error.errors()
+        )
+        print(f"error: invalid setting: {problems}", file=sys.stderr)
+        return 2
+    try:
+        return int(args.run(args, settings))
+    except ConfigurationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except DatabaseUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        if _is_database_error(error):
+            print(f"error: {describe_database_error(settings, error)}", file=sys.stderr)
+            return 1
+        raise
+
+
+def _is_database_error(error: BaseException) -> bool:
+    import asyncpg
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    return isinstance(error, OSError | DBAPIError | ArgumentError | asyncpg.PostgresError)
 
 
 if __name__ == "__main__":

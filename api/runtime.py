@@ -33,6 +33,7 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
+        settings.check()
         db = Database(settings.database_url, pool_size=settings.db_pool_size)
         return cls(settings=settings, db=db, clock=clock or SystemClock())
 

@@ -13,6 +13,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 VAR_DIR = Path("var")
 
 
+class ConfigurationError(RuntimeError):
+    """A setting is missing or wrong; the message names it, in one line."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOYALTY_", env_file=".env", extra="ignore")
 
@@ -46,17 +50,53 @@ class Settings(BaseSettings):
         default=200.0, description="Query cost a caller regains per second."
     )
     max_page_size: int = 100
-    var_dir: Path = VAR_DIR
+    var_dir: Path = Field(
+        default=VAR_DIR,
+        description="Where development secrets and the SQLite file live (relative to the "
+        "working directory unless absolute). Never used for secrets in production.",
+    )
+    host: str = Field(default="127.0.0.1", description="`loyalty serve` binds to this address.")
+    port: int = Field(default=8000, ge=1, le=65535, description="`loyalty serve` port.")
+    workers: int = Field(default=1, ge=1, le=64, description="`loyalty serve` processes.")
+
+    def production_problems(self) -> list[str]:
+        """What production mode lacks: each entry names the setting to fix."""
+        if not self.production:
+            return []
+        problems = []
+        if not self.jwt_secret and self.jwks_file is None:
+            problems.append("set LOYALTY_JWT_SECRET or LOYALTY_JWKS_FILE (token keys)")
+        if self.jwt_secret is not None and len(self.jwt_secret.encode()) < 32:
+            problems.append("LOYALTY_JWT_SECRET must be at least 32 bytes")
+        if not self.card_key:
+            problems.append("set LOYALTY_CARD_KEY (the key card secrets derive from)")
+        if not self.database_url.startswith(("postgresql://", "postgres://")):
+            problems.append("LOYALTY_DATABASE_URL must be a postgresql:// URL")
+        return problems
+
+    def check(self) -> None:
+        """Refuse to run with a configuration that production mode does not allow."""
+        problems = self.production_problems()
+        if problems:
+            raise ConfigurationError("production mode: " + "; ".join(problems))
 
     @cached_property
     def secret(self) -> str:
         """The HS256 secret: configured, or generated once into var/ and reused after."""
-        return self.jwt_secret or self._generated("jwt-secret")
+        if self.jwt_secret:
+            return self.jwt_secret
+        if self.production:
+            raise ConfigurationError("production mode: set LOYALTY_JWT_SECRET")
+        return self._generated("jwt-secret")
 
     @cached_property
     def card_key_bytes(self) -> bytes:
         """The card key: configured, or generated once into var/ and reused after."""
-        return (self.card_key or self._generated("card-key")).encode()
+        if self.card_key:
+            return self.card_key.encode()
+        if self.production:
+            raise ConfigurationError("production mode: set LOYALTY_CARD_KEY")
+        return self._generated("card-key").encode()
 
     def _generated(self, name: str) -> str:
         """A random secret kept in var/<name> (mode 600), created by whoever comes first."""

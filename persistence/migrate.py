@@ -20,7 +20,10 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at `url` to `revision` (synchronous: call it off the event loop)."""
+def upgrade(url: str, revision: str = "head") -> tuple[str | None, str | None]:
+    """Bring the database at `url` to `revision` (synchronous: call it off the event loop);
+    answers the revisions before and after (None: no schema)."""
     ensure_sqlite_directory(url)
-    command.upgrade(alembic_config(url), revision)
+    config = alembic_config(url)
+    command.upgrade(config, revision)
+    return config.attributes.get("from_revision"), config.attributes.get("to_revision")

@@ -22,8 +22,11 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
+    migration = context.get_context()
+    config.attributes["from_revision"] = migration.get_current_revision()
     with context.begin_transaction():
         context.run_migrations()
+    config.attributes["to_revision"] = migration.get_current_revision()
 
 
 async def _run_async() -> None:
