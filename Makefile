@@ -7,6 +7,9 @@ RUN_STAMP := $(VENV)/.installed-run
 STAMP     := $(VENV)/.installed
 # `make run PORT=8080` (otherwise LOYALTY_PORT, or 8000)
 PORT ?=
+# The npm clients the suite drives against a live server (tests/api/test_third_party_clients.py).
+JS_CLIENTS := tests/clients/js
+JS_STAMP   := $(JS_CLIENTS)/node_modules/.installed
 
 .PHONY: run test lint format schema install clean bench
 
@@ -19,7 +22,15 @@ $(STAMP): $(RUN_STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Without npm the tests that need Node skip, saying why (under CI=true they fail instead).
+$(JS_STAMP): $(JS_CLIENTS)/package.json $(JS_CLIENTS)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd $(JS_CLIENTS) && npm ci --no-audit --no-fund && touch node_modules/.installed; \
+	else \
+	  echo "npm not found: tests that drive Node clients will skip (apt-get install nodejs npm)"; \
+	fi
+
+install: $(STAMP) $(JS_STAMP)
 
 ## Set up, migrate the embedded database, seed the demo program and serve GraphQL.
 run: $(RUN_STAMP)
@@ -28,7 +39,7 @@ run: $(RUN_STAMP)
 	$(BIN)/loyalty serve $(if $(PORT),--port $(PORT))
 
 ## Set up and run every check: lint, types, schema freshness, the whole test suite.
-test: $(STAMP) lint
+test: $(STAMP) $(JS_STAMP) lint
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -53,4 +64,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/expiry.py $(EXPIRY_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(JS_CLIENTS)/node_modules
