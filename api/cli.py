@@ -66,7 +66,7 @@ def _wait_for_database(settings: Settings, timeout: float) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from api.observability import configure_logging
+    from api.observability import configure_logging, logging_config
 
     configure_logging()
     settings.check()
@@ -80,7 +80,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         port=getattr(args, "port", settings.port),
         workers=getattr(args, "workers", settings.workers),
         ws_per_message_deflate=False,
-        log_config=None,
+        log_config=logging_config(),
         timeout_graceful_shutdown=10,
     )
     return 0

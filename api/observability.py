@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import sys
+import logging.config
 import time
 import uuid
 from typing import Any
@@ -26,6 +26,7 @@ class JsonFormatter(logging.Formatter):
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,
             "message": record.getMessage(),
         }
         request_id = current_request_id()
@@ -37,15 +38,34 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, default=str)
 
 
+def logging_config(level: str = "INFO") -> dict[str, Any]:
+    """JSON lines on stdout for our loggers and uvicorn's, as a `dictConfig`. `loyalty
+    serve` hands it to uvicorn, which applies it in every worker process too (a worker
+    starts with a fresh interpreter, so configuring only the parent lost the workers'
+    logs and their request ids)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "api.observability.JsonFormatter"}},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stdout",
+            }
+        },
+        "root": {"handlers": ["stdout"], "level": level},
+        "loggers": {
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+            # our RequestIdMiddleware writes the access line, with the request id
+            "uvicorn.access": {"handlers": [], "propagate": False},
+        },
+    }
+
+
 def configure_logging(level: int = logging.INFO) -> None:
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = name != "uvicorn.access"
+    logging.config.dictConfig(logging_config(logging.getLevelName(level)))
 
 
 class RequestIdMiddleware:

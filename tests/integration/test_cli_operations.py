@@ -3,6 +3,7 @@ production mode refusing to guess secrets, migrate saying what it did, settings 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -156,3 +157,41 @@ def test_serve_gives_up_on_an_unreachable_database_with_one_line(tmp_path: Path)
     assert result.returncode == 1
     assert "LOYALTY_DATABASE_URL" in result.stderr.strip().splitlines()[-1]
     assert time.monotonic() - started < 30
+
+
+def test_two_workers_log_json_lines_with_request_ids(tmp_path: Path) -> None:
+    # given a server with two worker processes
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    assert run_cli("migrate", url=url, cwd=tmp_path).returncode == 0
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")}
+    environment.update(LOYALTY_DATABASE_URL=url, PYTHONPATH=str(Path(__file__).parents[2]))
+    log_file = tmp_path / "serve.log"
+    with log_file.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2"],
+            cwd=tmp_path,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            for _ in range(150):
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            # when requests arrive
+            for n in range(20):
+                headers = {"X-Request-ID": f"req-{n}"}
+                httpx.get(f"http://127.0.0.1:{port}/healthz", headers=headers)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=20)
+    # then every line is a JSON object, both workers logged, and requests carry their id
+    records = [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]
+    started = {r["pid"] for r in records if r["message"].startswith("Started server process")}
+    assert len(started) == 2, records
+    seen = {r.get("request_id") for r in records if r["message"] == "request"}
+    assert {f"req-{n}" for n in range(20)} <= seen
