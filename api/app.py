@@ -79,7 +79,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     async def card_png(request: Request) -> Response:
         """The calling member's card as a PNG QR code, for clients that want an image."""
         try:
-            principal = runtime.verifier.from_header(request.headers.get("authorization"))
+            principal = await runtime.verifier.authenticate(request.headers.get("authorization"))
             if principal is None:
                 raise NotAuthenticated()
             async with runtime.reader() as uow:
@@ -106,6 +106,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         if runtime.settings.live_updates:
             await runtime.bus.start()
+        await runtime.verifier.refresh_remote(force=True)
         if runtime.settings.gc_tuning:
             tune_garbage_collector()
         yield

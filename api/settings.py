@@ -34,6 +34,18 @@ class Settings(BaseSettings):
         description="Key QR card secrets derive from; generated once into var/ when unset.",
     )
     jwks_file: Path | None = Field(default=None, description="Public keys for RS256/ES256 tokens.")
+    jwks_url: str | None = Field(
+        default=None,
+        description="An identity provider's JWKS URL (e.g. Auth0's "
+        "https://TENANT/.well-known/jwks.json), fetched at start and refreshed.",
+    )
+    jwks_refresh_seconds: int = Field(
+        default=300, ge=10, description="Refetch the JWKS URL's keys after this long."
+    )
+    claim_role: str = Field(default="role", description="Claim (or dotted path) with the role.")
+    claim_program: str = Field(default="program", description="Claim with the program slug.")
+    claim_store: str = Field(default="store", description="Claim with a staff member's store.")
+    claim_partner: str = Field(default="partner", description="Claim with the partner slug.")
     jwt_leeway_seconds: int = 30
     production: bool = Field(default=False, description="Turns off GraphiQL and introspection.")
     db_pool_size: int = 10
@@ -64,8 +76,10 @@ class Settings(BaseSettings):
         if not self.production:
             return []
         problems = []
-        if not self.jwt_secret and self.jwks_file is None:
-            problems.append("set LOYALTY_JWT_SECRET or LOYALTY_JWKS_FILE (token keys)")
+        if not self.jwt_secret and self.jwks_file is None and not self.jwks_url:
+            problems.append(
+                "set LOYALTY_JWT_SECRET, LOYALTY_JWKS_FILE or LOYALTY_JWKS_URL (token keys)"
+            )
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < 32:
             problems.append("LOYALTY_JWT_SECRET must be at least 32 bytes")
         if not self.card_key:

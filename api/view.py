@@ -44,7 +44,7 @@ class LoyaltyGraphQL(GraphQL[Context, None]):
         if not isinstance(request, WebSocket):
             context.shared_reads = SharedReads(self.runtime.db)
         try:
-            context.principal = self.runtime.verifier.from_header(
+            context.principal = await self.runtime.verifier.authenticate(
                 request.headers.get("authorization")
             )
         except NotAuthenticated as error:
@@ -71,7 +71,7 @@ class LoyaltyGraphQL(GraphQL[Context, None]):
         params = getattr(context, "connection_params", None) or {}
         header = params.get("Authorization") or params.get("authorization")
         try:
-            principal = self.runtime.verifier.from_header(
+            principal = await self.runtime.verifier.authenticate(
                 header if isinstance(header, str) else None
             )
         except NotAuthenticated:

@@ -31,7 +31,7 @@ def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 @pytest.mark.parametrize(
     ("env", "named"),
     [
-        ({}, "LOYALTY_JWT_SECRET or LOYALTY_JWKS_FILE"),
+        ({}, "LOYALTY_JWKS_URL (token keys)"),
         ({"LOYALTY_JWT_SECRET": STRONG}, "LOYALTY_CARD_KEY"),
         ({"LOYALTY_JWT_SECRET": STRONG, "LOYALTY_CARD_KEY": STRONG}, "postgresql://"),
         ({"LOYALTY_JWT_SECRET": "short", "LOYALTY_CARD_KEY": STRONG}, "at least 32 bytes"),
