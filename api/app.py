@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,7 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.limits import BodySizeLimit, CostBudget
-from api.metrics import Metrics, MetricsMiddleware
+from api.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 from api.observability import RequestIdMiddleware
 from api.qr import qr_png
 from api.runtime import Runtime
@@ -27,6 +29,7 @@ from domain.services import instore
 
 log = logging.getLogger("loyalty.app")
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
+GAUGE_INTERVAL_SECONDS = 5.0
 
 
 def tune_garbage_collector() -> None:
@@ -46,6 +49,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     """The ASGI app. Pass a `runtime` to share its database and clock (tests do)."""
     runtime = runtime or Runtime.from_settings(settings or Settings())
     production = runtime.settings.production
+    collected = Metrics()
     graphql = LoyaltyGraphQL(
         runtime,
         schema=build_schema(
@@ -54,6 +58,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
                 capacity=runtime.settings.cost_budget,
                 refill_per_second=runtime.settings.cost_refill_per_second,
             ),
+            metrics=collected,
         ),
         graphql_ide=None if production else "graphiql",
         allow_queries_via_get=True,
@@ -73,8 +78,6 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             log.exception("database not reachable")
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
         return JSONResponse({"status": "ready", "database": "ok"})
-
-    collected = Metrics()
 
     async def card_png(request: Request) -> Response:
         """The calling member's card as a PNG QR code, for clients that want an image."""
@@ -97,10 +100,29 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             headers={"Cache-Control": "no-store", "X-Card-Expires-At": view.expires_at.isoformat()},
         )
 
-    async def metrics(_: Request) -> PlainTextResponse:
+    def update_pool_gauge() -> None:
         pool = runtime.db.engine.pool
-        gauges = {"loyalty_db_pool_checked_out": getattr(pool, "checkedout", lambda: 0)()}
-        return PlainTextResponse(collected.render(gauges), media_type="text/plain; version=0.0.4")
+        collected.db_pool.set(getattr(pool, "checkedout", lambda: 0)())
+
+    def update_gauges() -> None:
+        update_pool_gauge()
+        collected.subscribers.set(runtime.bus.subscriber_count)
+
+    async def refresh_gauges() -> None:
+        """Keep this process's gauges current between scrapes (under workers, another
+        process may answer the scrape)."""
+        while True:
+            await asyncio.sleep(GAUGE_INTERVAL_SECONDS)
+            update_gauges()
+
+    async def metrics(request: Request) -> Response:
+        token = runtime.settings.metrics_token
+        if token and not hmac.compare_digest(
+            request.headers.get("authorization", ""), f"Bearer {token}"
+        ):
+            return PlainTextResponse("metrics need the metrics token\n", 401)
+        update_gauges()
+        return Response(collected.render(), media_type=CONTENT_TYPE)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -109,7 +131,9 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         await runtime.verifier.refresh_remote(force=True)
         if runtime.settings.gc_tuning:
             tune_garbage_collector()
+        gauges = asyncio.create_task(refresh_gauges())
         yield
+        gauges.cancel()
         await runtime.bus.stop()
         await runtime.db.dispose()
 
@@ -125,7 +149,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit)
-    app.add_middleware(MetricsMiddleware, metrics=collected)
+    app.add_middleware(MetricsMiddleware, metrics=collected, gauges=update_pool_gauge)
     app.add_middleware(RequestIdMiddleware)
     app.state.runtime = runtime
     return app

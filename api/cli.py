@@ -73,17 +73,34 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     _wait_for_database(settings, args.wait_for_database)
     # every worker process reads it into its Settings (see api.app.tune_garbage_collector)
     os.environ.setdefault("LOYALTY_GC_TUNING", "true")
+    workers = getattr(args, "workers", settings.workers)
+    if workers > 1:
+        _metrics_across_workers()
     uvicorn.run(
         "api.app:create_app",
         factory=True,
         host=getattr(args, "host", settings.host),
         port=getattr(args, "port", settings.port),
-        workers=getattr(args, "workers", settings.workers),
+        workers=workers,
         ws_per_message_deflate=False,
         log_config=logging_config(),
         timeout_graceful_shutdown=10,
     )
     return 0
+
+
+def _metrics_across_workers() -> None:
+    """Workers write their metrics to files in a fresh folder that /metrics sums up
+    (prometheus_client's multiprocess mode); set before the workers start."""
+    import shutil
+    import tempfile
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)  # values of a previous run
+        os.makedirs(folder, exist_ok=True)
+    else:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="loyalty-metrics-")
 
 
 def _migrate(_: argparse.Namespace, settings: Settings) -> int:

@@ -1,75 +1,129 @@
-"""Prometheus metrics in the text exposition format, without a client library.
+"""Prometheus metrics with prometheus_client, consistent across worker processes.
 
-Counts requests by method, route and status, and observes their latency in a
-histogram; GraphQL operations are counted by type and outcome.
+HTTP requests by method, route and status with their latency; GraphQL operations by
+name, type and outcome with their latency; the database pool in use; subscribers
+connected; live-update events delivered and dropped. `loyalty jobs` counts its runs and
+items with the same library (see `JobMetrics`).
+
+Under `loyalty serve --workers N` every worker writes its values to files in
+`PROMETHEUS_MULTIPROC_DIR` (the serve command creates a fresh one), and `/metrics`, on
+whichever worker answers, sums all of them: each scrape sees the whole server, not one
+worker. In one process the metrics live in a registry of their own per app.
+
+Label values are bounded: routes are a fixed list, operation names keep the first
+`MAX_OPERATION_NAMES` distinct names seen by the process and count the rest as
+`other` (names come from clients, so they must not grow the series without end).
 """
 
 from __future__ import annotations
 
-import bisect
+import os
 import time
-from collections import Counter
-from threading import Lock
+from collections.abc import Iterator
+from typing import Any
 
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.extensions import SchemaExtension
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 ROUTES = ("/graphql", "/healthz", "/readyz", "/metrics", "/cards/me.png")
+MAX_OPERATION_NAMES = 200
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
 class Metrics:
+    """The server's metrics; one instance per app."""
+
     def __init__(self) -> None:
-        self._lock = Lock()
-        self.requests: Counter[tuple[str, str, int]] = Counter()
-        self.latency_buckets: Counter[tuple[str, int]] = Counter()
-        self.latency_sum: Counter[str] = Counter()
-        self.latency_count: Counter[str] = Counter()
+        self.registry = CollectorRegistry(auto_describe=True)
+        registry = self.registry
+        self.http_requests = Counter(
+            "loyalty_http_requests",
+            "HTTP requests by method, route and status.",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.http_seconds = Histogram(
+            "loyalty_http_request_seconds",
+            "Latency of HTTP requests.",
+            ["route"],
+            buckets=BUCKETS,
+            registry=registry,
+        )
+        self.operations = Counter(
+            "loyalty_graphql_operations",
+            "GraphQL operations by name, type and outcome (ok, error, refused).",
+            ["operation", "type", "outcome"],
+            registry=registry,
+        )
+        self.operation_seconds = Histogram(
+            "loyalty_graphql_operation_seconds",
+            "Latency of GraphQL operations by name.",
+            ["operation"],
+            buckets=BUCKETS,
+            registry=registry,
+        )
+        self.db_pool = Gauge(
+            "loyalty_db_pool_checked_out",
+            "Database connections in use.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.subscribers = Gauge(
+            "loyalty_subscribers",
+            "Live-update subscribers connected.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.events = Counter(
+            "loyalty_events",
+            "Live-update events handed to subscribers (delivered) or not (dropped).",
+            ["outcome"],
+            registry=registry,
+        )
+        self._names: set[str] = set()
 
-    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        with self._lock:
-            self.requests[(method, route, status)] += 1
-            self.latency_buckets[(route, bisect.bisect_left(BUCKETS, seconds))] += 1
-            self.latency_sum[route] += seconds
-            self.latency_count[route] += 1
+    def operation_label(self, name: str | None) -> str:
+        if not name:
+            return "anonymous"
+        if name in self._names:
+            return name
+        if len(self._names) < MAX_OPERATION_NAMES and len(name) <= 100 and name.isidentifier():
+            self._names.add(name)
+            return name
+        return "other"
 
-    def render(self, gauges: dict[str, float]) -> str:
-        lines = [
-            "# HELP loyalty_http_requests_total HTTP requests by method, route and status.",
-            "# TYPE loyalty_http_requests_total counter",
-        ]
-        with self._lock:
-            for (method, route, status), count in sorted(self.requests.items()):
-                labels = f'method="{method}",route="{route}",status="{status}"'
-                lines.append(f"loyalty_http_requests_total{{{labels}}} {count}")
-            lines += [
-                "# HELP loyalty_http_request_seconds Latency of HTTP requests.",
-                "# TYPE loyalty_http_request_seconds histogram",
-            ]
-            for route in sorted(self.latency_count):
-                cumulative = 0
-                for index, bound in enumerate((*BUCKETS, float("inf"))):
-                    cumulative += self.latency_buckets[(route, index)]
-                    le = "+Inf" if bound == float("inf") else repr(bound)
-                    lines.append(
-                        f'loyalty_http_request_seconds_bucket{{route="{route}",le="{le}"}} '
-                        f"{cumulative}"
-                    )
-                lines.append(
-                    f'loyalty_http_request_seconds_sum{{route="{route}"}} {self.latency_sum[route]}'
-                )
-                lines.append(
-                    f'loyalty_http_request_seconds_count{{route="{route}"}} '
-                    f"{self.latency_count[route]}"
-                )
-        for name, value in gauges.items():
-            lines += [f"# TYPE {name} gauge", f"{name} {value}"]
-        return "\n".join(lines) + "\n"
+    def observe_operation(self, name: str | None, kind: str, outcome: str, seconds: float) -> None:
+        label = self.operation_label(name)
+        self.operations.labels(label, kind, outcome).inc()
+        self.operation_seconds.labels(label).observe(seconds)
+
+    def render(self) -> bytes:
+        """The exposition text: all processes' values under workers, this app's otherwise."""
+        if multiprocess_dir():
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
+        return generate_latest(self.registry)
 
 
 class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, gauges: Any = None) -> None:
         self.app = app
         self.metrics = metrics
+        self.gauges = gauges
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,6 +143,33 @@ class MetricsMiddleware:
         finally:
             path = scope.get("path", "")
             route = path if path in ROUTES else "other"  # bounded label values
-            self.metrics.observe(
-                scope.get("method", "GET"), route, status, time.perf_counter() - started
-            )
+            self.metrics.http_requests.labels(scope.get("method", "GET"), route, status).inc()
+            self.metrics.http_seconds.labels(route).observe(time.perf_counter() - started)
+            if self.gauges is not None:
+                self.gauges()
+
+
+class OperationMetrics(SchemaExtension):
+    """Counts each GraphQL operation by name, type and outcome, and times it."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def on_operation(self) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        ctx = self.execution_context
+        try:
+            kind = ctx.operation_type.value
+        except Exception:  # a document that does not parse has no operation type
+            kind = "unknown"
+        result = ctx.result
+        if ctx.pre_execution_errors and (result is None or result.data is None):
+            outcome = "refused"
+        elif result is not None and result.errors:
+            outcome = "error"
+        else:
+            outcome = "ok"
+        self.metrics.observe_operation(
+            ctx.operation_name, kind, outcome, time.perf_counter() - started
+        )

@@ -15,6 +15,7 @@ from strawberry.schema.config import StrawberryConfig
 from api.errors import LoyaltyErrors, LoyaltySchema
 from api.executor import LoyaltyExecutor
 from api.limits import CostBudget, CostLimiter, ValidationMemo
+from api.metrics import Metrics, OperationMetrics
 from api.mutations.instore import InStoreMutations
 from api.mutations.members import MemberMutations
 from api.mutations.points import PointsMutations
@@ -51,7 +52,10 @@ class Mutation(
 
 
 def build_schema(
-    *, production: bool = False, budget: CostBudget | None = None
+    *,
+    production: bool = False,
+    budget: CostBudget | None = None,
+    metrics: Metrics | None = None,
 ) -> strawberry.Schema:
     """The schema with its limits; `budget` is the per-caller cost budget of one app."""
     costs = budget or CostBudget()
@@ -69,6 +73,8 @@ def build_schema(
         lambda: CostLimiter(costs, memo),
         lambda: LoyaltyErrors(request_id=current_request_id),
     ]
+    if metrics is not None:
+        extensions.insert(0, lambda: OperationMetrics(metrics))
     if production:
         from strawberry.extensions import DisableIntrospection
 

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="`loyalty serve` binds to this address.")
     port: int = Field(default=8000, ge=1, le=65535, description="`loyalty serve` port.")
     workers: int = Field(default=1, ge=1, le=64, description="`loyalty serve` processes.")
+    metrics_token: str | None = Field(
+        default=None, description="When set, /metrics needs `Authorization: Bearer <token>`."
+    )
 
     def production_problems(self) -> list[str]:
         """What production mode lacks: each entry names the setting to fix."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
 from api.runtime import Runtime
@@ -17,11 +18,22 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["database"] == "ok"
-    metrics = (await client.get("/metrics")).text
-    assert "loyalty_db_pool_checked_out" in metrics
-    assert 'loyalty_http_requests_total{method="GET",route="/healthz",status="200"} 1' in metrics
-    assert 'loyalty_http_request_seconds_count{route="/readyz"} 1' in metrics
-    assert 'loyalty_http_request_seconds_bucket{route="/healthz",le="+Inf"} 1' in metrics
+    samples = scrape((await client.get("/metrics")).text)
+    assert ("loyalty_db_pool_checked_out", ()) in samples
+    healthz = (("method", "GET"), ("route", "/healthz"), ("status", "200"))
+    assert samples[("loyalty_http_requests_total", healthz)] == 1
+    assert samples[("loyalty_http_request_seconds_count", (("route", "/readyz"),))] == 1
+    inf = (("le", "+Inf"), ("route", "/healthz"))
+    assert samples[("loyalty_http_request_seconds_bucket", inf)] == 1
+
+
+def scrape(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Prometheus samples by name and sorted labels."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 @pytest.mark.asyncio

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.api.live_support import free_port
+from tests.api.test_http import scrape
 from tests.conftest import POSTGRES_URL
 from tests.integration.test_cli import run_cli
 
@@ -159,7 +160,7 @@ def test_serve_gives_up_on_an_unreachable_database_with_one_line(tmp_path: Path)
     assert time.monotonic() - started < 30
 
 
-def test_two_workers_log_json_lines_with_request_ids(tmp_path: Path) -> None:
+def test_two_workers_log_json_lines_and_report_one_set_of_metrics(tmp_path: Path) -> None:
     # given a server with two worker processes
     url = f"sqlite:///{tmp_path / 'w.db'}"
     assert run_cli("migrate", url=url, cwd=tmp_path).returncode == 0
@@ -182,10 +183,18 @@ def test_two_workers_log_json_lines_with_request_ids(tmp_path: Path) -> None:
                         break
                 except httpx.TransportError:
                     time.sleep(0.1)
+            labels = (("method", "GET"), ("route", "/healthz"), ("status", "200"))
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+            before = scrape(text)[("loyalty_http_requests_total", labels)]
             # when requests arrive
             for n in range(20):
                 headers = {"X-Request-ID": f"req-{n}"}
                 httpx.get(f"http://127.0.0.1:{port}/healthz", headers=headers)
+            # then every scrape, whichever worker answers it, counts all 20 (the
+            # workers' values are summed, not one worker's)
+            for _ in range(6):
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+                assert scrape(text)[("loyalty_http_requests_total", labels)] == before + 20
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=20)
