@@ -210,30 +210,24 @@ async def lookup_member(
             if not rules.card_number_lookup and principal.role is Role.STAFF:
                 raise AccessDenied("This program does not allow lookups by card number.")
             member = await uow.members.get_by_card_number(program.id, card_number.strip())
-            found = [member] if member else []
         else:
             if not rules.phone_lookup and principal.role is Role.STAFF:
                 raise AccessDenied("This program does not allow lookups by phone.")
             normalised = normalise_phone(phone, ("input", "phone")) or ""
-            found = await uow.members.get_by_phone(program.id, normalised)
-        if len(found) != 1:
-            raise NotFound("No single member matches.", ("input",))
-        if found[0].blocked:
+            # Phones are not verified, so anyone may enroll with anyone's number. Refusing
+            # an ambiguous match let a second account switch lookup off for the owner, and
+            # making phones unique would let the first claimant lock the owner out of
+            # enrolling with their own number (and tell any app user which numbers are
+            # enrolled). The first to claim a number keeps it: a later claim changes
+            # nothing for the earlier member, and the till shows whom it found.
+            member = await uow.members.get_by_phone(program.id, normalised)
+        if member is None:
+            raise NotFound("No member matches.", ("input",))
+        if member.blocked:
             raise MemberBlocked("This member is blocked.")
     except DomainError as error:
         raise await _refuse(uow, principal, program, LOOKUP, error, now) from None
-    return await _identified(uow, principal, program, found[0], LOOKUP, now)
-
-
-async def ensure_staff_window(
-    uow: UnitOfWork, principal: Principal, program: Program, member: Member, now: datetime
-) -> None:
-    """Staff act for a member only within a window their store opened by scanning."""
-    if principal.role is not Role.STAFF:
-        return
-    expires = await uow.instore.window_expires(program.id, principal.store or "", member.id)
-    if expires is None or expires <= now:
-        raise AccessDenied("Scan the member's card first.")
+    return await _identified(uow, principal, program, member, LOOKUP, now)
 
 
 async def record(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from domain import ledger
-from domain.access import ensure_may_act_for, require_role
+from domain.access import ensure_may_reach_member, require_role
 from domain.errors import (
     InvalidInput,
     NotEnrolled,
@@ -39,7 +39,7 @@ from domain.rewards import (
     points_to_money,
     voucher_expiry,
 )
-from domain.services.instore import ensure_staff_window, record
+from domain.services.instore import record
 from domain.services.members import ensure_active, member_for
 from domain.services.partners import settle_redemption
 from domain.services.points import claim, locked_wallet, wallet_of
@@ -77,9 +77,7 @@ async def _acting_member(
     else:
         if member_id is None:
             raise InvalidInput("Say which member redeems.", field)
-        member = await member_for(uow, principal, program, member_id, field)
-    ensure_may_act_for(principal, member)
-    await ensure_staff_window(uow, principal, program, member, now)
+        member = await member_for(uow, principal, program, member_id, field, now)
     return member
 
 
@@ -211,10 +209,10 @@ async def cancel_redemption(
     field = ("input", "redemptionId")
     redemption = await uow.rewards.redemption(program.id, redemption_id)
     member = await uow.members.get(program.id, redemption.member_id) if redemption else None
+    hidden = NotFound("No such redemption.", field)
     if redemption is None or member is None:
-        raise NotFound("No such redemption.", field)
-    ensure_may_act_for(principal, member)
-    await ensure_staff_window(uow, principal, program, member, now)
+        raise hidden
+    await ensure_may_reach_member(uow, principal, member, now, hidden)
     wallet = await locked_wallet(uow, program, member.id)
     _ensure_usable(redemption, now, field)
     if not await uow.rewards.mark_cancelled(program.id, redemption.id, now):
@@ -265,9 +263,9 @@ async def redeem_points_for_order(
     now = clock.now()
     order_id = validate_key(command.order_id, ("input", "orderId"))
     amount = points_to_money(command.points, program.point_value)
-    member = await member_for(uow, principal, program, command.member_id, ("input", "memberId"))
-    ensure_may_act_for(principal, member)
-    await ensure_staff_window(uow, principal, program, member, now)
+    member = await member_for(
+        uow, principal, program, command.member_id, ("input", "memberId"), now
+    )
     request = {"member": str(member.id), "points": command.points}
     previous = await claim(uow, program, "pay", order_id, request, now, ("input", "orderId"))
     if previous is None:

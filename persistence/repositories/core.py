@@ -588,13 +588,16 @@ class SqlMemberRepository:
     async def get_by_card_number(self, program_id: uuid.UUID, number: str) -> Member | None:
         return await self._one(program_id, members_t.c.card_number == number)
 
-    async def get_by_phone(self, program_id: uuid.UUID, phone: str) -> list[Member]:
-        result = await self.conn.execute(
-            select(members_t)
-            .where(members_t.c.program_id == program_id, members_t.c.phone == phone)
-            .limit(2)
-        )
-        return [member_from_row(row) for row in result]
+    async def get_by_phone(self, program_id: uuid.UUID, phone: str) -> Member | None:
+        row = (
+            await self.conn.execute(
+                select(members_t)
+                .where(members_t.c.program_id == program_id, members_t.c.phone == phone)
+                .order_by(members_t.c.joined_at, members_t.c.id)
+                .limit(1)
+            )
+        ).first()
+        return member_from_row(row) if row is not None else None
 
     async def add(self, member: Member, wallet: Wallet) -> bool:
         stmt = insert_ignoring_conflicts(self.conn, members_t).values(
