@@ -17,7 +17,7 @@ from domain.partners import (
     PartnerTerms,
     SettlementEntry,
     Statement,
-    issued_amount,
+    issued_hundredths,
     period_bounds,
     statement,
 )
@@ -158,7 +158,7 @@ async def record_partner_purchase(
                 partner_id=partner.id,
                 kind="POINTS_ISSUED",
                 points=points,
-                amount_minor=issued_amount(points, terms),
+                amount_hundredths=issued_hundredths(points, terms),
                 reference=f"order:{order_id}",
                 occurred_at=now,
             )
@@ -228,7 +228,7 @@ async def settle_redemption(
             partner_id=partner_id,
             kind="REDEMPTION",
             points=0,
-            amount_minor=-terms.payout_per_redemption_minor,
+            amount_hundredths=-terms.payout_per_redemption_minor * 100,
             reference=f"redemption:{redemption_id}",
             occurred_at=now,
         )

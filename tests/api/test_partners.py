@@ -198,3 +198,45 @@ async def test_partners_edit_their_rewards_only_when_their_terms_allow(api: Api)
     coffee = await create_reward(api, name="Coffee")
     theirs = await api.ok(edit, {"i": {"rewardId": coffee["id"], "stock": 1}}, token)
     assert theirs["updateReward"]["errors"][0]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.asyncio
+async def test_points_issued_are_priced_per_period_not_per_order(
+    api: Api, clock: MovableClock
+) -> None:
+    # given two partners on the same terms (5 points per 1.00, 0.50 per 100 points)
+    clock.freeze(datetime(2026, 10, 5, 12, tzinfo=UTC))
+    ids = {slug: await partner(api, slug) for slug in ("kiosk", "cinema")}
+    for partner_id in ids.values():
+        await terms(api, partner_id)
+    member = await api.enroll("alice")
+
+    async def buy(slug: str, order: str, amount: int) -> None:
+        done = await api.ok(
+            PARTNER_PURCHASE,
+            {
+                "i": {
+                    "orderId": order,
+                    "total": {"amountMinor": amount, "currency": "EUR"},
+                    "cardNumber": member["cardNumber"],
+                }
+            },
+            api.token(Role.PARTNER, "pos", partner=slug),
+        )
+        assert done["recordPartnerPurchase"]["errors"] == [], done
+
+    # when the kiosk sells 40 coffees of 0.39 (1 point each) and the cinema one 8.00 ticket
+    for n in range(40):
+        await buy("kiosk", f"k-{n}", 39)
+    await buy("cinema", "c-1", 800)
+    # then both issued 40 points and owe the same 0.20 for them, open and once closed
+    clock.freeze(datetime(2026, 11, 2, tzinfo=UTC))
+    close = """mutation($id: ID!) { closePartnerPeriod(input: {partnerId: $id, period: "2026-10"}) {
+        statement { pointsIssued owedByPartner { amountMinor } } errors { code } } }"""
+    for partner_id in ids.values():
+        statement = (await api.ok(STATEMENT, {"p": "2026-10", "id": partner_id}, api.admin()))[
+            "partnerStatement"
+        ]
+        assert (statement["pointsIssued"], statement["ownedBy"]["amountMinor"]) == (40, 20)
+        closed = (await api.ok(close, {"id": partner_id}, api.admin()))["closePartnerPeriod"]
+        assert closed["statement"] == {"pointsIssued": 40, "owedByPartner": {"amountMinor": 20}}
