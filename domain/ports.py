@@ -195,6 +195,11 @@ class IdempotencyRepository(Protocol):
         """Store the answer to replay for the key (same transaction as the effect)."""
         ...
 
+    async def release(self, program_id: uuid.UUID, scope: str, key: str) -> None:
+        """Give back a key this transaction claimed, when the request failed after claiming
+        it but the transaction still commits (to record the failure)."""
+        ...
+
 
 class RewardRepository(Protocol):
     async def add_partner(self, partner: Partner) -> bool:

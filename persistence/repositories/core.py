@@ -18,6 +18,7 @@ from sqlalchemy import (
     Uuid,
     any_,
     bindparam,
+    delete,
     func,
     insert,
     select,
@@ -823,6 +824,15 @@ class SqlIdempotencyRepository:
         row = (await self.conn.execute(_IDEMPOTENCY_RECORD, params)).one()
         return IdempotencyRecord(
             scope=scope, key=key, fingerprint=row.fingerprint, response=row.response
+        )
+
+    async def release(self, program_id: uuid.UUID, scope: str, key: str) -> None:
+        await self.conn.execute(
+            delete(idempotency_t).where(
+                idempotency_t.c.program_id == program_id,
+                idempotency_t.c.scope == scope,
+                idempotency_t.c.key == key,
+            )
         )
 
     async def complete(

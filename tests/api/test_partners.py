@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -240,3 +241,64 @@ async def test_points_issued_are_priced_per_period_not_per_order(
         assert (statement["pointsIssued"], statement["ownedBy"]["amountMinor"]) == (40, 20)
         closed = (await api.ok(close, {"id": partner_id}, api.admin()))["closePartnerPeriod"]
         assert closed["statement"] == {"pointsIssued": 40, "owedByPartner": {"amountMinor": 20}}
+
+
+@pytest.mark.asyncio
+async def test_partner_purchases_are_audited_and_failed_card_numbers_rate_limited(
+    api: Api, clock: MovableClock
+) -> None:
+    # given a partner's till and a member
+    clock.freeze(datetime(2026, 11, 10, 12, tzinfo=UTC))
+    await terms(api, await partner(api, "cinema"))
+    await partner(api, "bakery")
+    member = await api.enroll("alice")
+    till = api.token(Role.PARTNER, "pos", partner="cinema")
+
+    async def buy(token: str, order: str, card_number: str) -> dict:
+        variables = {
+            "i": {
+                "orderId": order,
+                "total": {"amountMinor": 1000, "currency": "EUR"},
+                "cardNumber": card_number,
+            }
+        }
+        return (await api.ok(PARTNER_PURCHASE, variables, token))["recordPartnerPurchase"]
+
+    # when it credits one purchase, then types ten card numbers that are nobody's
+    assert (await buy(till, "o-1", member["cardNumber"]))["errors"] == []
+    for n in range(10):
+        wrong = await buy(till, f"x-{n}", f"{4000000000000000 + n}")
+        assert wrong["errors"] == [{"code": "NOT_FOUND", "field": ["input", "cardNumber"]}]
+        assert wrong["displayName"] is None
+    # then the next attempt is refused, even with a real card number, and credits nothing
+    limited = await buy(till, "o-2", member["cardNumber"])
+    assert limited == {
+        "pointsEarned": None,
+        "cardNumber": None,
+        "displayName": None,
+        "errors": [{"code": "RATE_LIMITED", "field": ["input"]}],
+    }
+    assert (await api.wallet("alice"))["balance"] == 50
+    # the same user name at another partner is another till, and a minute later this one
+    # may try again
+    bakery = api.token(Role.PARTNER, "pos", partner="bakery")
+    assert (await buy(bakery, "b-1", member["cardNumber"]))["errors"] == []
+    clock.advance(timedelta(minutes=1, seconds=1))
+    assert (await buy(till, "o-2", member["cardNumber"]))["errors"] == []
+    # an order that failed for a mistyped card number goes through with the right one
+    assert (await buy(till, "x-0", member["cardNumber"]))["pointsEarned"] == 50
+    # and every purchase and every failed attempt is in the audit log
+    log = await api.ok(
+        "{ auditLog(first: 100) { edges { node { actor action outcome memberId } } } }",
+        token=api.admin(),
+    )
+    seen = Counter(
+        (e["node"]["actor"], e["node"]["action"], e["node"]["outcome"], bool(e["node"]["memberId"]))
+        for e in log["auditLog"]["edges"]
+    )
+    assert seen == {
+        ("partner:pos@cinema", "partner-purchase", "OK", True): 3,
+        ("partner:pos@cinema", "partner-purchase", "NOT_FOUND", False): 10,
+        ("partner:pos@cinema", "partner-purchase", "RATE_LIMITED", False): 1,
+        ("partner:pos@bakery", "partner-purchase", "OK", True): 1,
+    }
