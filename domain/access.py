@@ -7,6 +7,7 @@ from datetime import datetime
 from domain.errors import AccessDenied, DomainError
 from domain.model import Member, Principal, Role
 from domain.ports import UnitOfWork
+from domain.rewards import Redemption, RedemptionStatus
 
 
 def require_role(principal: Principal, *roles: Role) -> None:
@@ -83,6 +84,15 @@ async def may_see_redemption(
     if principal.role is Role.PARTNER:
         return partner_id is not None and reward_partner_id == partner_id
     return await may_reach_member(uow, principal, member, now)
+
+
+def can_see_voucher_code(principal: Principal, redemption: Redemption, now: datetime) -> bool:
+    """A voucher's code is a bearer token worth the partner's payout: partners see it only
+    once used (accepting one needs the member's card as well, `use_voucher`). Everyone who
+    may see the redemption at all sees it otherwise."""
+    if principal.role is Role.PARTNER:
+        return redemption.status_at(now) is RedemptionStatus.USED
+    return True
 
 
 def can_read_card(principal: Principal, member: Member) -> bool:

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.model import Role
+from tests.api.live_support import connect, wait_for_subscribers
 from tests.api.rewards_support import create_reward, redeem
+from tests.api.test_live import live  # noqa: F401  (the running server fixture)
 from tests.support import Api, MovableClock
 
 PARTNER_PURCHASE = """mutation($i: RecordPartnerPurchaseInput!) { recordPartnerPurchase(input: $i) {
@@ -16,6 +18,15 @@ PARTNER_PURCHASE = """mutation($i: RecordPartnerPurchaseInput!) { recordPartnerP
 STATEMENT = """query($p: String!, $id: ID) { partnerStatement(period: $p, partnerId: $id) {
   period pointsIssued ownedBy: owedByPartner { amountMinor currency } redemptions
   owedToPartner { amountMinor } net { amountMinor } closed } }"""
+
+
+USE_AT_PARTNER = """mutation($i: UseVoucherInput!) { useVoucher(input: $i) {
+  redemption { status voucherCode } errors { code field } } }"""
+
+
+async def with_card(api: Api, sub: str, code: str) -> dict[str, str]:
+    """useVoucher input for a partner: the voucher and the member's card, scanned together."""
+    return {"code": code, "cardPayload": await api.card_payload(sub)}
 
 
 async def partner(api: Api, slug: str) -> str:
@@ -94,11 +105,8 @@ async def test_a_scripted_month_of_a_partner_deal(api: Api, clock: MovableClock)
         for n in range(3)
     ]
     for code in codes[:2]:
-        used = await api.ok(
-            "mutation($c: String!) { useVoucher(input: {code: $c}) { errors { code } } }",
-            {"c": code},
-            token,
-        )
+        clock.advance(timedelta(seconds=30))  # alice shows a fresh card code each time
+        used = await api.ok(USE_AT_PARTNER, {"i": await with_card(api, "alice", code)}, token)
         assert used["useVoucher"]["errors"] == []
     # then the statement: 350 points issued at 0.50 per 100 = 175; 2 x 3.00 payouts = 600
     statement = (await api.ok(STATEMENT, {"p": "2026-11"}, token))["partnerStatement"]
@@ -118,11 +126,8 @@ async def test_a_scripted_month_of_a_partner_deal(api: Api, clock: MovableClock)
     early = await api.ok(close, {"id": cinema, "p": "2026-11"}, api.admin())
     assert early["closePartnerPeriod"]["errors"][0]["field"] == ["input", "period"]
     clock.freeze(datetime(2026, 11, 30, 23, 59, tzinfo=UTC))
-    await api.ok(
-        "mutation($c: String!) { useVoucher(input: {code: $c}) { errors { code } } }",
-        {"c": codes[2]},
-        token,
-    )
+    used = await api.ok(USE_AT_PARTNER, {"i": await with_card(api, "alice", codes[2])}, token)
+    assert used["useVoucher"]["errors"] == []
     clock.freeze(datetime(2026, 12, 1, 0, 1, tzinfo=UTC))
     closed = await api.ok(close, {"id": cinema, "p": "2026-11"}, api.admin())
     assert closed["closePartnerPeriod"]["statement"] == {
@@ -302,3 +307,67 @@ async def test_partner_purchases_are_audited_and_failed_card_numbers_rate_limite
         ("partner:pos@cinema", "partner-purchase", "RATE_LIMITED", False): 1,
         ("partner:pos@bakery", "partner-purchase", "OK", True): 1,
     }
+
+
+SEEN_BY_PARTNER = "id status voucherCode voucherQrSvg"
+
+
+@pytest.mark.asyncio
+async def test_partners_see_a_code_only_once_used_and_accept_it_only_with_the_member_there(
+    live,  # type: ignore[no-untyped-def]  # noqa: F811
+) -> None:
+    api, runtime, host = live
+    # given a partner's reward, its till following its redemptions live, and two members
+    cinema = await partner(api, "cinema")
+    await terms(api, cinema)
+    ticket = await create_reward(api, name="Ticket", kind="EXPERIENCE", sku=None, partnerId=cinema)
+    await api.adjust((await api.enroll("alice"))["id"], 500, "fund")
+    await api.enroll("bob")
+    till = api.token(Role.PARTNER, "pos", partner="cinema")
+    async with connect(host, till) as sock:
+        assert (await sock.receive())["type"] == "connection_ack"
+        await sock.subscribe("1", f"subscription {{ partnerRedemptions {{ {SEEN_BY_PARTNER} }} }}")
+        await wait_for_subscribers(runtime, 1)
+        # when alice redeems it, the partner learns of it by every path, but not its code
+        redeemed = (await redeem(api, "alice", ticket["id"], "k"))["redemption"]
+        hidden = {
+            "id": redeemed["id"],
+            "status": "ISSUED",
+            "voucherCode": "",
+            "voucherQrSvg": None,
+        }
+        assert (await sock.next_data())["partnerRedemptions"] == hidden
+        listed = await api.ok(
+            "{ partnerRedemptions { edges { node { redemption { " + SEEN_BY_PARTNER + " } } } } }",
+            token=till,
+        )
+        assert listed["partnerRedemptions"]["edges"] == [{"node": {"redemption": hidden}}]
+        node = await api.ok(
+            f"query($id: ID!) {{ node(id: $id) {{ ... on Redemption {{ {SEEN_BY_PARTNER} }} }} }}",
+            {"id": redeemed["id"]},
+            till,
+        )
+        assert node["node"] == hidden
+        # the till cannot accept it on its own, nor with another member's card
+        code = redeemed["voucherCode"]
+        alone = await api.ok(USE_AT_PARTNER, {"i": {"code": code}}, till)
+        assert alone["useVoucher"]["errors"] == [
+            {"code": "INVALID_INPUT", "field": ["input", "cardPayload"]}
+        ]
+        bobs = {"code": code, "cardPayload": await api.card_payload("bob")}
+        other = await api.ok(USE_AT_PARTNER, {"i": bobs}, till)
+        assert other["useVoucher"]["errors"] == [
+            {"code": "CARD_INVALID", "field": ["input", "cardPayload"]}
+        ]
+        # but with alice at the counter showing her card, it can; then the code is shown
+        alices = {"code": code, "cardPayload": await api.card_payload("alice")}
+        used = await api.ok(USE_AT_PARTNER, {"i": alices}, till)
+        assert used["useVoucher"] == {
+            "redemption": {"status": "USED", "voucherCode": code},
+            "errors": [],
+        }
+        pushed = (await sock.next_data())["partnerRedemptions"]
+        assert (pushed["status"], pushed["voucherCode"]) == ("USED", code)
+    period = runtime.clock.now().strftime("%Y-%m")
+    statement = (await api.ok(STATEMENT, {"p": period}, till))["partnerStatement"]
+    assert statement["redemptions"] == 1
