@@ -371,3 +371,11 @@ async def test_partners_see_a_code_only_once_used_and_accept_it_only_with_the_me
     period = runtime.clock.now().strftime("%Y-%m")
     statement = (await api.ok(STATEMENT, {"p": period}, till))["partnerStatement"]
     assert statement["redemptions"] == 1
+    # the failed card check is audited beside the use (and counts towards the rate limit)
+    log = await api.ok(
+        "{ auditLog { edges { node { actor action outcome } } } }", token=api.admin()
+    )
+    assert [e["node"] for e in log["auditLog"]["edges"]] == [
+        {"actor": "partner:pos@cinema", "action": "use-voucher", "outcome": "OK"},
+        {"actor": "partner:pos@cinema", "action": "use-voucher", "outcome": "CARD_INVALID"},
+    ]
