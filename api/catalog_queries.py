@@ -133,11 +133,12 @@ async def resolve_catalog_node(info: Info, type_name: str, value: uuid.UUID) -> 
         if redemption is None:
             return None
         reward = await loaders.rewards.load(redemption.reward_id)
+        now = context.runtime.clock.now()
         async with context.reader() as uow:
             member = await uow.members.get(redemption.program_id, redemption.member_id)
-        if member is None or not access.can_see_redemption(
-            principal, member, partner_id, reward.partner_id if reward else None
-        ):
-            return None
+            if member is None or not await access.may_see_redemption(
+                uow, principal, member, partner_id, reward.partner_id if reward else None, now
+            ):
+                return None
         return Redemption.from_domain(redemption)
     return None

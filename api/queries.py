@@ -19,18 +19,19 @@ from api.types.program import Program, Tier
 from api.types.rewards import Reward
 from api.types.wallet import LedgerEntry
 from domain import access
-from domain.errors import AccessDenied
-from domain.services.instore import ensure_staff_window
+from domain.errors import NotFound
+
+# What member(id) answers for a member the caller may not know of: the same null as for
+# an ID that names nobody.
+_HIDDEN = NotFound("No such member.")
 
 
 async def _member(
     info: Info, member_id: strawberry.ID, *, refuse_outside_window: bool = False
 ) -> Member | None:
-    """A member of the caller's program that the caller may read, else None.
-
-    Staff read a member only within a window their store opened by scanning the card;
-    `member(id)` says so (FORBIDDEN), `node(id)` answers null.
-    """
+    """A member of the caller's program that the caller may reach (`access.may_reach_member`),
+    else None. Staff outside a window their store opened by scanning the card: `member(id)`
+    says so (FORBIDDEN), `node(id)` answers null."""
     parsed = ids.parse(member_id)
     if parsed is None or parsed[0] != "Member":
         return None
@@ -39,13 +40,14 @@ async def _member(
     now = info.context.runtime.clock.now()
     async with info.context.reader() as uow:
         member = await uow.members.get(program.id, parsed[1])
-        if member is None or not access.can_read_member(principal, member):
+        if member is None:
             return None
-        try:
-            await ensure_staff_window(uow, principal, program, member, now)
-        except AccessDenied:
-            if refuse_outside_window:
-                raise
+        if refuse_outside_window:
+            try:
+                await access.ensure_may_reach_member(uow, principal, member, now, _HIDDEN)
+            except NotFound:
+                return None
+        elif not await access.may_reach_member(uow, principal, member, now):
             return None
     return Member.from_domain(member)
 
@@ -67,11 +69,14 @@ async def resolve_node(info: Info, global_id: strawberry.ID) -> Node | None:
     if type_name in ("Reward", "Partner", "Redemption"):
         return await resolve_catalog_node(info, type_name, value)  # type: ignore[return-value]
     if type_name == "LedgerEntry":
+        now = info.context.runtime.clock.now()
         async with info.context.reader() as uow:
             entries = await uow.ledger.entries(program.id, [value])
             owner = await uow.members.get(program.id, entries[0].member_id) if entries else None
-        if owner is None or not access.can_read_member(info.context.caller(), owner):
-            return None
+            if owner is None or not await access.may_reach_member(
+                uow, info.context.caller(), owner, now
+            ):
+                return None
         return LedgerEntry.from_domain(entries[0])
     return None
 

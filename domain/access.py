@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from domain.errors import AccessDenied
+from datetime import datetime
+
+from domain.errors import AccessDenied, DomainError
 from domain.model import Member, Principal, Role
+from domain.ports import UnitOfWork
+from domain.rewards import Redemption, RedemptionStatus
 
 
 def require_role(principal: Principal, *roles: Role) -> None:
@@ -13,21 +17,40 @@ def require_role(principal: Principal, *roles: Role) -> None:
         raise AccessDenied(f"This needs one of the roles: {allowed}.")
 
 
-def can_read_member(principal: Principal, member: Member) -> bool:
-    """Members read themselves; staff and admins read members of their program.
+async def may_reach_member(
+    uow: UnitOfWork, principal: Principal, member: Member, now: datetime
+) -> bool:
+    """The one rule for reaching a member's data, whatever the path: `member(id)`, `node(id)`
+    of the member, their ledger entries and redemptions, `previewEarn`, and every use case
+    that acts for them.
 
-    The program boundary is enforced by every repository call being scoped to the
-    caller's program, so a member of another program is never even loaded.
+    The member themself and admins always; staff only within a window their store opened
+    by scanning the card (or an allowed lookup); partners never (they see of members only
+    what a voucher needs, through their own fields). The program boundary is kept by every
+    repository call being scoped to the caller's program: a member of another program is
+    never even loaded.
     """
     if principal.role is Role.MEMBER:
         return member.subject == principal.subject
-    return principal.role in (Role.STAFF, Role.ADMIN)
+    if principal.role is Role.ADMIN:
+        return True
+    if principal.role is Role.STAFF and principal.store:
+        expires = await uow.instore.window_expires(member.program_id, principal.store, member.id)
+        return expires is not None and expires > now
+    return False
 
 
-def ensure_can_read_member(principal: Principal, member: Member) -> None:
-    """FORBIDDEN unless `can_read_member`."""
-    if not can_read_member(principal, member):
-        raise AccessDenied("You may not access this member.")
+async def ensure_may_reach_member(
+    uow: UnitOfWork, principal: Principal, member: Member, now: datetime, hidden: DomainError
+) -> None:
+    """Raise unless `may_reach_member`. Staff get FORBIDDEN (scanning the card is what they
+    can do about it); everyone else gets `hidden`, the very answer for an ID that names
+    nothing, so another member's IDs cannot be told from unknown ones."""
+    if await may_reach_member(uow, principal, member, now):
+        return
+    if principal.role is Role.STAFF:
+        raise AccessDenied("Scan the member's card first.")
+    raise hidden
 
 
 def can_read_personal_data(principal: Principal, member: Member) -> bool:
@@ -35,19 +58,6 @@ def can_read_personal_data(principal: Principal, member: Member) -> bool:
     if principal.role is Role.MEMBER:
         return member.subject == principal.subject
     return principal.role is Role.ADMIN
-
-
-def ensure_may_act_for(principal: Principal, member: Member) -> None:
-    """Whether the caller may spend or change this member's points on their behalf.
-
-    Members act for themselves; staff and admins for any member of their program
-    (the in-store flow narrows staff to members whose card they scanned).
-    """
-    if principal.role is Role.MEMBER and member.subject == principal.subject:
-        return
-    if principal.role in (Role.STAFF, Role.ADMIN):
-        return
-    raise AccessDenied("You may not act for this member.")
 
 
 def can_see_reward(
@@ -61,13 +71,28 @@ def can_see_reward(
     return True
 
 
-def can_see_redemption(
-    principal: Principal, member: Member, partner_id: object, reward_partner_id: object
+async def may_see_redemption(
+    uow: UnitOfWork,
+    principal: Principal,
+    member: Member,
+    partner_id: object,
+    reward_partner_id: object,
+    now: datetime,
 ) -> bool:
-    """A redemption is the member's, the program staff's, and its reward partner's."""
+    """A redemption is its reward partner's (whose code shows only once used), else the
+    member's data under `may_reach_member`."""
     if principal.role is Role.PARTNER:
         return partner_id is not None and reward_partner_id == partner_id
-    return can_read_member(principal, member)
+    return await may_reach_member(uow, principal, member, now)
+
+
+def can_see_voucher_code(principal: Principal, redemption: Redemption, now: datetime) -> bool:
+    """A voucher's code is a bearer token worth the partner's payout: partners see it only
+    once used (accepting one needs the member's card as well, `use_voucher`). Everyone who
+    may see the redemption at all sees it otherwise."""
+    if principal.role is Role.PARTNER:
+        return redemption.status_at(now) is RedemptionStatus.USED
+    return True
 
 
 def can_read_card(principal: Principal, member: Member) -> bool:

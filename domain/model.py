@@ -34,7 +34,8 @@ class Principal:
     @property
     def actor(self) -> str:
         """How the ledger and audit log name this caller."""
-        where = f"@{self.store}" if self.store else ""
+        at = self.store or self.partner  # a partner's user names are the partner's own
+        where = f"@{at}" if at else ""
         return f"{self.role.value}:{self.subject}{where}"
 
 

@@ -29,14 +29,19 @@ class PartnerTerms:
 
 @dataclass(frozen=True)
 class SettlementEntry:
-    """One line of the partner ledger; `amount_minor` > 0: the partner owes the brand."""
+    """One line of the partner ledger, valued exactly at the terms of the day.
+
+    `amount_hundredths` is in hundredths of a minor unit (> 0: the partner owes the brand):
+    points are priced per 100, so an order of 1 point at 0.50 per 100 is worth exactly 0.5
+    cent. Rounding happens once, on a period's total (`statement`), never per order.
+    """
 
     id: uuid.UUID
     program_id: uuid.UUID
     partner_id: uuid.UUID
     kind: str  # POINTS_ISSUED | REDEMPTION
     points: int
-    amount_minor: int
+    amount_hundredths: int
     reference: str
     occurred_at: datetime
 
@@ -68,24 +73,36 @@ def period_bounds(period: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def issued_amount(points: int, terms: PartnerTerms) -> int:
-    """What the partner owes for points issued at it (floor)."""
-    return points * terms.price_per_100_points_minor // 100
+def issued_hundredths(points: int, terms: PartnerTerms) -> int:
+    """The exact price of points issued at the partner, in hundredths of a minor unit."""
+    return points * terms.price_per_100_points_minor
+
+
+def to_minor(hundredths: int) -> int:
+    """A period's total in minor units, rounded half up.
+
+    Rounding each order (as once done) lost up to a cent per order: 40 orders of one point
+    at 0.50 per 100 points owed nothing, one order of 40 points 0.20. Rounded once per
+    period, the amount is the price of the period's points whatever the orders were, off
+    by at most half a cent; half up, as commercial invoices round.
+    """
+    return (hundredths + 50) // 100
 
 
 def statement(
     partner_id: uuid.UUID, period: str, entries: list[SettlementEntry], closed: bool
 ) -> Statement:
-    """Totals of a period's settlement entries."""
+    """Totals of a period's settlement entries, each side priced once (`to_minor`). The
+    open statement and the one frozen by closing the period come from here alike."""
     issued = [e for e in entries if e.kind == "POINTS_ISSUED"]
     redeemed = [e for e in entries if e.kind == "REDEMPTION"]
     return Statement(
         partner_id=partner_id,
         period=period,
         points_issued=sum(e.points for e in issued),
-        owed_by_partner_minor=sum(e.amount_minor for e in issued),
+        owed_by_partner_minor=to_minor(sum(e.amount_hundredths for e in issued)),
         redemptions=len(redeemed),
-        owed_to_partner_minor=-sum(e.amount_minor for e in redeemed),
+        owed_to_partner_minor=to_minor(-sum(e.amount_hundredths for e in redeemed)),
         closed=closed,
     )
 

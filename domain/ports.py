@@ -113,8 +113,8 @@ class MemberRepository(Protocol):
         valid_until: datetime | None,
     ) -> None: ...
 
-    async def get_by_phone(self, program_id: uuid.UUID, phone: str) -> list[Member]:
-        """Members with this phone (at most two: more than one makes a lookup ambiguous)."""
+    async def get_by_phone(self, program_id: uuid.UUID, phone: str) -> Member | None:
+        """The member who claimed this phone first (earliest enrollment) of those who did."""
         ...
 
     async def add(self, member: Member, wallet: Wallet) -> bool:
@@ -193,6 +193,11 @@ class IdempotencyRepository(Protocol):
         self, program_id: uuid.UUID, scope: str, key: str, response: Mapping[str, Any]
     ) -> None:
         """Store the answer to replay for the key (same transaction as the effect)."""
+        ...
+
+    async def release(self, program_id: uuid.UUID, scope: str, key: str) -> None:
+        """Give back a key this transaction claimed, when the request failed after claiming
+        it but the transaction still commits (to record the failure)."""
         ...
 
 

@@ -172,6 +172,12 @@ class RedeemRewardPayload:
 @strawberry.input(description="A voucher presented at a till or a partner.")
 class UseVoucherInput:
     code: str = strawberry.field(description="The voucher code (case, spaces, dashes ignored).")
+    card_payload: str | None = strawberry.field(
+        default=None,
+        description="Partners (required): the QR text of the member's card, scanned from "
+        "their app together with the voucher; it must be the voucher holder's card. Staff "
+        "and admins leave it out.",
+    )
 
 
 @strawberry.type(description="Result of `useVoucher`.")
@@ -348,10 +354,12 @@ class RewardMutations:
         input: Annotated[UseVoucherInput, strawberry.argument(description="The voucher.")],
     ) -> UseVoucherPayload:
         context = info.context
+        command = redemptions.UseVoucher(code=input.code, card_payload=input.card_payload)
+        key = context.runtime.settings.card_key_bytes
         redemption, errors = await attempt(
             context,
             lambda uow: redemptions.use_voucher(
-                uow, context.runtime.clock, context.caller(), input.code
+                uow, context.runtime.clock, context.caller(), key, command
             ),
         )
         return UseVoucherPayload(

@@ -61,12 +61,14 @@ class CardSecret:
 
 @strawberry.type(description="One audited action: a scan, lookup or staff/partner action.")
 class AuditEvent(Node):
-    actor: str = strawberry.field(description="Who: role:subject@store.")
+    actor: str = strawberry.field(
+        description="Who: role:subject, with @store for staff and @partner for partners."
+    )
     store: str | None = strawberry.field(description="The store of a staff actor.")
     member_id: strawberry.ID | None = strawberry.field(description="The member concerned.")
     action: str = strawberry.field(
-        description="scan, lookup, purchase, redeem, use-voucher, cancel-redemption, "
-        "pay-with-points."
+        description="scan, lookup, purchase, partner-purchase, redeem, use-voucher, "
+        "cancel-redemption, pay-with-points."
     )
     outcome: str = strawberry.field(description="OK, or the error code it ended with.")
     detail: str = strawberry.field(description="Order id, reward or voucher concerned.")

@@ -12,6 +12,7 @@ from api.context import Info
 from api.qr import qr_svg
 from api.types.node import Node
 from api.types.program import Money, Tier
+from domain import access
 from domain import rewards as domain
 
 
@@ -189,9 +190,6 @@ async def _tier(info: Info, tier_id: object) -> Tier | None:
 @strawberry.type(description="A reward a member redeemed, with its voucher.")
 class Redemption(Node):
     points_spent: int = strawberry.field(description="Points the redemption cost.")
-    voucher_code: str = strawberry.field(
-        description="Code to show or type at the till, e.g. K7M2-QX9D-4HTP; empty for donations."
-    )
     created_at: datetime = strawberry.field(description="When it was redeemed.")
     used_at: datetime | None = strawberry.field(description="When the voucher was used.")
     expires_at: datetime | None = strawberry.field(
@@ -205,7 +203,6 @@ class Redemption(Node):
         return cls(
             id=strawberry.ID(ids.encode("Redemption", redemption.id)),
             points_spent=redemption.points_spent,
-            voucher_code=redemption.voucher_code or "",
             created_at=redemption.created_at,
             used_at=redemption.used_at,
             expires_at=redemption.expires_at,
@@ -218,9 +215,26 @@ class Redemption(Node):
         now = info.context.runtime.clock.now()
         return RedemptionStatus[self.redemption.status_at(now).value]
 
-    @strawberry.field(description="The voucher code as a QR code (SVG); null for donations.")
-    def voucher_qr_svg(self) -> str | None:
-        code = self.redemption.voucher_code
+    def _code(self, info: Info) -> str | None:
+        now = info.context.runtime.clock.now()
+        if not access.can_see_voucher_code(info.context.caller(), self.redemption, now):
+            return None
+        return self.redemption.voucher_code
+
+    @strawberry.field(
+        description="Code to show or type at the till, e.g. K7M2-QX9D-4HTP; empty for "
+        "donations. Partners get it empty until the voucher is used: they accept a voucher "
+        "the member shows, together with the member's card (`useVoucher`)."
+    )
+    def voucher_code(self, info: Info) -> str:
+        return self._code(info) or ""
+
+    @strawberry.field(
+        description="The voucher code as a QR code (SVG); null for donations, and for "
+        "partners until the voucher is used."
+    )
+    def voucher_qr_svg(self, info: Info) -> str | None:
+        code = self._code(info)
         return qr_svg(code) if code else None
 
     @strawberry.field(description="The reward redeemed.")

@@ -3,7 +3,8 @@
 A successful scan (or an allowed lookup) opens a window in which the scanning store
 may act for the member; staff outside a window are refused. Every scan and lookup
 is audited; failed scans are audited in a transaction of their own (the failure is
-the fact worth keeping) and rate-limited per staff member and store.
+the fact worth keeping) and rate-limited per actor: a staff member at a store, or a
+partner's user (partners identify members by card too, see services/partners.py).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from domain.model import Member, Principal, Program, Role, Wallet
 from domain.ports import Clock, UnitOfWork
 from domain.services.programs import program_of
 
-MAX_FAILED_SCANS = 10  # per staff member and store, per minute
+MAX_FAILED_SCANS = 10  # per actor (staff member at a store, partner user) and action, a minute
 FAILED_SCAN_WINDOW = timedelta(minutes=1)
 SCAN = "scan"
 LOOKUP = "lookup"
@@ -96,7 +97,7 @@ class Identified:
     window_expires_at: datetime | None
 
 
-async def _refuse(
+async def refuse(
     uow: UnitOfWork,
     principal: Principal,
     program: Program,
@@ -105,7 +106,8 @@ async def _refuse(
     now: datetime,
     member: Member | None = None,
 ) -> DomainError:
-    """Record the failed attempt (and commit that record) before reporting the error."""
+    """Record the failed attempt (and commit that record) before reporting the error.
+    Whatever else the transaction wrote must be undone by the caller first."""
     await uow.instore.add_audit(
         audit.event(principal, program.id, member.id if member else None, action, error.code, now)
     )
@@ -113,9 +115,11 @@ async def _refuse(
     return error
 
 
-async def _ensure_not_flooding(
+async def ensure_not_flooding(
     uow: UnitOfWork, principal: Principal, program: Program, action: str, now: datetime
 ) -> None:
+    """RATE_LIMITED (and audited) after MAX_FAILED_SCANS failed `action`s of this actor in a
+    minute. Call it before the attempt; report the attempt's failure through `refuse`."""
     # Held until this attempt's (success or failure) record is committed: concurrent
     # guesses are counted one after another, never all against the same old count.
     await uow.instore.hold_attempts(program.id, principal.actor, action)
@@ -123,7 +127,7 @@ async def _ensure_not_flooding(
         program.id, principal.actor, action, now - FAILED_SCAN_WINDOW
     )
     if failures >= MAX_FAILED_SCANS:
-        raise await _refuse(
+        raise await refuse(
             uow,
             principal,
             program,
@@ -169,7 +173,7 @@ async def scan_card(
     require_role(principal, Role.STAFF, Role.ADMIN)
     program = await program_of(uow, principal)
     now = clock.now()
-    await _ensure_not_flooding(uow, principal, program, SCAN, now)
+    await ensure_not_flooding(uow, principal, program, SCAN, now)
     member = None
     try:
         scanned = cards.parse_payload(payload)
@@ -185,8 +189,36 @@ async def scan_card(
                 "This code was already scanned; ask for a fresh one.", ("input", "payload")
             )
     except DomainError as error:
-        raise await _refuse(uow, principal, program, SCAN, error, now, member) from None
+        raise await refuse(uow, principal, program, SCAN, error, now, member) from None
     return await _identified(uow, principal, program, member, SCAN, now)
+
+
+async def presented_card(
+    uow: UnitOfWork,
+    program: Program,
+    card_key: bytes,
+    payload: str,
+    now: datetime,
+    field: tuple[str, ...],
+) -> Member:
+    """The member whose app shows `payload` now, for partners: proof that the member is at
+    the partner's counter. The code must be current (one step of drift) and is spent: the
+    same code, or an older one, is refused afterwards (CARD_ALREADY_USED). (The staff's
+    `scan_card` checks the same, keeping the member at hand for its audit and block check.)
+    """
+    try:
+        scanned = cards.parse_payload(payload)
+        member = await uow.members.get_by_card_number(program.id, scanned.card_number)
+        if member is None:
+            raise CardInvalid("No member has this card.", field)
+        secret = cards.card_secret(card_key, program.id, member.id, member.card_generation)
+        step = cards.verify_code(secret, scanned.code, now)
+    except DomainError as error:
+        error.field = field  # the card rules name the staff's input; say which one it was
+        raise
+    if not await uow.instore.accept_step(program.id, member.id, step):
+        raise CardAlreadyUsed("This code was already scanned; ask for a fresh one.", field)
+    return member
 
 
 async def lookup_member(
@@ -204,36 +236,30 @@ async def lookup_member(
     rules = program.in_store
     if (card_number is None) == (phone is None):
         raise InvalidInput("Give either a card number or a phone number.", ("input",))
-    await _ensure_not_flooding(uow, principal, program, LOOKUP, now)
+    await ensure_not_flooding(uow, principal, program, LOOKUP, now)
     try:
         if card_number is not None:
             if not rules.card_number_lookup and principal.role is Role.STAFF:
                 raise AccessDenied("This program does not allow lookups by card number.")
             member = await uow.members.get_by_card_number(program.id, card_number.strip())
-            found = [member] if member else []
         else:
             if not rules.phone_lookup and principal.role is Role.STAFF:
                 raise AccessDenied("This program does not allow lookups by phone.")
             normalised = normalise_phone(phone, ("input", "phone")) or ""
-            found = await uow.members.get_by_phone(program.id, normalised)
-        if len(found) != 1:
-            raise NotFound("No single member matches.", ("input",))
-        if found[0].blocked:
+            # Phones are not verified, so anyone may enroll with anyone's number. Refusing
+            # an ambiguous match let a second account switch lookup off for the owner, and
+            # making phones unique would let the first claimant lock the owner out of
+            # enrolling with their own number (and tell any app user which numbers are
+            # enrolled). The first to claim a number keeps it: a later claim changes
+            # nothing for the earlier member, and the till shows whom it found.
+            member = await uow.members.get_by_phone(program.id, normalised)
+        if member is None:
+            raise NotFound("No member matches.", ("input",))
+        if member.blocked:
             raise MemberBlocked("This member is blocked.")
     except DomainError as error:
-        raise await _refuse(uow, principal, program, LOOKUP, error, now) from None
-    return await _identified(uow, principal, program, found[0], LOOKUP, now)
-
-
-async def ensure_staff_window(
-    uow: UnitOfWork, principal: Principal, program: Program, member: Member, now: datetime
-) -> None:
-    """Staff act for a member only within a window their store opened by scanning."""
-    if principal.role is not Role.STAFF:
-        return
-    expires = await uow.instore.window_expires(program.id, principal.store or "", member.id)
-    if expires is None or expires <= now:
-        raise AccessDenied("Scan the member's card first.")
+        raise await refuse(uow, principal, program, LOOKUP, error, now) from None
+    return await _identified(uow, principal, program, member, LOOKUP, now)
 
 
 async def record(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from domain import audit
-from domain.access import ensure_can_read_member, require_role
+from domain.access import ensure_may_reach_member, require_role
 from domain.cards import new_card_number, new_referral_code
 from domain.contact import (
     MAX_DISPLAY_NAME,
@@ -100,12 +100,15 @@ async def member_for(
     program: Program,
     member_id: uuid.UUID,
     field: tuple[str, ...],
+    now: datetime,
 ) -> Member:
-    """A member the caller may act on: NOT_FOUND outside the program, FORBIDDEN if not theirs."""
+    """A member the caller may reach (`access.may_reach_member`): NOT_FOUND when unknown or
+    another member's, FORBIDDEN for staff without an open window."""
     member = await uow.members.get(program.id, member_id)
+    hidden = NotFound("No such member.", field)
     if member is None:
-        raise NotFound("No such member.", field)
-    ensure_can_read_member(principal, member)
+        raise hidden
+    await ensure_may_reach_member(uow, principal, member, now, hidden)
     return member
 
 
@@ -127,11 +130,12 @@ async def set_blocked(
     require_role(principal, Role.ADMIN)
     program = await program_of(uow, principal)
     text = clean_text(reason, ("input", "reason"), max_length=500, required=True) or ""
-    member = await member_for(uow, principal, program, member_id, ("input", "memberId"))
+    now = clock.now()
+    member = await member_for(uow, principal, program, member_id, ("input", "memberId"), now)
     await uow.members.set_blocked(program.id, member.id, blocked)
     action = "block" if blocked else "unblock"
     await uow.instore.add_audit(
-        audit.event(principal, program.id, member.id, action, audit.OK, clock.now(), text)
+        audit.event(principal, program.id, member.id, action, audit.OK, now, text)
     )
     await uow.commit()
     member.blocked = blocked

@@ -6,10 +6,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain import cards, ledger
+from domain import ledger
 from domain.access import require_role
 from domain.earning import base_points, validate_earn_rate
-from domain.errors import AccessDenied, CardAlreadyUsed, CardInvalid, InvalidInput, NotFound
+from domain.errors import AccessDenied, DomainError, InvalidInput, NotFound
 from domain.idempotency import validate_key
 from domain.model import EntryKind, Member, Principal, Program, Role, Wallet, new_id
 from domain.money import validate_money
@@ -17,16 +17,19 @@ from domain.partners import (
     PartnerTerms,
     SettlementEntry,
     Statement,
-    issued_amount,
+    issued_hundredths,
     period_bounds,
     statement,
 )
 from domain.ports import Clock, UnitOfWork
 from domain.rewards import Partner
+from domain.services.instore import ensure_not_flooding, presented_card, record, refuse
 from domain.services.members import ensure_active
 from domain.services.points import claim, locked_wallet, purchase_time, wallet_of
 from domain.services.programs import program_of
 from domain.services.purchases import expiry_for, upgrade_if_reached
+
+PARTNER_PURCHASE = "partner-purchase"  # the audit's action, and the rate limit's
 
 
 async def partner_of(uow: UnitOfWork, principal: Principal, program: Program) -> Partner:
@@ -87,19 +90,9 @@ async def _identify(
     uow: UnitOfWork, program: Program, card_key: bytes, command: PartnerPurchase, now: datetime
 ) -> Member:
     """The member by a scanned QR code (verified, once) or, failing that, a card number."""
-    field = ("input",)
-    if (command.card_number is None) == (command.card_payload is None):
-        raise InvalidInput("Give either cardPayload (a scan) or cardNumber.", field)
     if command.card_payload is not None:
-        scanned = cards.parse_payload(command.card_payload)
-        member = await uow.members.get_by_card_number(program.id, scanned.card_number)
-        if member is None:
-            raise CardInvalid("No member has this card.", ("input", "cardPayload"))
-        secret = cards.card_secret(card_key, program.id, member.id, member.card_generation)
-        step = cards.verify_code(secret, scanned.code, now)
-        if not await uow.instore.accept_step(program.id, member.id, step):
-            raise CardAlreadyUsed("This code was already scanned.", ("input", "cardPayload"))
-        return member
+        field = ("input", "cardPayload")
+        return await presented_card(uow, program, card_key, command.card_payload, now, field)
     member = await uow.members.get_by_card_number(program.id, (command.card_number or "").strip())
     if member is None:
         raise NotFound("No member has this card number.", ("input", "cardNumber"))
@@ -110,7 +103,12 @@ async def record_partner_purchase(
     uow: UnitOfWork, clock: Clock, principal: Principal, card_key: bytes, command: PartnerPurchase
 ) -> PartnerPurchaseResult:
     """A partner credits a purchase at its own earn rate; the order id makes it idempotent.
-    The points issued go on the partner's settlement at the agreed price."""
+    The points issued go on the partner's settlement at the agreed price.
+
+    Like the staff's scans and lookups, every purchase and every failed attempt to identify
+    the member is audited, and failures are rate-limited per partner user: a typed card
+    number answers the member's display name, so it must not be guessed at will.
+    """
     program = await program_of(uow, principal)
     partner = await partner_of(uow, principal, program)
     now = clock.now()
@@ -119,6 +117,9 @@ async def record_partner_purchase(
         command.amount_minor, command.currency, program.currency, ("input", "total")
     )
     purchase_time(command.occurred_at, now)
+    if (command.card_number is None) == (command.card_payload is None):
+        raise InvalidInput("Give either cardPayload (a scan) or cardNumber.", ("input",))
+    await ensure_not_flooding(uow, principal, program, PARTNER_PURCHASE, now)
     scope = f"pp:{partner.id.hex}"
     request = {
         "amount": money.amount_minor,
@@ -131,8 +132,12 @@ async def record_partner_purchase(
         return PartnerPurchaseResult(
             int(previous["points"]), member, await wallet_of(uow, program, member.id)
         )
-    member = await _identify(uow, program, card_key, command, now)
-    ensure_active(member)
+    try:
+        member = await _identify(uow, program, card_key, command, now)
+        ensure_active(member)
+    except DomainError as error:
+        await uow.idempotency.release(program.id, scope, order_id)  # the order may come again
+        raise await refuse(uow, principal, program, PARTNER_PURCHASE, error, now) from None
     terms = await uow.partners.terms(program.id, partner.id)
     points = base_points(money.amount_minor, terms.earn_rate)
     wallet = await locked_wallet(uow, program, member.id)
@@ -158,12 +163,13 @@ async def record_partner_purchase(
                 partner_id=partner.id,
                 kind="POINTS_ISSUED",
                 points=points,
-                amount_minor=issued_amount(points, terms),
+                amount_hundredths=issued_hundredths(points, terms),
                 reference=f"order:{order_id}",
                 occurred_at=now,
             )
         )
         await upgrade_if_reached(uow, program, member, await uow.tiers.all(program.id), now)
+    await record(uow, principal, program, member, PARTNER_PURCHASE, now, f"order {order_id}")
     await uow.idempotency.complete(
         program.id, scope, order_id, {"points": points, "member": str(member.id)}
     )
@@ -228,7 +234,7 @@ async def settle_redemption(
             partner_id=partner_id,
             kind="REDEMPTION",
             points=0,
-            amount_minor=-terms.payout_per_redemption_minor,
+            amount_hundredths=-terms.payout_per_redemption_minor * 100,
             reference=f"redemption:{redemption_id}",
             occurred_at=now,
         )

@@ -46,7 +46,9 @@ async def adjust_points(
             f"points must be non-zero and at most {ledger.MAX_POINTS_PER_CHANGE} either way.",
             ("input", "points"),
         )
-    member = await member_for(uow, principal, program, command.member_id, ("input", "memberId"))
+    member = await member_for(
+        uow, principal, program, command.member_id, ("input", "memberId"), now
+    )
     request = {"member": str(member.id), "points": command.points, "reason": reason}
     previous = await claim(uow, program, "adjust", key, request, now, ("input", "idempotencyKey"))
     if previous is not None:

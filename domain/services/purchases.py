@@ -24,7 +24,7 @@ from domain.model import (
 )
 from domain.money import validate_money
 from domain.ports import Clock, UnitOfWork
-from domain.services.instore import ensure_staff_window, record
+from domain.services.instore import record
 from domain.services.members import ensure_active, member_for
 from domain.services.points import claim, locked_wallet, purchase_time, wallet_of
 from domain.services.programs import program_and_tiers, program_of
@@ -102,8 +102,9 @@ async def record_purchase(
     )
     occurred_at = purchase_time(command.occurred_at, now)
     lines = validate_lines(command.lines, ("input", "lines"))
-    member = await member_for(uow, principal, program, command.member_id, ("input", "memberId"))
-    await ensure_staff_window(uow, principal, program, member, now)
+    member = await member_for(
+        uow, principal, program, command.member_id, ("input", "memberId"), now
+    )
     request = _request(member, command, money.amount_minor, money.currency)
     previous = await claim(uow, program, "purchase", order_id, request, now, ("input", "orderId"))
     if previous is not None:
@@ -199,7 +200,9 @@ async def preview_earn(
         command.amount_minor, command.currency, program.currency, ("input", "total")
     )
     lines = validate_lines(command.lines, ("input", "lines"))
-    member = await member_for(uow, principal, program, command.member_id, ("input", "memberId"))
+    member = await member_for(
+        uow, principal, program, command.member_id, ("input", "memberId"), now
+    )
     at = purchase_time(command.occurred_at, now)
     return await _breakdown(uow, program, member, money.amount_minor, lines, at, all_tiers)
 
@@ -238,8 +241,9 @@ async def refund_purchase(
     purchase = await uow.purchases.get(program.id, order_id)
     if purchase is None:
         raise NotFound("No purchase with this order id.", ("input", "orderId"))
-    member = await member_for(uow, principal, program, purchase.member_id, ("input", "orderId"))
-    await ensure_staff_window(uow, principal, program, member, now)
+    member = await member_for(
+        uow, principal, program, purchase.member_id, ("input", "orderId"), now
+    )
     request = {"order": order_id, "amount": money.amount_minor}
     previous = await claim(uow, program, "refund", key, request, now, ("input", "idempotencyKey"))
     if previous is not None:

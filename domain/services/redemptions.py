@@ -12,8 +12,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from domain import ledger
-from domain.access import ensure_may_act_for, require_role
+from domain.access import ensure_may_reach_member, require_role
 from domain.errors import (
+    CardInvalid,
+    DomainError,
     InvalidInput,
     NotEnrolled,
     NotFound,
@@ -39,7 +41,7 @@ from domain.rewards import (
     points_to_money,
     voucher_expiry,
 )
-from domain.services.instore import ensure_staff_window, record
+from domain.services.instore import ensure_not_flooding, presented_card, record, refuse
 from domain.services.members import ensure_active, member_for
 from domain.services.partners import settle_redemption
 from domain.services.points import claim, locked_wallet, wallet_of
@@ -77,9 +79,7 @@ async def _acting_member(
     else:
         if member_id is None:
             raise InvalidInput("Say which member redeems.", field)
-        member = await member_for(uow, principal, program, member_id, field)
-    ensure_may_act_for(principal, member)
-    await ensure_staff_window(uow, principal, program, member, now)
+        member = await member_for(uow, principal, program, member_id, field, now)
     return member
 
 
@@ -160,13 +160,31 @@ def _new_redemption(program: Program, member: Member, reward: Reward, now: datet
     )
 
 
-async def use_voucher(uow: UnitOfWork, clock: Clock, principal: Principal, code: str) -> Redemption:
-    """Staff, admins, and partners for their own rewards: mark a voucher used, once."""
+USE_VOUCHER = "use-voucher"  # the audit's action, and the partners' rate limit's
+
+
+@dataclass(frozen=True)
+class UseVoucher:
+    code: str
+    # The member's card as scanned with the voucher: partners must give it, see use_voucher.
+    card_payload: str | None = None
+
+
+async def use_voucher(
+    uow: UnitOfWork, clock: Clock, principal: Principal, card_key: bytes, command: UseVoucher
+) -> Redemption:
+    """Staff, admins, and partners for their own rewards: mark a voucher used, once.
+
+    A partner is paid for every voucher of its rewards used, so it must not use one
+    without the member: it gives the member's card, scanned from their app with the
+    voucher (a fresh one-time code), and the card must be the voucher holder's. Failed
+    card checks are audited and rate-limited like the staff's scans.
+    """
     require_role(principal, Role.STAFF, Role.ADMIN, Role.PARTNER)
     program = await program_of(uow, principal)
     now = clock.now()
     field = ("input", "code")
-    normalised = normalise_voucher_code(code)
+    normalised = normalise_voucher_code(command.code)
     redemption = (
         await uow.rewards.redemption_by_code(program.id, normalised) if normalised else None
     )
@@ -178,10 +196,12 @@ async def use_voucher(uow: UnitOfWork, clock: Clock, principal: Principal, code:
         if partner is None or reward is None or reward.partner_id != partner.id:
             raise VoucherInvalid("No voucher has this code.", field)  # do not reveal others'
     _ensure_usable(redemption, now, field)
+    if principal.role is Role.PARTNER:
+        await _ensure_holder_present(uow, principal, program, card_key, command, redemption, now)
     if not await uow.rewards.mark_used(program.id, redemption.id, now, principal.actor):
         raise VoucherAlreadyUsed("This voucher was just used.", field)
     member = await uow.members.get(program.id, redemption.member_id)
-    await record(uow, principal, program, member, "use-voucher", now, normalised)
+    await record(uow, principal, program, member, USE_VOUCHER, now, normalised)
     used = replace(redemption, status=RedemptionStatus.USED, used_at=now, used_by=principal.actor)
     reward = await uow.rewards.get(program.id, redemption.reward_id)
     if reward is not None and reward.partner_id is not None:
@@ -189,6 +209,27 @@ async def use_voucher(uow: UnitOfWork, clock: Clock, principal: Principal, code:
     uow.record(_changed(used, reward))
     await uow.commit()
     return used
+
+
+async def _ensure_holder_present(
+    uow: UnitOfWork,
+    principal: Principal,
+    program: Program,
+    card_key: bytes,
+    command: UseVoucher,
+    redemption: Redemption,
+    now: datetime,
+) -> None:
+    field = ("input", "cardPayload")
+    if command.card_payload is None:
+        raise InvalidInput("Scan the member's card with the voucher.", field)
+    await ensure_not_flooding(uow, principal, program, USE_VOUCHER, now)
+    try:
+        holder = await presented_card(uow, program, card_key, command.card_payload, now, field)
+        if holder.id != redemption.member_id:
+            raise CardInvalid("This is not the card of the voucher's holder.", field)
+    except DomainError as error:
+        raise await refuse(uow, principal, program, USE_VOUCHER, error, now) from None
 
 
 def _ensure_usable(redemption: Redemption, now: datetime, field: tuple[str, ...]) -> None:
@@ -211,10 +252,10 @@ async def cancel_redemption(
     field = ("input", "redemptionId")
     redemption = await uow.rewards.redemption(program.id, redemption_id)
     member = await uow.members.get(program.id, redemption.member_id) if redemption else None
+    hidden = NotFound("No such redemption.", field)
     if redemption is None or member is None:
-        raise NotFound("No such redemption.", field)
-    ensure_may_act_for(principal, member)
-    await ensure_staff_window(uow, principal, program, member, now)
+        raise hidden
+    await ensure_may_reach_member(uow, principal, member, now, hidden)
     wallet = await locked_wallet(uow, program, member.id)
     _ensure_usable(redemption, now, field)
     if not await uow.rewards.mark_cancelled(program.id, redemption.id, now):
@@ -265,9 +306,9 @@ async def redeem_points_for_order(
     now = clock.now()
     order_id = validate_key(command.order_id, ("input", "orderId"))
     amount = points_to_money(command.points, program.point_value)
-    member = await member_for(uow, principal, program, command.member_id, ("input", "memberId"))
-    ensure_may_act_for(principal, member)
-    await ensure_staff_window(uow, principal, program, member, now)
+    member = await member_for(
+        uow, principal, program, command.member_id, ("input", "memberId"), now
+    )
     request = {"member": str(member.id), "points": command.points}
     previous = await claim(uow, program, "pay", order_id, request, now, ("input", "orderId"))
     if previous is None:

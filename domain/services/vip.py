@@ -13,7 +13,7 @@ from domain.idempotency import validate_key
 from domain.model import Member, Principal, Role, Tier
 from domain.money import validate_money
 from domain.ports import Clock, UnitOfWork
-from domain.services.instore import ensure_staff_window, record
+from domain.services.instore import record
 from domain.services.members import ensure_active, member_for
 from domain.services.points import claim, wallet_of
 from domain.services.programs import program_of
@@ -47,8 +47,9 @@ async def record_paid_tier(
     money = validate_money(
         command.amount_minor, command.currency, program.currency, ("input", "amount")
     )
-    member = await member_for(uow, principal, program, command.member_id, ("input", "memberId"))
-    await ensure_staff_window(uow, principal, program, member, now)
+    member = await member_for(
+        uow, principal, program, command.member_id, ("input", "memberId"), now
+    )
     request = {"member": str(member.id), "tier": str(command.tier_id), "amount": money.amount_minor}
     previous = await claim(uow, program, "vip", key, request, now, ("input", "idempotencyKey"))
     all_tiers = await uow.tiers.all(program.id)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Uuid,
     any_,
     bindparam,
+    delete,
     func,
     insert,
     select,
@@ -588,13 +589,16 @@ class SqlMemberRepository:
     async def get_by_card_number(self, program_id: uuid.UUID, number: str) -> Member | None:
         return await self._one(program_id, members_t.c.card_number == number)
 
-    async def get_by_phone(self, program_id: uuid.UUID, phone: str) -> list[Member]:
-        result = await self.conn.execute(
-            select(members_t)
-            .where(members_t.c.program_id == program_id, members_t.c.phone == phone)
-            .limit(2)
-        )
-        return [member_from_row(row) for row in result]
+    async def get_by_phone(self, program_id: uuid.UUID, phone: str) -> Member | None:
+        row = (
+            await self.conn.execute(
+                select(members_t)
+                .where(members_t.c.program_id == program_id, members_t.c.phone == phone)
+                .order_by(members_t.c.joined_at, members_t.c.id)
+                .limit(1)
+            )
+        ).first()
+        return member_from_row(row) if row is not None else None
 
     async def add(self, member: Member, wallet: Wallet) -> bool:
         stmt = insert_ignoring_conflicts(self.conn, members_t).values(
@@ -820,6 +824,15 @@ class SqlIdempotencyRepository:
         row = (await self.conn.execute(_IDEMPOTENCY_RECORD, params)).one()
         return IdempotencyRecord(
             scope=scope, key=key, fingerprint=row.fingerprint, response=row.response
+        )
+
+    async def release(self, program_id: uuid.UUID, scope: str, key: str) -> None:
+        await self.conn.execute(
+            delete(idempotency_t).where(
+                idempotency_t.c.program_id == program_id,
+                idempotency_t.c.scope == scope,
+                idempotency_t.c.key == key,
+            )
         )
 
     async def complete(

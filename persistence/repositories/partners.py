@@ -73,7 +73,7 @@ class SqlPartnerRepository:
                 partner_id=entry.partner_id,
                 kind=entry.kind,
                 points=entry.points,
-                amount_minor=entry.amount_minor,
+                amount_hundredths=entry.amount_hundredths,
                 reference=entry.reference,
                 occurred_at=entry.occurred_at,
             )
@@ -97,7 +97,7 @@ class SqlPartnerRepository:
                 partner_id=row.partner_id,
                 kind=row.kind,
                 points=row.points,
-                amount_minor=row.amount_minor,
+                amount_hundredths=row.amount_hundredths,
                 reference=row.reference,
                 occurred_at=row.occurred_at,
             )

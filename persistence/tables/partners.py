@@ -36,7 +36,8 @@ class SettlementEntryRow(SQLModel, table=True):
     partner_id: uuid.UUID = Field(foreign_key="partner.id")
     kind: str = Field(max_length=20)
     points: int = Field(sa_column=Column(BigInteger, nullable=False))
-    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # Exact, in hundredths of a minor unit; statements round a period's total once.
+    amount_hundredths: int = Field(sa_column=Column(BigInteger, nullable=False))
     reference: str = Field(max_length=240)
     occurred_at: datetime = Field(sa_column=utc_column())
 

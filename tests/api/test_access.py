@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import time
+import uuid
+from datetime import timedelta
 
 import jwt
 import pytest
 
+from api import ids
 from api.auth import mint_token
 from domain.model import Role
 from domain.services.programs import create_program
-from tests.support import Api, unique_slug
+from tests.api.rewards_support import create_reward, funded_member, redeem
+from tests.support import Api, MovableClock, unique_slug
 
 MEMBER_Q = "query($id: ID!) { member(id: $id) { id displayName wallet { balance } } }"
 NODE_Q = "query($id: ID!) { node(id: $id) { id ... on Member { displayName } } }"
@@ -184,3 +188,123 @@ async def test_minted_token_round_trips_to_the_principal(api: Api) -> None:
     )
     principal = api.runtime.verifier.verify(token)
     assert (principal.role, principal.subject, principal.store) == (Role.STAFF, "e-7", "berlin")
+
+
+CANCEL_Q = """mutation($id: ID!) { cancelRedemption(input: {redemptionId: $id}) {
+  redemption { id } errors { code field } } }"""
+
+
+@pytest.mark.asyncio
+async def test_another_members_redemption_cannot_be_told_from_an_unknown_one(api: Api) -> None:
+    # given alice's voucher and an id that names no redemption at all
+    await funded_member(api, "alice", 500)
+    await api.enroll("mallory")
+    reward = await create_reward(api)
+    theirs = (await redeem(api, "alice", reward["id"], "k"))["redemption"]["id"]
+    unknown = ids.encode("Redemption", uuid.uuid4())
+    # when mallory tries to cancel either
+    answers = [
+        (await api.ok(CANCEL_Q, {"id": global_id}, api.member("mallory")))["cancelRedemption"]
+        for global_id in (theirs, unknown)
+    ]
+    # then both answers are the same NOT_FOUND, and alice's voucher is untouched
+    assert (
+        answers[0]
+        == answers[1]
+        == {
+            "redemption": None,
+            "errors": [{"code": "NOT_FOUND", "field": ["input", "redemptionId"]}],
+        }
+    )
+    mine = await api.ok(
+        "{ me { redemptions { edges { node { status } } } } }", token=api.member("alice")
+    )
+    assert mine["me"]["redemptions"]["edges"] == [{"node": {"status": "ISSUED"}}]
+
+
+@pytest.mark.asyncio
+async def test_a_later_account_claiming_a_phone_cannot_switch_off_its_lookup(api: Api) -> None:
+    # given a program that lets tills find members by phone, and alice with her number
+    await api.ok(
+        "mutation { updateProgram(input: {inStore: {cardNumberLookup: true, phoneLookup: true, "
+        "windowMinutes: 10}}) { errors { code } } }",
+        token=api.admin(),
+    )
+    alice = await api.enroll("alice", phone="+4915123456789")
+    lookup = """mutation($p: String!) { lookupMember(input: {phone: $p}) {
+      member { id } errors { code } } }"""
+    # when two more accounts claim the same (unverified) number
+    await api.enroll("mallory", phone="+49 151 23456789")
+    await api.enroll("trudy", phone="+4915123456789")
+    # then the till still finds alice, the first to claim it
+    found = await api.ok(lookup, {"p": "+4915123456789"}, api.staff())
+    assert found["lookupMember"] == {"member": {"id": alice["id"]}, "errors": []}
+
+
+async def _paths_reaching(api: Api, token: str, objects: dict[str, str]) -> list[str]:
+    """Every way to a member's data there is; the names of those that answered with it."""
+    reached = []
+    for type_name in ("Member", "LedgerEntry", "Redemption"):
+        body = await api.raw(
+            "query($id: ID!) { node(id: $id) { id } }", {"id": objects[type_name]}, token
+        )
+        if (body.get("data") or {}).get("node") is not None:
+            reached.append(f"node({type_name})")
+    body = await api.raw(
+        """query($id: ID!) { member(id: $id) { id wallet { balance }
+             redemptions { edges { node { voucherCode } } } } }""",
+        {"id": objects["Member"]},
+        token,
+    )
+    if (body.get("data") or {}).get("member") is not None:
+        reached.append("member")
+    body = await api.raw(
+        """mutation($i: PreviewEarnInput!) { previewEarn(input: $i) { pointsEarned } }""",
+        {"i": {"memberId": objects["Member"], "total": {"amountMinor": 1000, "currency": "EUR"}}},
+        token,
+    )
+    if ((body.get("data") or {}).get("previewEarn") or {}).get("pointsEarned") is not None:
+        reached.append("previewEarn")
+    return reached
+
+
+ALL_PATHS = ["node(Member)", "node(LedgerEntry)", "node(Redemption)", "member", "previewEarn"]
+
+
+@pytest.mark.asyncio
+async def test_one_rule_guards_every_path_to_a_members_data(api: Api, clock: MovableClock) -> None:
+    # given alice with a ledger entry and a voucher, and a partner in the program
+    alice = await funded_member(api, "alice", 500)
+    redemption = (await redeem(api, "alice", (await create_reward(api))["id"], "k"))["redemption"]
+    history = await api.ok(
+        "{ me { wallet { history(first: 1) { edges { node { id } } } } } }",
+        token=api.member("alice"),
+    )
+    objects = {
+        "Member": alice["id"],
+        "LedgerEntry": history["me"]["wallet"]["history"]["edges"][0]["node"]["id"],
+        "Redemption": redemption["id"],
+    }
+    await api.ok(
+        'mutation { createPartner(input: {slug: "p", name: "P"}) { errors { code } } }',
+        token=api.admin(),
+    )
+    await api.enroll("mallory")
+    # when the till at store-1 scans her card
+    await api.scan("alice", "store-1")
+    # then that till, alice herself and admins reach her by every path ...
+    assert await _paths_reaching(api, api.staff("store-1"), objects) == ALL_PATHS
+    assert await _paths_reaching(api, api.admin(), objects) == ALL_PATHS
+    own = await _paths_reaching(api, api.member("alice"), objects)
+    assert own == ["node(Member)", "node(LedgerEntry)", "node(Redemption)", "previewEarn"]
+    # ... and another store's till, a partner and another member by none
+    for token in (
+        api.staff("store-2"),
+        api.token(Role.PARTNER, "pos", partner="p"),
+        api.member("mallory"),
+    ):
+        assert await _paths_reaching(api, token, objects) == []
+    # once the window has closed, not even the till that scanned her
+    clock.advance(timedelta(minutes=11))
+    assert await _paths_reaching(api, api.staff("store-1"), objects) == []
+    assert await _paths_reaching(api, api.admin(), objects) == ALL_PATHS

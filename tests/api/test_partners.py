@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from domain.model import Role
+from tests.api.live_support import connect, wait_for_subscribers
 from tests.api.rewards_support import create_reward, redeem
+from tests.api.test_live import live  # noqa: F401  (the running server fixture)
 from tests.support import Api, MovableClock
 
 PARTNER_PURCHASE = """mutation($i: RecordPartnerPurchaseInput!) { recordPartnerPurchase(input: $i) {
@@ -15,6 +18,15 @@ PARTNER_PURCHASE = """mutation($i: RecordPartnerPurchaseInput!) { recordPartnerP
 STATEMENT = """query($p: String!, $id: ID) { partnerStatement(period: $p, partnerId: $id) {
   period pointsIssued ownedBy: owedByPartner { amountMinor currency } redemptions
   owedToPartner { amountMinor } net { amountMinor } closed } }"""
+
+
+USE_AT_PARTNER = """mutation($i: UseVoucherInput!) { useVoucher(input: $i) {
+  redemption { status voucherCode } errors { code field } } }"""
+
+
+async def with_card(api: Api, sub: str, code: str) -> dict[str, str]:
+    """useVoucher input for a partner: the voucher and the member's card, scanned together."""
+    return {"code": code, "cardPayload": await api.card_payload(sub)}
 
 
 async def partner(api: Api, slug: str) -> str:
@@ -93,11 +105,8 @@ async def test_a_scripted_month_of_a_partner_deal(api: Api, clock: MovableClock)
         for n in range(3)
     ]
     for code in codes[:2]:
-        used = await api.ok(
-            "mutation($c: String!) { useVoucher(input: {code: $c}) { errors { code } } }",
-            {"c": code},
-            token,
-        )
+        clock.advance(timedelta(seconds=30))  # alice shows a fresh card code each time
+        used = await api.ok(USE_AT_PARTNER, {"i": await with_card(api, "alice", code)}, token)
         assert used["useVoucher"]["errors"] == []
     # then the statement: 350 points issued at 0.50 per 100 = 175; 2 x 3.00 payouts = 600
     statement = (await api.ok(STATEMENT, {"p": "2026-11"}, token))["partnerStatement"]
@@ -117,11 +126,8 @@ async def test_a_scripted_month_of_a_partner_deal(api: Api, clock: MovableClock)
     early = await api.ok(close, {"id": cinema, "p": "2026-11"}, api.admin())
     assert early["closePartnerPeriod"]["errors"][0]["field"] == ["input", "period"]
     clock.freeze(datetime(2026, 11, 30, 23, 59, tzinfo=UTC))
-    await api.ok(
-        "mutation($c: String!) { useVoucher(input: {code: $c}) { errors { code } } }",
-        {"c": codes[2]},
-        token,
-    )
+    used = await api.ok(USE_AT_PARTNER, {"i": await with_card(api, "alice", codes[2])}, token)
+    assert used["useVoucher"]["errors"] == []
     clock.freeze(datetime(2026, 12, 1, 0, 1, tzinfo=UTC))
     closed = await api.ok(close, {"id": cinema, "p": "2026-11"}, api.admin())
     assert closed["closePartnerPeriod"]["statement"] == {
@@ -198,3 +204,178 @@ async def test_partners_edit_their_rewards_only_when_their_terms_allow(api: Api)
     coffee = await create_reward(api, name="Coffee")
     theirs = await api.ok(edit, {"i": {"rewardId": coffee["id"], "stock": 1}}, token)
     assert theirs["updateReward"]["errors"][0]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.asyncio
+async def test_points_issued_are_priced_per_period_not_per_order(
+    api: Api, clock: MovableClock
+) -> None:
+    # given two partners on the same terms (5 points per 1.00, 0.50 per 100 points)
+    clock.freeze(datetime(2026, 10, 5, 12, tzinfo=UTC))
+    ids = {slug: await partner(api, slug) for slug in ("kiosk", "cinema")}
+    for partner_id in ids.values():
+        await terms(api, partner_id)
+    member = await api.enroll("alice")
+
+    async def buy(slug: str, order: str, amount: int) -> None:
+        done = await api.ok(
+            PARTNER_PURCHASE,
+            {
+                "i": {
+                    "orderId": order,
+                    "total": {"amountMinor": amount, "currency": "EUR"},
+                    "cardNumber": member["cardNumber"],
+                }
+            },
+            api.token(Role.PARTNER, "pos", partner=slug),
+        )
+        assert done["recordPartnerPurchase"]["errors"] == [], done
+
+    # when the kiosk sells 40 coffees of 0.39 (1 point each) and the cinema one 8.00 ticket
+    for n in range(40):
+        await buy("kiosk", f"k-{n}", 39)
+    await buy("cinema", "c-1", 800)
+    # then both issued 40 points and owe the same 0.20 for them, open and once closed
+    clock.freeze(datetime(2026, 11, 2, tzinfo=UTC))
+    close = """mutation($id: ID!) { closePartnerPeriod(input: {partnerId: $id, period: "2026-10"}) {
+        statement { pointsIssued owedByPartner { amountMinor } } errors { code } } }"""
+    for partner_id in ids.values():
+        statement = (await api.ok(STATEMENT, {"p": "2026-10", "id": partner_id}, api.admin()))[
+            "partnerStatement"
+        ]
+        assert (statement["pointsIssued"], statement["ownedBy"]["amountMinor"]) == (40, 20)
+        closed = (await api.ok(close, {"id": partner_id}, api.admin()))["closePartnerPeriod"]
+        assert closed["statement"] == {"pointsIssued": 40, "owedByPartner": {"amountMinor": 20}}
+
+
+@pytest.mark.asyncio
+async def test_partner_purchases_are_audited_and_failed_card_numbers_rate_limited(
+    api: Api, clock: MovableClock
+) -> None:
+    # given a partner's till and a member
+    clock.freeze(datetime(2026, 11, 10, 12, tzinfo=UTC))
+    await terms(api, await partner(api, "cinema"))
+    await partner(api, "bakery")
+    member = await api.enroll("alice")
+    till = api.token(Role.PARTNER, "pos", partner="cinema")
+
+    async def buy(token: str, order: str, card_number: str) -> dict:
+        variables = {
+            "i": {
+                "orderId": order,
+                "total": {"amountMinor": 1000, "currency": "EUR"},
+                "cardNumber": card_number,
+            }
+        }
+        return (await api.ok(PARTNER_PURCHASE, variables, token))["recordPartnerPurchase"]
+
+    # when it credits one purchase, then types ten card numbers that are nobody's
+    assert (await buy(till, "o-1", member["cardNumber"]))["errors"] == []
+    for n in range(10):
+        wrong = await buy(till, f"x-{n}", f"{4000000000000000 + n}")
+        assert wrong["errors"] == [{"code": "NOT_FOUND", "field": ["input", "cardNumber"]}]
+        assert wrong["displayName"] is None
+    # then the next attempt is refused, even with a real card number, and credits nothing
+    limited = await buy(till, "o-2", member["cardNumber"])
+    assert limited == {
+        "pointsEarned": None,
+        "cardNumber": None,
+        "displayName": None,
+        "errors": [{"code": "RATE_LIMITED", "field": ["input"]}],
+    }
+    assert (await api.wallet("alice"))["balance"] == 50
+    # the same user name at another partner is another till, and a minute later this one
+    # may try again
+    bakery = api.token(Role.PARTNER, "pos", partner="bakery")
+    assert (await buy(bakery, "b-1", member["cardNumber"]))["errors"] == []
+    clock.advance(timedelta(minutes=1, seconds=1))
+    assert (await buy(till, "o-2", member["cardNumber"]))["errors"] == []
+    # an order that failed for a mistyped card number goes through with the right one
+    assert (await buy(till, "x-0", member["cardNumber"]))["pointsEarned"] == 50
+    # and every purchase and every failed attempt is in the audit log
+    log = await api.ok(
+        "{ auditLog(first: 100) { edges { node { actor action outcome memberId } } } }",
+        token=api.admin(),
+    )
+    seen = Counter(
+        (e["node"]["actor"], e["node"]["action"], e["node"]["outcome"], bool(e["node"]["memberId"]))
+        for e in log["auditLog"]["edges"]
+    )
+    assert seen == {
+        ("partner:pos@cinema", "partner-purchase", "OK", True): 3,
+        ("partner:pos@cinema", "partner-purchase", "NOT_FOUND", False): 10,
+        ("partner:pos@cinema", "partner-purchase", "RATE_LIMITED", False): 1,
+        ("partner:pos@bakery", "partner-purchase", "OK", True): 1,
+    }
+
+
+SEEN_BY_PARTNER = "id status voucherCode voucherQrSvg"
+
+
+@pytest.mark.asyncio
+async def test_partners_see_a_code_only_once_used_and_accept_it_only_with_the_member_there(
+    live,  # type: ignore[no-untyped-def]  # noqa: F811
+) -> None:
+    api, runtime, host = live
+    # given a partner's reward, its till following its redemptions live, and two members
+    cinema = await partner(api, "cinema")
+    await terms(api, cinema)
+    ticket = await create_reward(api, name="Ticket", kind="EXPERIENCE", sku=None, partnerId=cinema)
+    await api.adjust((await api.enroll("alice"))["id"], 500, "fund")
+    await api.enroll("bob")
+    till = api.token(Role.PARTNER, "pos", partner="cinema")
+    async with connect(host, till) as sock:
+        assert (await sock.receive())["type"] == "connection_ack"
+        await sock.subscribe("1", f"subscription {{ partnerRedemptions {{ {SEEN_BY_PARTNER} }} }}")
+        await wait_for_subscribers(runtime, 1)
+        # when alice redeems it, the partner learns of it by every path, but not its code
+        redeemed = (await redeem(api, "alice", ticket["id"], "k"))["redemption"]
+        hidden = {
+            "id": redeemed["id"],
+            "status": "ISSUED",
+            "voucherCode": "",
+            "voucherQrSvg": None,
+        }
+        assert (await sock.next_data())["partnerRedemptions"] == hidden
+        listed = await api.ok(
+            "{ partnerRedemptions { edges { node { redemption { " + SEEN_BY_PARTNER + " } } } } }",
+            token=till,
+        )
+        assert listed["partnerRedemptions"]["edges"] == [{"node": {"redemption": hidden}}]
+        node = await api.ok(
+            f"query($id: ID!) {{ node(id: $id) {{ ... on Redemption {{ {SEEN_BY_PARTNER} }} }} }}",
+            {"id": redeemed["id"]},
+            till,
+        )
+        assert node["node"] == hidden
+        # the till cannot accept it on its own, nor with another member's card
+        code = redeemed["voucherCode"]
+        alone = await api.ok(USE_AT_PARTNER, {"i": {"code": code}}, till)
+        assert alone["useVoucher"]["errors"] == [
+            {"code": "INVALID_INPUT", "field": ["input", "cardPayload"]}
+        ]
+        bobs = {"code": code, "cardPayload": await api.card_payload("bob")}
+        other = await api.ok(USE_AT_PARTNER, {"i": bobs}, till)
+        assert other["useVoucher"]["errors"] == [
+            {"code": "CARD_INVALID", "field": ["input", "cardPayload"]}
+        ]
+        # but with alice at the counter showing her card, it can; then the code is shown
+        alices = {"code": code, "cardPayload": await api.card_payload("alice")}
+        used = await api.ok(USE_AT_PARTNER, {"i": alices}, till)
+        assert used["useVoucher"] == {
+            "redemption": {"status": "USED", "voucherCode": code},
+            "errors": [],
+        }
+        pushed = (await sock.next_data())["partnerRedemptions"]
+        assert (pushed["status"], pushed["voucherCode"]) == ("USED", code)
+    period = runtime.clock.now().strftime("%Y-%m")
+    statement = (await api.ok(STATEMENT, {"p": period}, till))["partnerStatement"]
+    assert statement["redemptions"] == 1
+    # the failed card check is audited beside the use (and counts towards the rate limit)
+    log = await api.ok(
+        "{ auditLog { edges { node { actor action outcome } } } }", token=api.admin()
+    )
+    assert [e["node"] for e in log["auditLog"]["edges"]] == [
+        {"actor": "partner:pos@cinema", "action": "use-voucher", "outcome": "OK"},
+        {"actor": "partner:pos@cinema", "action": "use-voucher", "outcome": "CARD_INVALID"},
+    ]
