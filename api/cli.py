@@ -200,28 +200,29 @@ def _demo_tokens(settings: Settings) -> str:
 
 
 def _jobs(args: argparse.Namespace, settings: Settings) -> int:
-    import json
-
     from api.observability import configure_logging
     from persistence.jobs import Jobs
 
     configure_logging()
+    jobs_log = logging.getLogger("loyalty.jobs")
 
     async def action(runtime):  # type: ignore[no-untyped-def]
         jobs = Jobs(runtime.db, runtime.bus if settings.live_updates else None)
         while True:
+            started = time.monotonic()
             report = await jobs.run_once(runtime.clock.now())
-            print(
-                json.dumps(
-                    {
+            jobs_log.info(
+                "jobs run",
+                extra={
+                    "fields": {
                         "released_points": report.released_points,
                         "expired_points": report.expired_points,
                         "expired_lots": report.expired_lots,
                         "tier_changes": report.tier_changes,
                         "members": len(report.members),
+                        "duration_ms": round((time.monotonic() - started) * 1000, 1),
                     }
-                ),
-                flush=True,
+                },
             )
             if args.once:
                 return 0

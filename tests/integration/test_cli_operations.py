@@ -204,3 +204,14 @@ def test_two_workers_log_json_lines_and_report_one_set_of_metrics(tmp_path: Path
     assert len(started) == 2, records
     seen = {r.get("request_id") for r in records if r["message"] == "request"}
     assert {f"req-{n}" for n in range(20)} <= seen
+
+
+def test_jobs_log_json_lines_with_time_and_level(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'j.db'}"
+    assert run_cli("migrate", url=url, cwd=tmp_path).returncode == 0
+    result = run_cli("jobs", "--once", url=url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    run = next(r for r in records if r["message"] == "jobs run")
+    assert run["level"] == "info" and run["time"] and run["logger"] == "loyalty.jobs"
+    assert run["released_points"] == 0 and "duration_ms" in run
