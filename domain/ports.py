@@ -284,11 +284,16 @@ class RewardRepository(Protocol):
 
 
 class InStoreRepository(Protocol):
-    async def accept_step(self, program_id: uuid.UUID, member_id: uuid.UUID, step: int) -> bool:
-        """Mark the card's codes up to `step` spent; False if `step` was spent already."""
+    async def accept_step(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, generation: int, step: int
+    ) -> bool:
+        """Mark the codes up to `step` of the card's secret `generation` spent; False if
+        `step` was spent already or that secret has been replaced meanwhile."""
         ...
 
-    async def next_card_generation(self, program_id: uuid.UUID, member_id: uuid.UUID) -> int: ...
+    async def next_card_generation(self, program_id: uuid.UUID, member_id: uuid.UUID) -> int:
+        """Replace the card secret (a new generation, with no code of it spent yet)."""
+        ...
 
     async def open_window(
         self,

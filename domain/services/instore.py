@@ -180,7 +180,7 @@ async def scan_card(
         step = cards.verify_code(secret, scanned.code, now)
         if member.blocked:
             raise MemberBlocked("This member is blocked.")
-        if not await uow.instore.accept_step(program.id, member.id, step):
+        if not await uow.instore.accept_step(program.id, member.id, member.card_generation, step):
             raise CardAlreadyUsed(
                 "This code was already scanned; ask for a fresh one.", ("input", "payload")
             )

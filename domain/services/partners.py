@@ -97,7 +97,7 @@ async def _identify(
             raise CardInvalid("No member has this card.", ("input", "cardPayload"))
         secret = cards.card_secret(card_key, program.id, member.id, member.card_generation)
         step = cards.verify_code(secret, scanned.code, now)
-        if not await uow.instore.accept_step(program.id, member.id, step):
+        if not await uow.instore.accept_step(program.id, member.id, member.card_generation, step):
             raise CardAlreadyUsed("This code was already scanned.", ("input", "cardPayload"))
         return member
     member = await uow.members.get_by_card_number(program.id, (command.card_number or "").strip())
