@@ -25,7 +25,9 @@ class ErrorCode(Enum):
         "NOT_FOUND", description="The referenced object does not exist in this program."
     )
     ALREADY_ENROLLED = strawberry.enum_value(
-        "ALREADY_ENROLLED", description="The caller is already a member of this program."
+        "ALREADY_ENROLLED",
+        description="The caller is already a member of this program, enrolled with other "
+        "details (an identical retry of `enroll` returns the member instead).",
     )
     NOT_ENROLLED = strawberry.enum_value(
         "NOT_ENROLLED", description="The caller has not enrolled in this program yet."
