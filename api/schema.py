@@ -12,6 +12,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from api.campaigns import CampaignMutations
 from api.errors import LoyaltyErrors
 from api.executor import LoyaltyExecutor
 from api.limits import CostBudget, CostLimiter, ValidationMemo
@@ -46,6 +47,7 @@ class Mutation(
     InStoreMutations,
     PartnerMutations,
     TierMutations,
+    CampaignMutations,
 ):
     pass
 

@@ -347,13 +347,36 @@ class PurchaseRepository(Protocol):
         self, program_id: uuid.UUID, purchase_id: uuid.UUID, refunded_minor: int, points: int
     ) -> None: ...
 
-    async def add_campaign(self, campaign: Campaign) -> None: ...
-
     async def campaigns(self, program_id: uuid.UUID, at: datetime) -> list[Campaign]:
         """Campaigns running at `at`."""
         ...
 
     async def all_campaigns(self, program_id: uuid.UUID) -> list[Campaign]: ...
+
+
+class CampaignRepository(Protocol):
+    async def add(self, campaign: Campaign) -> None: ...
+
+    async def get(
+        self, program_id: uuid.UUID, campaign_id: uuid.UUID, *, lock: bool = False
+    ) -> Campaign | None:
+        """The campaign; with `lock`, held against concurrent changes until commit."""
+        ...
+
+    async def update(self, campaign: Campaign) -> None: ...
+
+    async def page(
+        self,
+        program_id: uuid.UUID,
+        *,
+        limit: int,
+        after: tuple[datetime, uuid.UUID] | None,
+        active: bool | None,
+        now: datetime,
+    ) -> list[Campaign]:
+        """Latest start first (then id), strictly after the `after` position; `active`
+        True keeps campaigns running at `now`, False those that are not."""
+        ...
 
 
 class PartnerRepository(Protocol):
@@ -407,6 +430,7 @@ class UnitOfWork(Protocol):
     rewards: RewardRepository
     instore: InStoreRepository
     purchases: PurchaseRepository
+    campaigns: CampaignRepository
     partners: PartnerRepository
 
     def record(self, event: Event) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.events import Event
 from persistence.db import Database
 from persistence.events import EventBus
+from persistence.repositories.campaigns import SqlCampaignRepository
 from persistence.repositories.core import (
     SqlIdempotencyRepository,
     SqlLedgerRepository,
@@ -67,6 +68,7 @@ class SqlUnitOfWork:
         self.rewards = SqlRewardRepository(self.conn)
         self.instore = SqlInStoreRepository(self.conn)
         self.purchases = SqlPurchaseRepository(self.conn)
+        self.campaigns = SqlCampaignRepository(self.conn)
         self.partners = SqlPartnerRepository(self.conn)
         return self
 
