@@ -81,6 +81,12 @@ class CreateRewardInput:
     voucher_valid_days: int | None = strawberry.field(
         default=None, description="Days a voucher stays usable (default 30)."
     )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Retrying with the same key and input returns the reward the first request "
+        "made (one reward, however often it is sent); the same key with other input is "
+        "IDEMPOTENCY_CONFLICT.",
+    )
 
     def fields(self) -> catalog.RewardFields:
         return catalog.RewardFields(
@@ -144,6 +150,12 @@ class ArchiveRewardInput:
 class CreatePartnerInput:
     slug: str = strawberry.field(description="Short unique name, used in its tokens.")
     name: str = strawberry.field(description="Display name.")
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Retrying with the same key and input returns the partner the first request "
+        "made (one partner, however often it is sent); the same key with other input is "
+        "IDEMPOTENCY_CONFLICT.",
+    )
 
 
 @strawberry.type(description="Result of `createPartner`.")
@@ -219,7 +231,12 @@ class RewardMutations:
         async def use_case(uow: UnitOfWork):  # type: ignore[no-untyped-def]
             kind = DomainKind(input.kind.value)
             return await catalog.create_reward(
-                uow, context.runtime.clock, context.caller(), kind, input.fields()
+                uow,
+                context.runtime.clock,
+                context.caller(),
+                kind,
+                input.fields(),
+                input.idempotency_key,
             )
 
         reward, errors = await attempt(context, use_case)
@@ -288,7 +305,12 @@ class RewardMutations:
         partner, errors = await attempt(
             context,
             lambda uow: catalog.create_partner(
-                uow, context.runtime.clock, context.caller(), input.slug, input.name
+                uow,
+                context.runtime.clock,
+                context.caller(),
+                input.slug,
+                input.name,
+                input.idempotency_key,
             ),
         )
         return CreatePartnerPayload(

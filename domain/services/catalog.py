@@ -21,6 +21,7 @@ from domain.rewards import (
     is_offered,
     period_start,
 )
+from domain.services.keys import claim_optional, complete_optional
 from domain.services.programs import program_of, validate_slug
 
 MAX_COST = 1_000_000_000
@@ -124,12 +125,23 @@ async def _validated(uow: UnitOfWork, program: Program, reward: Reward) -> Rewar
 
 
 async def create_reward(
-    uow: UnitOfWork, clock: Clock, principal: Principal, kind: RewardKind, fields: RewardFields
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    kind: RewardKind,
+    fields: RewardFields,
+    idempotency_key: str | None = None,
 ) -> Reward:
-    """Admins add a reward to the catalog."""
+    """Admins add a reward to the catalog. With an idempotency key, a retry returns the
+    reward the first request made (one reward, however often it is sent)."""
     require_role(principal, Role.ADMIN)
     program = await program_of(uow, principal)
     values = {k: v for k, v in vars(fields).items() if v is not None}
+    key, previous = await claim_optional(
+        uow, program, "create-reward", idempotency_key, {"kind": kind, **values}, clock.now()
+    )
+    if previous is not None:
+        return await _reward_of(uow, program, uuid.UUID(previous["reward"]))
     values.setdefault("voucher_valid_days", 30)
     reward = Reward(
         id=new_id(),
@@ -140,6 +152,7 @@ async def create_reward(
     )
     reward = await _validated(uow, program, reward)
     await uow.rewards.add(reward)
+    await complete_optional(uow, program, "create-reward", key, {"reward": str(reward.id)})
     await uow.commit()
     return reward
 
@@ -185,11 +198,23 @@ async def archive_reward(uow: UnitOfWork, principal: Principal, reward_id: uuid.
 
 
 async def create_partner(
-    uow: UnitOfWork, clock: Clock, principal: Principal, slug: str, name: str
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    slug: str,
+    name: str,
+    idempotency_key: str | None = None,
 ) -> Partner:
-    """Admins register a partner brand; its tokens carry `partner` = slug."""
+    """Admins register a partner brand; its tokens carry `partner` = slug. With an
+    idempotency key, a retry returns the partner the first request made."""
     require_role(principal, Role.ADMIN)
     program = await program_of(uow, principal)
+    key, previous = await claim_optional(
+        uow, program, "create-partner", idempotency_key, {"slug": slug, "name": name}, clock.now()
+    )
+    if previous is not None:
+        found = await uow.rewards.partners(program.id, [uuid.UUID(previous["partner"])])
+        return found[0]
     partner = Partner(
         id=new_id(),
         program_id=program.id,
@@ -199,6 +224,7 @@ async def create_partner(
     )
     if not await uow.rewards.add_partner(partner):
         raise InvalidInput(f"A partner with the slug {slug!r} exists already.", _field("slug"))
+    await complete_optional(uow, program, "create-partner", key, {"partner": str(partner.id)})
     await uow.commit()
     return partner
 

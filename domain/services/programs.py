@@ -24,6 +24,7 @@ from domain.model import (
 )
 from domain.money import validate_currency
 from domain.ports import Clock, UnitOfWork
+from domain.services.keys import claim_optional, complete_optional
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 DEFAULT_EARN_RATE = EarnRate(points=10, per_amount_minor=100)
@@ -187,12 +188,26 @@ class NewTier:
     threshold: int
     earn_multiplier: float | None = None
     benefits: tuple[str, ...] = ()
+    idempotency_key: str | None = None
 
 
-async def create_tier(uow: UnitOfWork, principal: Principal, command: NewTier) -> Tier:
-    """Admins add a tier above the existing ones; its threshold must exceed theirs."""
+async def create_tier(
+    uow: UnitOfWork, clock: Clock, principal: Principal, command: NewTier
+) -> Tier:
+    """Admins add a tier above the existing ones; its threshold must exceed theirs. With an
+    idempotency key, a retry returns the tier the first request made."""
     require_role(principal, Role.ADMIN)
     program = await program_of(uow, principal)
+    request = {k: v for k, v in vars(command).items() if k != "idempotency_key"}
+    # Claimed before the checks against the existing tiers: a retry finds its own tier there.
+    key, previous = await claim_optional(
+        uow, program, "create-tier", command.idempotency_key, request, clock.now()
+    )
+    if previous is not None:
+        found = await uow.tiers.get_many(program.id, [uuid.UUID(previous["tier"])])
+        if not found:
+            raise NotFound("The tier this key created has been retired.", ("input", "name"))
+        return found[0]
     name = clean_text(command.name, ("input", "name"), max_length=MAX_NAME, required=True) or ""
     if len(command.benefits) > MAX_BENEFITS:
         raise InvalidInput(f"At most {MAX_BENEFITS} benefits.", ("input", "benefits"))
@@ -222,6 +237,7 @@ async def create_tier(uow: UnitOfWork, principal: Principal, command: NewTier) -
     )
     if not await uow.tiers.add(tier):
         raise InvalidInput("Another tier was added at the same time; try again.", ("input", "name"))
+    await complete_optional(uow, program, "create-tier", key, {"tier": str(tier.id)})
     await uow.commit()
     return tier
 
