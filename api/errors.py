@@ -80,6 +80,17 @@ class ErrorCode(Enum):
     RATE_LIMITED = strawberry.enum_value(
         "RATE_LIMITED", description="Too many failed attempts; wait a minute and try again."
     )
+    VOUCHER_NOT_APPLICABLE = strawberry.enum_value(
+        "VOUCHER_NOT_APPLICABLE",
+        description="The voucher does not apply to this order: no line in its categories, the "
+        "total below its minimum order, or its free product not in the order. The voucher "
+        "stays unused.",
+    )
+    PAYMENT_REFUNDED = strawberry.enum_value(
+        "PAYMENT_REFUNDED",
+        description="The order's points payment was refunded: it cannot be refunded again, and "
+        "the order id cannot pay with points again.",
+    )
 
 
 @strawberry.type(description="Why a mutation did not do what was asked. Nothing was written.")

@@ -18,6 +18,7 @@ from api.executor import LoyaltyExecutor
 from api.limits import CostBudget, CostLimiter, ValidationMemo
 from api.mutations.instore import InStoreMutations
 from api.mutations.members import MemberMutations
+from api.mutations.payments import PaymentMutations
 from api.mutations.points import PointsMutations
 from api.mutations.programs import ProgramMutations, TierMutations
 from api.mutations.purchases import PurchaseMutations
@@ -44,6 +45,7 @@ class Mutation(
     PurchaseMutations,
     ProgramMutations,
     RewardMutations,
+    PaymentMutations,
     InStoreMutations,
     PartnerMutations,
     TierMutations,

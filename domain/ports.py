@@ -29,6 +29,7 @@ from domain.partners import (
     SettlementEntry,
     Statement,
 )
+from domain.payments import PaymentTake, PointsPayment
 from domain.purchases import PurchaseRecord
 from domain.rewards import Partner, Redemption, RedemptionCounts, RedemptionStatus, Reward
 
@@ -379,6 +380,26 @@ class CampaignRepository(Protocol):
         ...
 
 
+class PaymentRepository(Protocol):
+    async def add(self, payment: PointsPayment, takes: Sequence[PaymentTake]) -> None: ...
+
+    async def get(self, program_id: uuid.UUID, order_id: str) -> PointsPayment | None:
+        """The points payment of an order, if it was paid with points."""
+        ...
+
+    async def takes(
+        self, program_id: uuid.UUID, payment_id: uuid.UUID
+    ) -> list[tuple[int, datetime | None]]:
+        """(points, original expiry) of the lots a payment drew on."""
+        ...
+
+    async def mark_refunded(
+        self, program_id: uuid.UUID, payment_id: uuid.UUID, now: datetime
+    ) -> bool:
+        """Mark the payment refunded; False if it was refunded already."""
+        ...
+
+
 class PartnerRepository(Protocol):
     async def terms(self, program_id: uuid.UUID, partner_id: uuid.UUID) -> PartnerTerms: ...
 
@@ -431,6 +452,7 @@ class UnitOfWork(Protocol):
     instore: InStoreRepository
     purchases: PurchaseRepository
     campaigns: CampaignRepository
+    payments: PaymentRepository
     partners: PartnerRepository
 
     def record(self, event: Event) -> None:

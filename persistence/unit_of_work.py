@@ -22,6 +22,7 @@ from persistence.repositories.core import (
 )
 from persistence.repositories.instore import SqlInStoreRepository
 from persistence.repositories.partners import SqlPartnerRepository
+from persistence.repositories.payments import SqlPaymentRepository
 from persistence.repositories.purchases import SqlPurchaseRepository
 from persistence.repositories.rewards import SqlRewardRepository
 
@@ -69,6 +70,7 @@ class SqlUnitOfWork:
         self.instore = SqlInStoreRepository(self.conn)
         self.purchases = SqlPurchaseRepository(self.conn)
         self.campaigns = SqlCampaignRepository(self.conn)
+        self.payments = SqlPaymentRepository(self.conn)
         self.partners = SqlPartnerRepository(self.conn)
         return self
 

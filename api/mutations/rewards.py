@@ -1,4 +1,4 @@
-"""The catalog and partners; redeeming, using and cancelling vouchers; paying with points."""
+"""The catalog and partners; redeeming, using and cancelling vouchers."""
 
 from __future__ import annotations
 
@@ -17,9 +17,7 @@ from api.permissions import (
     AdminOrPartner,
     MemberStaffOrAdmin,
     StaffAdminOrPartner,
-    StaffOrAdmin,
 )
-from api.types.program import Money
 from api.types.rewards import LimitPeriod, Partner, Redemption, Reward, RewardKind
 from api.types.wallet import Wallet
 from domain.ports import UnitOfWork
@@ -197,21 +195,6 @@ class CancelRedemptionInput:
     redemption_id: strawberry.ID = strawberry.field(description="The redemption to cancel.")
 
 
-@strawberry.input(description="Points to turn into money off an order at the till.")
-class RedeemPointsForOrderInput:
-    member_id: strawberry.ID = strawberry.field(description="The paying member.")
-    order_id: str = strawberry.field(description="The order; each order pays with points once.")
-    points: int = strawberry.field(description="Points to spend, within the program's bounds.")
-
-
-@strawberry.type(description="Result of `redeemPointsForOrder`.")
-class RedeemPointsForOrderPayload:
-    points_spent: int | None = strawberry.field(description="Points taken from the wallet.")
-    discount: Money | None = strawberry.field(description="Money off the order.")
-    wallet: Wallet | None = strawberry.field(description="The wallet afterwards.")
-    errors: list[UserError] = strawberry.field(description="Empty on success.")
-
-
 def _reward_payload(info: Info, currency: str, reward, errors) -> UpdateRewardPayload:  # type: ignore[no-untyped-def]
     return UpdateRewardPayload(
         reward=Reward.from_domain(reward, currency) if reward else None, errors=errors
@@ -378,42 +361,6 @@ class RewardMutations:
         )
         return UseVoucherPayload(
             redemption=Redemption.from_domain(redemption) if redemption else None, errors=errors
-        )
-
-    @strawberry.mutation(
-        description="Staff and admins: pay part of an order with points at the program's "
-        "point value.",
-        permission_classes=[StaffOrAdmin],
-    )
-    async def redeem_points_for_order(
-        self,
-        info: Info,
-        input: Annotated[RedeemPointsForOrderInput, strawberry.argument(description="Payment.")],
-    ) -> RedeemPointsForOrderPayload:
-        context = info.context
-
-        async def use_case(uow: UnitOfWork) -> redemptions.PaymentResult:
-            command = redemptions.PayWithPoints(
-                member_id=ids.decode(input.member_id, "Member", ("input", "memberId")),
-                order_id=input.order_id,
-                points=input.points,
-            )
-            return await redemptions.redeem_points_for_order(
-                uow, context.runtime.clock, context.caller(), command
-            )
-
-        result, errors = await attempt(context, use_case)
-        if result is None:
-            return RedeemPointsForOrderPayload(
-                points_spent=None, discount=None, wallet=None, errors=errors
-            )
-        return RedeemPointsForOrderPayload(
-            points_spent=result.points_spent,
-            discount=Money(
-                amount_minor=result.discount.amount_minor, currency=result.discount.currency
-            ),
-            wallet=Wallet.from_domain(result.wallet),
-            errors=[],
         )
 
 

@@ -27,6 +27,7 @@ from domain.services.programs import program_of, validate_slug
 MAX_COST = 1_000_000_000
 MAX_STOCK = 1_000_000_000
 MAX_VALIDITY_DAYS = 3650
+MAX_ORDER_MINOR = 1_000_000_000_000
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class RewardFields:
     sku: str | None = None
     cause: str | None = None
     category: str | None = None
+    min_order_minor: int | None = None
     image_url: str | None = None
     min_tier_id: uuid.UUID | None = None
     partner_id: uuid.UUID | None = None
@@ -81,6 +83,10 @@ async def _validated(uow: UnitOfWork, program: Program, reward: Reward) -> Rewar
     if kind is RewardKind.DONATION and not reward.cause:
         raise InvalidInput("A donation needs the cause it goes to.", _field("cause"))
     reward.category = clean_text(reward.category, _field("category"), max_length=80)
+    if reward.min_order_minor is not None and not 0 < reward.min_order_minor <= MAX_ORDER_MINOR:
+        raise InvalidInput(
+            f"minOrderMinor must be 1 to {MAX_ORDER_MINOR}, or null.", _field("minOrderMinor")
+        )
     reward.image_url = clean_text(reward.image_url, _field("imageUrl"), max_length=500)
     if reward.image_url and not reward.image_url.startswith("https://"):
         raise InvalidInput("imageUrl must be an https:// address.", _field("imageUrl"))

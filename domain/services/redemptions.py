@@ -1,4 +1,4 @@
-"""Redeeming rewards, using and cancelling vouchers, paying for orders with points.
+"""Redeeming rewards, using and cancelling vouchers (paying with points: payments.py).
 
 Every use case here locks the member's wallet before reading what it decides on
 (balance, limits), takes stock with a conditional update, and writes ledger entry,
@@ -24,7 +24,7 @@ from domain.errors import (
 )
 from domain.events import RedemptionChanged
 from domain.idempotency import validate_key
-from domain.model import EntryKind, Member, Money, Principal, Program, Role, Wallet, new_id
+from domain.model import EntryKind, Member, Principal, Program, Role, Wallet, new_id
 from domain.ports import Clock, UnitOfWork
 from domain.rewards import (
     Redemption,
@@ -36,7 +36,6 @@ from domain.rewards import (
     new_voucher_code,
     normalise_voucher_code,
     period_start,
-    points_to_money,
     voucher_expiry,
 )
 from domain.services.instore import ensure_staff_window, record
@@ -240,55 +239,3 @@ async def cancel_redemption(
     uow.record(_changed(cancelled, reward))
     await uow.commit()
     return RedeemResult(cancelled, posting.wallet)
-
-
-@dataclass(frozen=True)
-class PayWithPoints:
-    member_id: uuid.UUID
-    order_id: str
-    points: int
-
-
-@dataclass(frozen=True)
-class PaymentResult:
-    points_spent: int
-    discount: Money
-    wallet: Wallet
-
-
-async def redeem_points_for_order(
-    uow: UnitOfWork, clock: Clock, principal: Principal, command: PayWithPoints
-) -> PaymentResult:
-    """Staff and admins turn points into money off an order, once per order."""
-    require_role(principal, Role.STAFF, Role.ADMIN)
-    program = await program_of(uow, principal)
-    now = clock.now()
-    order_id = validate_key(command.order_id, ("input", "orderId"))
-    amount = points_to_money(command.points, program.point_value)
-    member = await member_for(uow, principal, program, command.member_id, ("input", "memberId"))
-    ensure_may_act_for(principal, member)
-    await ensure_staff_window(uow, principal, program, member, now)
-    request = {"member": str(member.id), "points": command.points}
-    previous = await claim(uow, program, "pay", order_id, request, now, ("input", "orderId"))
-    if previous is None:
-        ensure_active(member)
-        wallet = await locked_wallet(uow, program, member.id)
-        posting = ledger.debit(
-            wallet,
-            await uow.ledger.open_lots(program.id, member.id),
-            command.points,
-            kind=EntryKind.REDEEM,
-            now=now,
-            description=f"Paid with points: order {order_id}",
-            reference=f"order:{order_id}:points",
-            actor=principal.actor,
-        )
-        await uow.ledger.post(posting, previous_version=wallet.version)
-        await record(uow, principal, program, member, "pay-with-points", now, f"order {order_id}")
-        await uow.idempotency.complete(program.id, "pay", order_id, {"amount": amount})
-        await uow.commit()
-        wallet = posting.wallet
-    else:
-        amount = int(previous["amount"])
-        wallet = await wallet_of(uow, program, member.id)
-    return PaymentResult(command.points, Money(amount, program.currency), wallet)
