@@ -23,6 +23,7 @@ from api.mutations.points import PointsMutations
 from api.mutations.programs import ProgramMutations, TierMutations
 from api.mutations.purchases import PurchaseMutations
 from api.mutations.rewards import RewardMutations
+from api.mutations.vouchers import VoucherMutations
 from api.observability import current_request_id
 from api.partners import PartnerMutations
 from api.queries import Query
@@ -45,6 +46,7 @@ class Mutation(
     PurchaseMutations,
     ProgramMutations,
     RewardMutations,
+    VoucherMutations,
     PaymentMutations,
     InStoreMutations,
     PartnerMutations,

@@ -16,7 +16,6 @@ from api.permissions import (
     AdminOnly,
     AdminOrPartner,
     MemberStaffOrAdmin,
-    StaffAdminOrPartner,
 )
 from api.types.rewards import LimitPeriod, Partner, Redemption, Reward, RewardKind
 from api.types.wallet import Wallet
@@ -53,6 +52,10 @@ class CreateRewardInput:
     cause: str | None = strawberry.field(default=None, description="DONATION: who receives it.")
     category: str | None = strawberry.field(
         default=None, description="Restrict a discount to one product category."
+    )
+    min_order_minor: int | None = strawberry.field(
+        default=None,
+        description="Vouchers apply only to orders of at least this total (minor units).",
     )
     image_url: str | None = strawberry.field(default=None, description="https:// picture.")
     available_from: datetime | None = strawberry.field(
@@ -97,6 +100,7 @@ class CreateRewardInput:
             sku=self.sku,
             cause=self.cause,
             category=self.category,
+            min_order_minor=self.min_order_minor,
             image_url=self.image_url,
             min_tier_id=_id(self.min_tier_id, "Tier", "minTierId"),
             partner_id=_id(self.partner_id, "Partner", "partnerId"),
@@ -126,6 +130,9 @@ class UpdateRewardInput:
     stock: int | None = strawberry.field(default=None, description="New remaining stock.")
     image_url: str | None = strawberry.field(default=None, description="https:// picture.")
     category: str | None = strawberry.field(default=None, description="Discount category.")
+    min_order_minor: int | None = strawberry.field(
+        default=None, description="New minimum order total for its vouchers (minor units)."
+    )
     available_from: datetime | None = strawberry.field(default=None, description="New start.")
     available_until: datetime | None = strawberry.field(default=None, description="New end.")
     per_member_limit: int | None = strawberry.field(
@@ -176,17 +183,6 @@ class RedeemRewardInput:
 class RedeemRewardPayload:
     redemption: Redemption | None = strawberry.field(description="The redemption and voucher.")
     wallet: Wallet | None = strawberry.field(description="The member's wallet afterwards.")
-    errors: list[UserError] = strawberry.field(description="Empty on success.")
-
-
-@strawberry.input(description="A voucher presented at a till or a partner.")
-class UseVoucherInput:
-    code: str = strawberry.field(description="The voucher code (case, spaces, dashes ignored).")
-
-
-@strawberry.type(description="Result of `useVoucher`.")
-class UseVoucherPayload:
-    redemption: Redemption | None = strawberry.field(description="The redemption, now USED.")
     errors: list[UserError] = strawberry.field(description="Empty on success.")
 
 
@@ -248,6 +244,7 @@ class RewardMutations:
                 stock=input.stock,
                 image_url=input.image_url,
                 category=input.category,
+                min_order_minor=input.min_order_minor,
                 available_from=input.available_from,
                 available_until=input.available_until,
                 per_member_limit=input.per_member_limit,
@@ -342,26 +339,6 @@ class RewardMutations:
 
         result, errors = await attempt(context, use_case)
         return _redeem_payload(result, errors)
-
-    @strawberry.mutation(
-        description="Staff, and partners for their own rewards: mark a voucher used.",
-        permission_classes=[StaffAdminOrPartner],
-    )
-    async def use_voucher(
-        self,
-        info: Info,
-        input: Annotated[UseVoucherInput, strawberry.argument(description="The voucher.")],
-    ) -> UseVoucherPayload:
-        context = info.context
-        redemption, errors = await attempt(
-            context,
-            lambda uow: redemptions.use_voucher(
-                uow, context.runtime.clock, context.caller(), input.code
-            ),
-        )
-        return UseVoucherPayload(
-            redemption=Redemption.from_domain(redemption) if redemption else None, errors=errors
-        )
 
 
 def _redeem_payload(

@@ -10,6 +10,7 @@ from domain.access import require_role
 from domain.contact import clean_text
 from domain.errors import AccessDenied, InvalidInput, NotFound
 from domain.model import Principal, Program, Role, Tier, new_id
+from domain.money import MAX_AMOUNT_MINOR
 from domain.ports import Clock, UnitOfWork
 from domain.rewards import (
     LimitPeriod,
@@ -27,7 +28,7 @@ from domain.services.programs import program_of, validate_slug
 MAX_COST = 1_000_000_000
 MAX_STOCK = 1_000_000_000
 MAX_VALIDITY_DAYS = 3650
-MAX_ORDER_MINOR = 1_000_000_000_000
+MAX_ORDER_MINOR = MAX_AMOUNT_MINOR
 
 
 @dataclass(frozen=True)

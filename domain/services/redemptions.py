@@ -11,8 +11,9 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from domain import ledger
+from domain import ledger, vouchers
 from domain.access import ensure_may_act_for, require_role
+from domain.earning import OrderLine, validate_lines
 from domain.errors import (
     InvalidInput,
     NotEnrolled,
@@ -24,7 +25,8 @@ from domain.errors import (
 )
 from domain.events import RedemptionChanged
 from domain.idempotency import validate_key
-from domain.model import EntryKind, Member, Principal, Program, Role, Wallet, new_id
+from domain.model import EntryKind, Member, Money, Principal, Program, Role, Wallet, new_id
+from domain.money import validate_money
 from domain.ports import Clock, UnitOfWork
 from domain.rewards import (
     Redemption,
@@ -159,35 +161,63 @@ def _new_redemption(program: Program, member: Member, reward: Reward, now: datet
     )
 
 
-async def use_voucher(uow: UnitOfWork, clock: Clock, principal: Principal, code: str) -> Redemption:
-    """Staff, admins, and partners for their own rewards: mark a voucher used, once."""
+@dataclass(frozen=True)
+class UseVoucher:
+    code: str
+    # The order at the till, when it says: total (program currency) and lines.
+    total: Money | None = None
+    lines: tuple[OrderLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class VoucherUse:
+    redemption: Redemption
+    discount: Money | None  # None: not computed (no order given) or no money off goods
+
+
+def _order(program: Program, command: UseVoucher) -> vouchers.Order:
+    total = None
+    if command.total is not None:
+        total = validate_money(
+            command.total.amount_minor, command.total.currency, program.currency, ("input", "total")
+        ).amount_minor
+    return vouchers.Order(total, validate_lines(command.lines, ("input", "lines")))
+
+
+async def use_voucher(
+    uow: UnitOfWork, clock: Clock, principal: Principal, command: UseVoucher
+) -> VoucherUse:
+    """Staff, admins, and partners for their own rewards: mark a voucher used, once. Given
+    the order, the voucher must apply to it (categories, minimum order, free product) and
+    the answer says how much it takes off."""
     require_role(principal, Role.STAFF, Role.ADMIN, Role.PARTNER)
     program = await program_of(uow, principal)
     now = clock.now()
     field = ("input", "code")
-    normalised = normalise_voucher_code(code)
+    order = _order(program, command)
+    normalised = normalise_voucher_code(command.code)
     redemption = (
         await uow.rewards.redemption_by_code(program.id, normalised) if normalised else None
     )
     if redemption is None:
         raise VoucherInvalid("No voucher has this code.", field)
+    reward = await uow.rewards.get(program.id, redemption.reward_id)
     if principal.role is Role.PARTNER:
         partner = await uow.rewards.partner_by_slug(program.id, principal.partner or "")
-        reward = await uow.rewards.get(program.id, redemption.reward_id)
         if partner is None or reward is None or reward.partner_id != partner.id:
             raise VoucherInvalid("No voucher has this code.", field)  # do not reveal others'
     _ensure_usable(redemption, now, field)
+    off = vouchers.discount(vouchers.terms_of(reward), order) if reward is not None else None
     if not await uow.rewards.mark_used(program.id, redemption.id, now, principal.actor):
         raise VoucherAlreadyUsed("This voucher was just used.", field)
     member = await uow.members.get(program.id, redemption.member_id)
     await record(uow, principal, program, member, "use-voucher", now, normalised)
     used = replace(redemption, status=RedemptionStatus.USED, used_at=now, used_by=principal.actor)
-    reward = await uow.rewards.get(program.id, redemption.reward_id)
     if reward is not None and reward.partner_id is not None:
         await settle_redemption(uow, program.id, reward.partner_id, redemption.id, now)
     uow.record(_changed(used, reward))
     await uow.commit()
-    return used
+    return VoucherUse(used, Money(off, program.currency) if off is not None else None)
 
 
 def _ensure_usable(redemption: Redemption, now: datetime, field: tuple[str, ...]) -> None:
