@@ -42,7 +42,7 @@ async def seed_demo(runtime: Runtime) -> bool:
     ]:
         async with runtime.uow() as uow:
             await programs.create_tier(
-                uow, admin, programs.NewTier(name, threshold, multiplier, perks)
+                uow, runtime.clock, admin, programs.NewTier(name, threshold, multiplier, perks)
             )
     ids: dict[str, uuid.UUID] = {}
     for subject, display, email, phone, birthday in DEMO_MEMBERS:

@@ -25,7 +25,9 @@ class ErrorCode(Enum):
         "NOT_FOUND", description="The referenced object does not exist in this program."
     )
     ALREADY_ENROLLED = strawberry.enum_value(
-        "ALREADY_ENROLLED", description="The caller is already a member of this program."
+        "ALREADY_ENROLLED",
+        description="The caller is already a member of this program, enrolled with other "
+        "details (an identical retry of `enroll` returns the member instead).",
     )
     NOT_ENROLLED = strawberry.enum_value(
         "NOT_ENROLLED", description="The caller has not enrolled in this program yet."
@@ -77,6 +79,17 @@ class ErrorCode(Enum):
     )
     RATE_LIMITED = strawberry.enum_value(
         "RATE_LIMITED", description="Too many failed attempts; wait a minute and try again."
+    )
+    VOUCHER_NOT_APPLICABLE = strawberry.enum_value(
+        "VOUCHER_NOT_APPLICABLE",
+        description="The voucher does not apply to this order: no line in its categories, the "
+        "total below its minimum order, or its free product not in the order. The voucher "
+        "stays unused.",
+    )
+    PAYMENT_REFUNDED = strawberry.enum_value(
+        "PAYMENT_REFUNDED",
+        description="The order's points payment was refunded: it cannot be refunded again, and "
+        "the order id cannot pay with points again.",
     )
 
 

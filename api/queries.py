@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 
 from api import ids
+from api.campaigns import CampaignQueries, resolve_campaign
 from api.catalog_queries import audit_page, resolve_catalog_node, rewards_page
 from api.context import Info
 from api.pagination import After, Connection, First
@@ -68,6 +69,8 @@ async def resolve_node(info: Info, global_id: strawberry.ID) -> Node | None:
         return await _member(info, global_id)
     if type_name in ("Reward", "Partner", "Redemption"):
         return await resolve_catalog_node(info, type_name, value)  # type: ignore[return-value]
+    if type_name == "Campaign":
+        return await resolve_campaign(info, value)
     if type_name == "LedgerEntry":
         now = info.context.runtime.clock.now()
         async with info.context.reader() as uow:
@@ -82,7 +85,7 @@ async def resolve_node(info: Info, global_id: strawberry.ID) -> Node | None:
 
 
 @strawberry.type(description="Reading the program, the caller and members.")
-class Query(PartnerQueries):
+class Query(PartnerQueries, CampaignQueries):
     @strawberry.field(
         description="Any object by its global ID; null when unknown or not visible to the caller.",
         permission_classes=[Authenticated],

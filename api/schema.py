@@ -12,16 +12,19 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from api.campaigns import CampaignMutations
 from api.errors import LoyaltyErrors, LoyaltySchema
 from api.executor import LoyaltyExecutor
 from api.limits import CostBudget, CostLimiter, ValidationMemo
 from api.metrics import Metrics, OperationMetrics
 from api.mutations.instore import InStoreMutations
 from api.mutations.members import MemberMutations
+from api.mutations.payments import PaymentMutations
 from api.mutations.points import PointsMutations
 from api.mutations.programs import ProgramMutations, TierMutations
 from api.mutations.purchases import PurchaseMutations
 from api.mutations.rewards import RewardMutations
+from api.mutations.vouchers import VoucherMutations
 from api.observability import current_request_id
 from api.partners import PartnerMutations
 from api.queries import Query
@@ -44,9 +47,12 @@ class Mutation(
     PurchaseMutations,
     ProgramMutations,
     RewardMutations,
+    VoucherMutations,
+    PaymentMutations,
     InStoreMutations,
     PartnerMutations,
     TierMutations,
+    CampaignMutations,
 ):
     pass
 

@@ -97,6 +97,14 @@ class RateLimited(DomainError):
     code = "RATE_LIMITED"
 
 
+class VoucherNotApplicable(DomainError):
+    code = "VOUCHER_NOT_APPLICABLE"
+
+
+class PaymentRefunded(DomainError):
+    code = "PAYMENT_REFUNDED"
+
+
 class AccessError(Exception):
     """The caller may not do this at all; reported as a top-level error, never a payload."""
 

@@ -29,6 +29,7 @@ from domain.partners import (
     SettlementEntry,
     Statement,
 )
+from domain.payments import PaymentTake, PointsPayment
 from domain.purchases import PurchaseRecord
 from domain.rewards import Partner, Redemption, RedemptionCounts, RedemptionStatus, Reward
 
@@ -289,11 +290,16 @@ class RewardRepository(Protocol):
 
 
 class InStoreRepository(Protocol):
-    async def accept_step(self, program_id: uuid.UUID, member_id: uuid.UUID, step: int) -> bool:
-        """Mark the card's codes up to `step` spent; False if `step` was spent already."""
+    async def accept_step(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, generation: int, step: int
+    ) -> bool:
+        """Mark the codes up to `step` of the card's secret `generation` spent; False if
+        `step` was spent already or that secret has been replaced meanwhile."""
         ...
 
-    async def next_card_generation(self, program_id: uuid.UUID, member_id: uuid.UUID) -> int: ...
+    async def next_card_generation(self, program_id: uuid.UUID, member_id: uuid.UUID) -> int:
+        """Replace the card secret (a new generation, with no code of it spent yet)."""
+        ...
 
     async def open_window(
         self,
@@ -347,13 +353,56 @@ class PurchaseRepository(Protocol):
         self, program_id: uuid.UUID, purchase_id: uuid.UUID, refunded_minor: int, points: int
     ) -> None: ...
 
-    async def add_campaign(self, campaign: Campaign) -> None: ...
-
     async def campaigns(self, program_id: uuid.UUID, at: datetime) -> list[Campaign]:
         """Campaigns running at `at`."""
         ...
 
     async def all_campaigns(self, program_id: uuid.UUID) -> list[Campaign]: ...
+
+
+class CampaignRepository(Protocol):
+    async def add(self, campaign: Campaign) -> None: ...
+
+    async def get(
+        self, program_id: uuid.UUID, campaign_id: uuid.UUID, *, lock: bool = False
+    ) -> Campaign | None:
+        """The campaign; with `lock`, held against concurrent changes until commit."""
+        ...
+
+    async def update(self, campaign: Campaign) -> None: ...
+
+    async def page(
+        self,
+        program_id: uuid.UUID,
+        *,
+        limit: int,
+        after: tuple[datetime, uuid.UUID] | None,
+        active: bool | None,
+        now: datetime,
+    ) -> list[Campaign]:
+        """Latest start first (then id), strictly after the `after` position; `active`
+        True keeps campaigns running at `now`, False those that are not."""
+        ...
+
+
+class PaymentRepository(Protocol):
+    async def add(self, payment: PointsPayment, takes: Sequence[PaymentTake]) -> None: ...
+
+    async def get(self, program_id: uuid.UUID, order_id: str) -> PointsPayment | None:
+        """The points payment of an order, if it was paid with points."""
+        ...
+
+    async def takes(
+        self, program_id: uuid.UUID, payment_id: uuid.UUID
+    ) -> list[tuple[int, datetime | None]]:
+        """(points, original expiry) of the lots a payment drew on."""
+        ...
+
+    async def mark_refunded(
+        self, program_id: uuid.UUID, payment_id: uuid.UUID, now: datetime
+    ) -> bool:
+        """Mark the payment refunded; False if it was refunded already."""
+        ...
 
 
 class PartnerRepository(Protocol):
@@ -407,6 +456,8 @@ class UnitOfWork(Protocol):
     rewards: RewardRepository
     instore: InStoreRepository
     purchases: PurchaseRepository
+    campaigns: CampaignRepository
+    payments: PaymentRepository
     partners: PartnerRepository
 
     def record(self, event: Event) -> None:

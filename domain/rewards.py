@@ -72,6 +72,7 @@ class Reward:
     sku: str | None = None  # FREE_PRODUCT
     cause: str | None = None  # DONATION
     category: str | None = None  # discounts apply to this product category only
+    min_order_minor: int | None = None  # vouchers apply to orders of at least this total
     image_url: str | None = None
     min_tier_id: uuid.UUID | None = None
     partner_id: uuid.UUID | None = None

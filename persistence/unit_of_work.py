@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.events import Event
 from persistence.db import Database
 from persistence.events import EventBus
+from persistence.repositories.campaigns import SqlCampaignRepository
 from persistence.repositories.core import (
     SqlIdempotencyRepository,
     SqlLedgerRepository,
@@ -21,6 +22,7 @@ from persistence.repositories.core import (
 )
 from persistence.repositories.instore import SqlInStoreRepository
 from persistence.repositories.partners import SqlPartnerRepository
+from persistence.repositories.payments import SqlPaymentRepository
 from persistence.repositories.purchases import SqlPurchaseRepository
 from persistence.repositories.rewards import SqlRewardRepository
 
@@ -67,6 +69,8 @@ class SqlUnitOfWork:
         self.rewards = SqlRewardRepository(self.conn)
         self.instore = SqlInStoreRepository(self.conn)
         self.purchases = SqlPurchaseRepository(self.conn)
+        self.campaigns = SqlCampaignRepository(self.conn)
+        self.payments = SqlPaymentRepository(self.conn)
         self.partners = SqlPartnerRepository(self.conn)
         return self
 

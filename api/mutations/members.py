@@ -77,7 +77,9 @@ class MemberMutations:
         )
 
     @strawberry.mutation(
-        description="Member: join the program of the token, as the token's subject.",
+        description="Member: join the program of the token, as the token's subject. Safe to "
+        "retry: the same input again returns the member it made (same payload); a different "
+        "input from an enrolled subject is ALREADY_ENROLLED.",
         permission_classes=[MemberOnly],
     )
     async def enroll(

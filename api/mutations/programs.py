@@ -93,6 +93,12 @@ class CreateTierInput:
     benefits: list[str] | None = strawberry.field(
         default=None, description="Perks shown to members (at most 20)."
     )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Retrying with the same key and input returns the tier the first request "
+        "made (one tier, however often it is sent); the same key with other input is "
+        "IDEMPOTENCY_CONFLICT.",
+    )
 
 
 @strawberry.type(description="Result of `createTier`.")
@@ -162,9 +168,11 @@ class ProgramMutations:
             threshold=input.threshold,
             earn_multiplier=input.earn_multiplier,
             benefits=tuple(input.benefits or ()),
+            idempotency_key=input.idempotency_key,
         )
         tier, errors = await attempt(
-            context, lambda uow: programs.create_tier(uow, context.caller(), command)
+            context,
+            lambda uow: programs.create_tier(uow, context.runtime.clock, context.caller(), command),
         )
         context.forget_program()
         return CreateTierPayload(tier=Tier.from_domain(tier) if tier else None, errors=errors)

@@ -1,4 +1,4 @@
-"""Crediting purchases with the earning rules, previewing them, refunds and campaigns."""
+"""Crediting purchases with the earning rules, previewing them, and refunds."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from api import ids
 from api.context import Info
 from api.errors import UserError
 from api.mutations.base import attempt
-from api.permissions import AdminOnly, MemberStaffOrAdmin, StaffOrAdmin
+from api.permissions import MemberStaffOrAdmin, StaffOrAdmin
 from api.types.program import MoneyInput
 from api.types.wallet import Wallet
 from domain import earning
 from domain.ports import UnitOfWork
-from domain.services import programs, purchases
+from domain.services import purchases
 
 
 @strawberry.input(description="One line of an order, for category rules and campaigns.")
@@ -115,50 +115,11 @@ class RefundPurchasePayload:
     errors: list[UserError] = strawberry.field(description="Empty on success.")
 
 
-@strawberry.input(description="A time-bound earning campaign, e.g. double points on Black Friday.")
-class CreateCampaignInput:
-    name: str = strawberry.field(description="Shown in the ledger, e.g. 'Black Friday'.")
-    starts_at: datetime = strawberry.field(description="First instant it applies.")
-    ends_at: datetime = strawberry.field(description="First instant it no longer applies.")
-    multiplier: float = strawberry.field(description="E.g. 2.0 for double points (1 to 100).")
-    min_tier_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Only for this tier and above."
-    )
-    categories: list[str] | None = strawberry.field(
-        default=None, description="Only for lines in these categories."
-    )
-
-
-@strawberry.type(description="An earning campaign.")
-class Campaign:
-    name: str = strawberry.field(description="Name.")
-    starts_at: datetime = strawberry.field(description="Start (inclusive).")
-    ends_at: datetime = strawberry.field(description="End (exclusive).")
-    multiplier: float = strawberry.field(description="Multiplier on purchase points.")
-    categories: list[str] = strawberry.field(description="Empty: the whole order.")
-
-    @classmethod
-    def from_domain(cls, campaign: earning.Campaign) -> Campaign:
-        return cls(
-            name=campaign.name,
-            starts_at=campaign.starts_at,
-            ends_at=campaign.ends_at,
-            multiplier=campaign.multiplier_permille / 1000,
-            categories=list(campaign.categories),
-        )
-
-
-@strawberry.type(description="Result of `createCampaign`.")
-class CreateCampaignPayload:
-    campaign: Campaign | None = strawberry.field(description="The new campaign.")
-    errors: list[UserError] = strawberry.field(description="Empty on success.")
-
-
 def _lines(lines: list[OrderLineInput] | None) -> tuple[earning.OrderLine, ...]:
     return tuple(line.to_domain() for line in lines or ())
 
 
-@strawberry.type(description="Purchases, refunds and campaigns.")
+@strawberry.type(description="Purchases and refunds.")
 class PurchaseMutations:
     @strawberry.mutation(
         description="Staff and admins: credit a purchase.", permission_classes=[StaffOrAdmin]
@@ -255,32 +216,4 @@ class PurchaseMutations:
             points_reversed=result.points_reversed,
             wallet=Wallet.from_domain(result.wallet),
             errors=[],
-        )
-
-    @strawberry.mutation(
-        description="Admins: a time-bound earning campaign.", permission_classes=[AdminOnly]
-    )
-    async def create_campaign(
-        self,
-        info: Info,
-        input: Annotated[CreateCampaignInput, strawberry.argument(description="It.")],
-    ) -> CreateCampaignPayload:
-        context = info.context
-
-        async def use_case(uow: UnitOfWork) -> earning.Campaign:
-            command = programs.NewCampaign(
-                name=input.name,
-                starts_at=input.starts_at,
-                ends_at=input.ends_at,
-                multiplier=input.multiplier,
-                min_tier_id=ids.decode(input.min_tier_id, "Tier", ("input", "minTierId"))
-                if input.min_tier_id
-                else None,
-                categories=tuple(input.categories or ()),
-            )
-            return await programs.create_campaign(uow, context.caller(), command)
-
-        campaign, errors = await attempt(context, use_case)
-        return CreateCampaignPayload(
-            campaign=Campaign.from_domain(campaign) if campaign else None, errors=errors
         )

@@ -1,4 +1,4 @@
-"""The catalog and partners; redeeming, using and cancelling vouchers; paying with points."""
+"""The catalog and partners; redeeming, using and cancelling vouchers."""
 
 from __future__ import annotations
 
@@ -16,10 +16,7 @@ from api.permissions import (
     AdminOnly,
     AdminOrPartner,
     MemberStaffOrAdmin,
-    StaffAdminOrPartner,
-    StaffOrAdmin,
 )
-from api.types.program import Money
 from api.types.rewards import LimitPeriod, Partner, Redemption, Reward, RewardKind
 from api.types.wallet import Wallet
 from domain.ports import UnitOfWork
@@ -56,6 +53,10 @@ class CreateRewardInput:
     category: str | None = strawberry.field(
         default=None, description="Restrict a discount to one product category."
     )
+    min_order_minor: int | None = strawberry.field(
+        default=None,
+        description="Vouchers apply only to orders of at least this total (minor units).",
+    )
     image_url: str | None = strawberry.field(default=None, description="https:// picture.")
     available_from: datetime | None = strawberry.field(
         default=None, description="Start of availability for everyone."
@@ -81,6 +82,12 @@ class CreateRewardInput:
     voucher_valid_days: int | None = strawberry.field(
         default=None, description="Days a voucher stays usable (default 30)."
     )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Retrying with the same key and input returns the reward the first request "
+        "made (one reward, however often it is sent); the same key with other input is "
+        "IDEMPOTENCY_CONFLICT.",
+    )
 
     def fields(self) -> catalog.RewardFields:
         return catalog.RewardFields(
@@ -93,6 +100,7 @@ class CreateRewardInput:
             sku=self.sku,
             cause=self.cause,
             category=self.category,
+            min_order_minor=self.min_order_minor,
             image_url=self.image_url,
             min_tier_id=_id(self.min_tier_id, "Tier", "minTierId"),
             partner_id=_id(self.partner_id, "Partner", "partnerId"),
@@ -122,6 +130,9 @@ class UpdateRewardInput:
     stock: int | None = strawberry.field(default=None, description="New remaining stock.")
     image_url: str | None = strawberry.field(default=None, description="https:// picture.")
     category: str | None = strawberry.field(default=None, description="Discount category.")
+    min_order_minor: int | None = strawberry.field(
+        default=None, description="New minimum order total for its vouchers (minor units)."
+    )
     available_from: datetime | None = strawberry.field(default=None, description="New start.")
     available_until: datetime | None = strawberry.field(default=None, description="New end.")
     per_member_limit: int | None = strawberry.field(
@@ -144,6 +155,12 @@ class ArchiveRewardInput:
 class CreatePartnerInput:
     slug: str = strawberry.field(description="Short unique name, used in its tokens.")
     name: str = strawberry.field(description="Display name.")
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Retrying with the same key and input returns the partner the first request "
+        "made (one partner, however often it is sent); the same key with other input is "
+        "IDEMPOTENCY_CONFLICT.",
+    )
 
 
 @strawberry.type(description="Result of `createPartner`.")
@@ -169,41 +186,9 @@ class RedeemRewardPayload:
     errors: list[UserError] = strawberry.field(description="Empty on success.")
 
 
-@strawberry.input(description="A voucher presented at a till or a partner.")
-class UseVoucherInput:
-    code: str = strawberry.field(description="The voucher code (case, spaces, dashes ignored).")
-    card_payload: str | None = strawberry.field(
-        default=None,
-        description="Partners (required): the QR text of the member's card, scanned from "
-        "their app together with the voucher; it must be the voucher holder's card. Staff "
-        "and admins leave it out.",
-    )
-
-
-@strawberry.type(description="Result of `useVoucher`.")
-class UseVoucherPayload:
-    redemption: Redemption | None = strawberry.field(description="The redemption, now USED.")
-    errors: list[UserError] = strawberry.field(description="Empty on success.")
-
-
 @strawberry.input(description="A voucher to cancel before it is used.")
 class CancelRedemptionInput:
     redemption_id: strawberry.ID = strawberry.field(description="The redemption to cancel.")
-
-
-@strawberry.input(description="Points to turn into money off an order at the till.")
-class RedeemPointsForOrderInput:
-    member_id: strawberry.ID = strawberry.field(description="The paying member.")
-    order_id: str = strawberry.field(description="The order; each order pays with points once.")
-    points: int = strawberry.field(description="Points to spend, within the program's bounds.")
-
-
-@strawberry.type(description="Result of `redeemPointsForOrder`.")
-class RedeemPointsForOrderPayload:
-    points_spent: int | None = strawberry.field(description="Points taken from the wallet.")
-    discount: Money | None = strawberry.field(description="Money off the order.")
-    wallet: Wallet | None = strawberry.field(description="The wallet afterwards.")
-    errors: list[UserError] = strawberry.field(description="Empty on success.")
 
 
 def _reward_payload(info: Info, currency: str, reward, errors) -> UpdateRewardPayload:  # type: ignore[no-untyped-def]
@@ -225,7 +210,12 @@ class RewardMutations:
         async def use_case(uow: UnitOfWork):  # type: ignore[no-untyped-def]
             kind = DomainKind(input.kind.value)
             return await catalog.create_reward(
-                uow, context.runtime.clock, context.caller(), kind, input.fields()
+                uow,
+                context.runtime.clock,
+                context.caller(),
+                kind,
+                input.fields(),
+                input.idempotency_key,
             )
 
         reward, errors = await attempt(context, use_case)
@@ -254,6 +244,7 @@ class RewardMutations:
                 stock=input.stock,
                 image_url=input.image_url,
                 category=input.category,
+                min_order_minor=input.min_order_minor,
                 available_from=input.available_from,
                 available_until=input.available_until,
                 per_member_limit=input.per_member_limit,
@@ -294,7 +285,12 @@ class RewardMutations:
         partner, errors = await attempt(
             context,
             lambda uow: catalog.create_partner(
-                uow, context.runtime.clock, context.caller(), input.slug, input.name
+                uow,
+                context.runtime.clock,
+                context.caller(),
+                input.slug,
+                input.name,
+                input.idempotency_key,
             ),
         )
         return CreatePartnerPayload(
@@ -343,64 +339,6 @@ class RewardMutations:
 
         result, errors = await attempt(context, use_case)
         return _redeem_payload(result, errors)
-
-    @strawberry.mutation(
-        description="Staff, and partners for their own rewards: mark a voucher used.",
-        permission_classes=[StaffAdminOrPartner],
-    )
-    async def use_voucher(
-        self,
-        info: Info,
-        input: Annotated[UseVoucherInput, strawberry.argument(description="The voucher.")],
-    ) -> UseVoucherPayload:
-        context = info.context
-        command = redemptions.UseVoucher(code=input.code, card_payload=input.card_payload)
-        key = context.runtime.settings.card_key_bytes
-        redemption, errors = await attempt(
-            context,
-            lambda uow: redemptions.use_voucher(
-                uow, context.runtime.clock, context.caller(), key, command
-            ),
-        )
-        return UseVoucherPayload(
-            redemption=Redemption.from_domain(redemption) if redemption else None, errors=errors
-        )
-
-    @strawberry.mutation(
-        description="Staff and admins: pay part of an order with points at the program's "
-        "point value.",
-        permission_classes=[StaffOrAdmin],
-    )
-    async def redeem_points_for_order(
-        self,
-        info: Info,
-        input: Annotated[RedeemPointsForOrderInput, strawberry.argument(description="Payment.")],
-    ) -> RedeemPointsForOrderPayload:
-        context = info.context
-
-        async def use_case(uow: UnitOfWork) -> redemptions.PaymentResult:
-            command = redemptions.PayWithPoints(
-                member_id=ids.decode(input.member_id, "Member", ("input", "memberId")),
-                order_id=input.order_id,
-                points=input.points,
-            )
-            return await redemptions.redeem_points_for_order(
-                uow, context.runtime.clock, context.caller(), command
-            )
-
-        result, errors = await attempt(context, use_case)
-        if result is None:
-            return RedeemPointsForOrderPayload(
-                points_spent=None, discount=None, wallet=None, errors=errors
-            )
-        return RedeemPointsForOrderPayload(
-            points_spent=result.points_spent,
-            discount=Money(
-                amount_minor=result.discount.amount_minor, currency=result.discount.currency
-            ),
-            wallet=Wallet.from_domain(result.wallet),
-            errors=[],
-        )
 
 
 def _redeem_payload(

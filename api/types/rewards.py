@@ -12,7 +12,7 @@ from api.context import Info
 from api.qr import qr_svg
 from api.types.node import Node
 from api.types.program import Money, Tier
-from domain import access
+from domain import access, vouchers
 from domain import rewards as domain
 
 
@@ -77,6 +77,9 @@ class Reward(Node):
     category: str | None = strawberry.field(
         description="Product category a discount is restricted to; null for the whole order."
     )
+    minimum_order: Money | None = strawberry.field(
+        description="Its vouchers apply only to orders of at least this total; null: any."
+    )
     image_url: str | None = strawberry.field(description="Picture for the catalog (https).")
     available_from: datetime | None = strawberry.field(
         description="Start of availability for everyone; null when always."
@@ -125,6 +128,9 @@ class Reward(Node):
             sku=reward.sku,
             cause=reward.cause,
             category=reward.category,
+            minimum_order=Money(amount_minor=reward.min_order_minor, currency=currency)
+            if reward.min_order_minor is not None
+            else None,
             image_url=reward.image_url,
             available_from=reward.available_from,
             available_until=reward.available_until,
@@ -187,6 +193,46 @@ async def _tier(info: Info, tier_id: object) -> Tier | None:
     return None
 
 
+@strawberry.type(
+    description="How a voucher's discount applies to an order; `useVoucher` with the order's "
+    "lines and total checks it and answers the money off."
+)
+class VoucherTerms:
+    kind: RewardKind = strawberry.field(description="What the voucher gives.")
+    categories: list[str] = strawberry.field(
+        description="The discount applies only to order lines in these product categories "
+        "(case-insensitive); empty: to the whole order."
+    )
+    minimum_order: Money | None = strawberry.field(
+        description="The order total must be at least this; null: any order."
+    )
+    free_shipping: bool = strawberry.field(description="The order ships at no cost.")
+    value: Money | None = strawberry.field(
+        description="FIXED_DISCOUNT: money off (at most the goods it applies to)."
+    )
+    percent_off: int | None = strawberry.field(
+        description="PERCENT_DISCOUNT: percent off the goods it applies to."
+    )
+    sku: str | None = strawberry.field(
+        description="FREE_PRODUCT: the product that is free (one unit); it must be in the order."
+    )
+
+    @classmethod
+    def from_domain(cls, terms: vouchers.VoucherTerms, currency: str) -> VoucherTerms:
+        def money(amount: int | None) -> Money | None:
+            return Money(amount_minor=amount, currency=currency) if amount is not None else None
+
+        return cls(
+            kind=RewardKind[terms.kind.value],
+            categories=list(terms.categories),
+            minimum_order=money(terms.min_order_minor),
+            free_shipping=terms.free_shipping,
+            value=money(terms.value_minor),
+            percent_off=terms.percent_off,
+            sku=terms.sku,
+        )
+
+
 @strawberry.type(description="A reward a member redeemed, with its voucher.")
 class Redemption(Node):
     points_spent: int = strawberry.field(description="Points the redemption cost.")
@@ -237,10 +283,23 @@ class Redemption(Node):
         code = self._code(info)
         return qr_svg(code) if code else None
 
-    @strawberry.field(description="The reward redeemed.")
-    async def reward(self, info: Info) -> Reward:
+    async def _reward(self, info: Info) -> domain.Reward:
         loaders = await info.context.loaders()
         reward = await loaders.rewards.load(self.redemption.reward_id)
         if reward is None:
             raise RuntimeError(f"redemption {self.redemption.id} has no reward")
+        return reward
+
+    @strawberry.field(description="The reward redeemed.")
+    async def reward(self, info: Info) -> Reward:
+        reward = await self._reward(info)
         return Reward.from_domain(reward, (await info.context.program()).currency)
+
+    @strawberry.field(
+        description="How the voucher's discount applies: categories, minimum order, free "
+        "shipping (the reward's terms as they stand now)."
+    )
+    async def terms(self, info: Info) -> VoucherTerms:
+        reward = await self._reward(info)
+        currency = (await info.context.program()).currency
+        return VoucherTerms.from_domain(vouchers.terms_of(reward), currency)

@@ -10,6 +10,7 @@ from domain.access import require_role
 from domain.contact import clean_text
 from domain.errors import AccessDenied, InvalidInput, NotFound
 from domain.model import Principal, Program, Role, Tier, new_id
+from domain.money import MAX_AMOUNT_MINOR
 from domain.ports import Clock, UnitOfWork
 from domain.rewards import (
     LimitPeriod,
@@ -21,11 +22,13 @@ from domain.rewards import (
     is_offered,
     period_start,
 )
+from domain.services.keys import claim_optional, complete_optional
 from domain.services.programs import program_of, validate_slug
 
 MAX_COST = 1_000_000_000
 MAX_STOCK = 1_000_000_000
 MAX_VALIDITY_DAYS = 3650
+MAX_ORDER_MINOR = MAX_AMOUNT_MINOR
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class RewardFields:
     sku: str | None = None
     cause: str | None = None
     category: str | None = None
+    min_order_minor: int | None = None
     image_url: str | None = None
     min_tier_id: uuid.UUID | None = None
     partner_id: uuid.UUID | None = None
@@ -80,6 +84,10 @@ async def _validated(uow: UnitOfWork, program: Program, reward: Reward) -> Rewar
     if kind is RewardKind.DONATION and not reward.cause:
         raise InvalidInput("A donation needs the cause it goes to.", _field("cause"))
     reward.category = clean_text(reward.category, _field("category"), max_length=80)
+    if reward.min_order_minor is not None and not 0 < reward.min_order_minor <= MAX_ORDER_MINOR:
+        raise InvalidInput(
+            f"minOrderMinor must be 1 to {MAX_ORDER_MINOR}, or null.", _field("minOrderMinor")
+        )
     reward.image_url = clean_text(reward.image_url, _field("imageUrl"), max_length=500)
     if reward.image_url and not reward.image_url.startswith("https://"):
         raise InvalidInput("imageUrl must be an https:// address.", _field("imageUrl"))
@@ -124,12 +132,23 @@ async def _validated(uow: UnitOfWork, program: Program, reward: Reward) -> Rewar
 
 
 async def create_reward(
-    uow: UnitOfWork, clock: Clock, principal: Principal, kind: RewardKind, fields: RewardFields
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    kind: RewardKind,
+    fields: RewardFields,
+    idempotency_key: str | None = None,
 ) -> Reward:
-    """Admins add a reward to the catalog."""
+    """Admins add a reward to the catalog. With an idempotency key, a retry returns the
+    reward the first request made (one reward, however often it is sent)."""
     require_role(principal, Role.ADMIN)
     program = await program_of(uow, principal)
     values = {k: v for k, v in vars(fields).items() if v is not None}
+    key, previous = await claim_optional(
+        uow, program, "create-reward", idempotency_key, {"kind": kind, **values}, clock.now()
+    )
+    if previous is not None:
+        return await _reward_of(uow, program, uuid.UUID(previous["reward"]))
     values.setdefault("voucher_valid_days", 30)
     reward = Reward(
         id=new_id(),
@@ -140,6 +159,7 @@ async def create_reward(
     )
     reward = await _validated(uow, program, reward)
     await uow.rewards.add(reward)
+    await complete_optional(uow, program, "create-reward", key, {"reward": str(reward.id)})
     await uow.commit()
     return reward
 
@@ -185,11 +205,23 @@ async def archive_reward(uow: UnitOfWork, principal: Principal, reward_id: uuid.
 
 
 async def create_partner(
-    uow: UnitOfWork, clock: Clock, principal: Principal, slug: str, name: str
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    slug: str,
+    name: str,
+    idempotency_key: str | None = None,
 ) -> Partner:
-    """Admins register a partner brand; its tokens carry `partner` = slug."""
+    """Admins register a partner brand; its tokens carry `partner` = slug. With an
+    idempotency key, a retry returns the partner the first request made."""
     require_role(principal, Role.ADMIN)
     program = await program_of(uow, principal)
+    key, previous = await claim_optional(
+        uow, program, "create-partner", idempotency_key, {"slug": slug, "name": name}, clock.now()
+    )
+    if previous is not None:
+        found = await uow.rewards.partners(program.id, [uuid.UUID(previous["partner"])])
+        return found[0]
     partner = Partner(
         id=new_id(),
         program_id=program.id,
@@ -199,6 +231,7 @@ async def create_partner(
     )
     if not await uow.rewards.add_partner(partner):
         raise InvalidInput(f"A partner with the slug {slug!r} exists already.", _field("slug"))
+    await complete_optional(uow, program, "create-partner", key, {"partner": str(partner.id)})
     await uow.commit()
     return partner
 

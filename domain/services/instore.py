@@ -184,7 +184,7 @@ async def scan_card(
         step = cards.verify_code(secret, scanned.code, now)
         if member.blocked:
             raise MemberBlocked("This member is blocked.")
-        if not await uow.instore.accept_step(program.id, member.id, step):
+        if not await uow.instore.accept_step(program.id, member.id, member.card_generation, step):
             raise CardAlreadyUsed(
                 "This code was already scanned; ask for a fresh one.", ("input", "payload")
             )
@@ -216,7 +216,7 @@ async def presented_card(
     except DomainError as error:
         error.field = field  # the card rules name the staff's input; say which one it was
         raise
-    if not await uow.instore.accept_step(program.id, member.id, step):
+    if not await uow.instore.accept_step(program.id, member.id, member.card_generation, step):
         raise CardAlreadyUsed("This code was already scanned; ask for a fresh one.", field)
     return member
 

@@ -38,7 +38,11 @@ class Enrollment:
 async def enroll(
     uow: UnitOfWork, clock: Clock, principal: Principal, command: Enrollment
 ) -> Member:
-    """The token's subject joins its program, starting in the entry tier with an empty wallet."""
+    """The token's subject joins its program, starting in the entry tier with an empty wallet.
+
+    Enrolling is idempotent by subject: a retry with the same input (the app lost the first
+    answer) returns the member that enrollment made; a different input is ALREADY_ENROLLED.
+    """
     require_role(principal, Role.MEMBER)
     program = await program_of(uow, principal)
     now = clock.now()
@@ -48,9 +52,12 @@ async def enroll(
     email = normalise_email(command.email, ("input", "email"))
     phone = normalise_phone(command.phone, ("input", "phone"))
     birthday = validate_birthday(command.birthday, now.date(), ("input", "birthday"))
-    if await uow.members.get_by_subject(program.id, principal.subject) is not None:
-        raise AlreadyEnrolled("You are already a member of this program.")
-    referred_by = await _referrer(uow, program, command.referral_code, email, phone)
+    referral_code = clean_text(command.referral_code, ("input", "referralCode"), max_length=32)
+    asked = (display_name, email, phone, birthday)
+    existing = await uow.members.get_by_subject(program.id, principal.subject)
+    if existing is not None:
+        return await _retried(uow, program, existing, asked, referral_code)
+    referred_by = await _referrer(uow, program, referral_code, email, phone)
     entry_tier = (await uow.tiers.all(program.id))[0]
     for _ in range(ENROLL_ATTEMPTS):
         member = Member(
@@ -70,9 +77,31 @@ async def enroll(
         if await uow.members.add(member, Wallet(program_id=program.id, member_id=member.id)):
             await uow.commit()
             return member
-        if await uow.members.get_by_subject(program.id, principal.subject) is not None:
-            raise AlreadyEnrolled("You are already a member of this program.")
+        # A concurrent enrollment of the same subject won (or a card number clashed).
+        existing = await uow.members.get_by_subject(program.id, principal.subject)
+        if existing is not None:
+            return await _retried(uow, program, existing, asked, referral_code)
     raise RuntimeError("could not allocate a unique card number")
+
+
+async def _retried(
+    uow: UnitOfWork,
+    program: Program,
+    member: Member,
+    asked: tuple[str | None, str | None, str | None, date | None],
+    referral_code: str | None,
+) -> Member:
+    """The existing member when the enrollment asked for exactly what made it, else
+    ALREADY_ENROLLED (nothing is changed either way)."""
+    same = asked == (member.display_name, member.email, member.phone, member.birthday)
+    if same and referral_code is not None:
+        referrer = await uow.members.get_by_referral_code(program.id, referral_code.upper())
+        same = referrer is not None and referrer.id == member.referred_by
+    elif same:
+        same = member.referred_by is None
+    if not same:
+        raise AlreadyEnrolled("You are already a member of this program.")
+    return member
 
 
 async def _referrer(
@@ -82,11 +111,12 @@ async def _referrer(
     email: str | None,
     phone: str | None,
 ) -> uuid.UUID | None:
+    """The member whose (cleaned) referral code this is; REFERRAL_INVALID if it is no
+    active member's, or the new member's own (same email or phone)."""
     field = ("input", "referralCode")
-    text = clean_text(code, field, max_length=32)
-    if text is None:
+    if code is None:
         return None
-    referrer = await uow.members.get_by_referral_code(program.id, text.upper())
+    referrer = await uow.members.get_by_referral_code(program.id, code.upper())
     if referrer is None or referrer.blocked:
         raise ReferralInvalid("This referral code is not valid.", field)
     if (email and referrer.email == email) or (phone and referrer.phone == phone):

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from domain import ledger
 from domain.access import require_role
 from domain.contact import clean_text
 from domain.errors import InvalidInput, NotFound
-from domain.idempotency import fingerprint, replay, validate_key
+from domain.idempotency import validate_key
 from domain.model import EntryKind, Posting, Principal, Program, Role, Wallet
 from domain.ports import Clock, UnitOfWork
+from domain.services.keys import claim as claim  # re-exported: callers import it from here
 from domain.services.members import member_for
 from domain.services.programs import program_of
 
@@ -83,23 +82,6 @@ def purchase_time(occurred_at: datetime | None, now: datetime) -> datetime:
     if occurred_at < now - MAX_BACKDATE:
         raise InvalidInput("A purchase older than a year cannot be credited.", field)
     return occurred_at
-
-
-async def claim(
-    uow: UnitOfWork,
-    program: Program,
-    scope: str,
-    key: str,
-    request: Mapping[str, object],
-    now: datetime,
-    field: tuple[str, ...],
-) -> dict[str, Any] | None:
-    """None when the key is new (and now ours); the stored answer when it is a retry."""
-    digest = fingerprint(request)
-    record = await uow.idempotency.claim(program.id, scope, key, digest, now)
-    if record is None:
-        return None
-    return dict(replay(record, digest, field))
 
 
 async def wallet_of(uow: UnitOfWork, program: Program, member_id: uuid.UUID) -> Wallet:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 from domain.access import require_role
 from domain.contact import clean_text
-from domain.earning import Campaign, validate_earn_rate
+from domain.earning import validate_earn_rate
 from domain.errors import InvalidInput, NotAuthenticated, NotFound
 from domain.model import (
     EarnRate,
@@ -25,6 +24,7 @@ from domain.model import (
 )
 from domain.money import validate_currency
 from domain.ports import Clock, UnitOfWork
+from domain.services.keys import claim_optional, complete_optional
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 DEFAULT_EARN_RATE = EarnRate(points=10, per_amount_minor=100)
@@ -188,12 +188,26 @@ class NewTier:
     threshold: int
     earn_multiplier: float | None = None
     benefits: tuple[str, ...] = ()
+    idempotency_key: str | None = None
 
 
-async def create_tier(uow: UnitOfWork, principal: Principal, command: NewTier) -> Tier:
-    """Admins add a tier above the existing ones; its threshold must exceed theirs."""
+async def create_tier(
+    uow: UnitOfWork, clock: Clock, principal: Principal, command: NewTier
+) -> Tier:
+    """Admins add a tier above the existing ones; its threshold must exceed theirs. With an
+    idempotency key, a retry returns the tier the first request made."""
     require_role(principal, Role.ADMIN)
     program = await program_of(uow, principal)
+    request = {k: v for k, v in vars(command).items() if k != "idempotency_key"}
+    # Claimed before the checks against the existing tiers: a retry finds its own tier there.
+    key, previous = await claim_optional(
+        uow, program, "create-tier", command.idempotency_key, request, clock.now()
+    )
+    if previous is not None:
+        found = await uow.tiers.get_many(program.id, [uuid.UUID(previous["tier"])])
+        if not found:
+            raise NotFound("The tier this key created has been retired.", ("input", "name"))
+        return found[0]
     name = clean_text(command.name, ("input", "name"), max_length=MAX_NAME, required=True) or ""
     if len(command.benefits) > MAX_BENEFITS:
         raise InvalidInput(f"At most {MAX_BENEFITS} benefits.", ("input", "benefits"))
@@ -223,53 +237,9 @@ async def create_tier(uow: UnitOfWork, principal: Principal, command: NewTier) -
     )
     if not await uow.tiers.add(tier):
         raise InvalidInput("Another tier was added at the same time; try again.", ("input", "name"))
+    await complete_optional(uow, program, "create-tier", key, {"tier": str(tier.id)})
     await uow.commit()
     return tier
-
-
-@dataclass(frozen=True)
-class NewCampaign:
-    name: str
-    starts_at: datetime
-    ends_at: datetime
-    multiplier: float
-    min_tier_id: uuid.UUID | None = None
-    categories: tuple[str, ...] = ()
-
-
-async def create_campaign(uow: UnitOfWork, principal: Principal, command: NewCampaign) -> Campaign:
-    """Admins schedule extra points for a window, optionally for a tier and categories."""
-    require_role(principal, Role.ADMIN)
-    program = await program_of(uow, principal)
-    name = clean_text(command.name, ("input", "name"), max_length=120, required=True) or ""
-    for moment, field_name in ((command.starts_at, "startsAt"), (command.ends_at, "endsAt")):
-        if moment.tzinfo is None:
-            raise InvalidInput("Give the time with its UTC offset.", ("input", field_name))
-    if command.ends_at <= command.starts_at:
-        raise InvalidInput("endsAt must be after startsAt.", ("input", "endsAt"))
-    if not 1 <= command.multiplier <= MAX_MULTIPLIER:
-        raise InvalidInput("multiplier must be 1 to 100.", ("input", "multiplier"))
-    if command.min_tier_id is not None and command.min_tier_id not in {
-        t.id for t in await uow.tiers.all(program.id)
-    }:
-        raise NotFound("No such tier.", ("input", "minTierId"))
-    categories = tuple(
-        (clean_text(c, ("input", "categories"), max_length=80, required=True) or "").casefold()
-        for c in command.categories[:50]
-    )
-    campaign = Campaign(
-        id=new_id(),
-        program_id=program.id,
-        name=name,
-        starts_at=command.starts_at,
-        ends_at=command.ends_at,
-        multiplier_permille=round(command.multiplier * 1000),
-        min_tier_id=command.min_tier_id,
-        categories=categories,
-    )
-    await uow.purchases.add_campaign(campaign)
-    await uow.commit()
-    return campaign
 
 
 @dataclass(frozen=True)

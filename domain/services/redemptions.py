@@ -1,4 +1,4 @@
-"""Redeeming rewards, using and cancelling vouchers, paying for orders with points.
+"""Redeeming rewards, using and cancelling vouchers (paying with points: payments.py).
 
 Every use case here locks the member's wallet before reading what it decides on
 (balance, limits), takes stock with a conditional update, and writes ledger entry,
@@ -11,8 +11,9 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from domain import ledger
+from domain import ledger, vouchers
 from domain.access import ensure_may_reach_member, require_role
+from domain.earning import OrderLine, validate_lines
 from domain.errors import (
     CardInvalid,
     DomainError,
@@ -27,6 +28,7 @@ from domain.errors import (
 from domain.events import RedemptionChanged
 from domain.idempotency import validate_key
 from domain.model import EntryKind, Member, Money, Principal, Program, Role, Wallet, new_id
+from domain.money import validate_money
 from domain.ports import Clock, UnitOfWork
 from domain.rewards import (
     Redemption,
@@ -38,7 +40,6 @@ from domain.rewards import (
     new_voucher_code,
     normalise_voucher_code,
     period_start,
-    points_to_money,
     voucher_expiry,
 )
 from domain.services.instore import ensure_not_flooding, presented_card, record, refuse
@@ -168,12 +169,32 @@ class UseVoucher:
     code: str
     # The member's card as scanned with the voucher: partners must give it, see use_voucher.
     card_payload: str | None = None
+    # The order at the till, when it says: total (program currency) and lines.
+    total: Money | None = None
+    lines: tuple[OrderLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class VoucherUse:
+    redemption: Redemption
+    discount: Money | None  # None: not computed (no order given) or no money off goods
+
+
+def _order(program: Program, command: UseVoucher) -> vouchers.Order:
+    total = None
+    if command.total is not None:
+        total = validate_money(
+            command.total.amount_minor, command.total.currency, program.currency, ("input", "total")
+        ).amount_minor
+    return vouchers.Order(total, validate_lines(command.lines, ("input", "lines")))
 
 
 async def use_voucher(
     uow: UnitOfWork, clock: Clock, principal: Principal, card_key: bytes, command: UseVoucher
-) -> Redemption:
-    """Staff, admins, and partners for their own rewards: mark a voucher used, once.
+) -> VoucherUse:
+    """Staff, admins, and partners for their own rewards: mark a voucher used, once. Given
+    the order, the voucher must apply to it (categories, minimum order, free product) and
+    the answer says how much it takes off.
 
     A partner is paid for every voucher of its rewards used, so it must not use one
     without the member: it gives the member's card, scanned from their app with the
@@ -184,31 +205,32 @@ async def use_voucher(
     program = await program_of(uow, principal)
     now = clock.now()
     field = ("input", "code")
+    order = _order(program, command)
     normalised = normalise_voucher_code(command.code)
     redemption = (
         await uow.rewards.redemption_by_code(program.id, normalised) if normalised else None
     )
     if redemption is None:
         raise VoucherInvalid("No voucher has this code.", field)
+    reward = await uow.rewards.get(program.id, redemption.reward_id)
     if principal.role is Role.PARTNER:
         partner = await uow.rewards.partner_by_slug(program.id, principal.partner or "")
-        reward = await uow.rewards.get(program.id, redemption.reward_id)
         if partner is None or reward is None or reward.partner_id != partner.id:
             raise VoucherInvalid("No voucher has this code.", field)  # do not reveal others'
     _ensure_usable(redemption, now, field)
     if principal.role is Role.PARTNER:
         await _ensure_holder_present(uow, principal, program, card_key, command, redemption, now)
+    off = vouchers.discount(vouchers.terms_of(reward), order) if reward is not None else None
     if not await uow.rewards.mark_used(program.id, redemption.id, now, principal.actor):
         raise VoucherAlreadyUsed("This voucher was just used.", field)
     member = await uow.members.get(program.id, redemption.member_id)
     await record(uow, principal, program, member, USE_VOUCHER, now, normalised)
     used = replace(redemption, status=RedemptionStatus.USED, used_at=now, used_by=principal.actor)
-    reward = await uow.rewards.get(program.id, redemption.reward_id)
     if reward is not None and reward.partner_id is not None:
         await settle_redemption(uow, program.id, reward.partner_id, redemption.id, now)
     uow.record(_changed(used, reward))
     await uow.commit()
-    return used
+    return VoucherUse(used, Money(off, program.currency) if off is not None else None)
 
 
 async def _ensure_holder_present(
@@ -281,55 +303,3 @@ async def cancel_redemption(
     uow.record(_changed(cancelled, reward))
     await uow.commit()
     return RedeemResult(cancelled, posting.wallet)
-
-
-@dataclass(frozen=True)
-class PayWithPoints:
-    member_id: uuid.UUID
-    order_id: str
-    points: int
-
-
-@dataclass(frozen=True)
-class PaymentResult:
-    points_spent: int
-    discount: Money
-    wallet: Wallet
-
-
-async def redeem_points_for_order(
-    uow: UnitOfWork, clock: Clock, principal: Principal, command: PayWithPoints
-) -> PaymentResult:
-    """Staff and admins turn points into money off an order, once per order."""
-    require_role(principal, Role.STAFF, Role.ADMIN)
-    program = await program_of(uow, principal)
-    now = clock.now()
-    order_id = validate_key(command.order_id, ("input", "orderId"))
-    amount = points_to_money(command.points, program.point_value)
-    member = await member_for(
-        uow, principal, program, command.member_id, ("input", "memberId"), now
-    )
-    request = {"member": str(member.id), "points": command.points}
-    previous = await claim(uow, program, "pay", order_id, request, now, ("input", "orderId"))
-    if previous is None:
-        ensure_active(member)
-        wallet = await locked_wallet(uow, program, member.id)
-        posting = ledger.debit(
-            wallet,
-            await uow.ledger.open_lots(program.id, member.id),
-            command.points,
-            kind=EntryKind.REDEEM,
-            now=now,
-            description=f"Paid with points: order {order_id}",
-            reference=f"order:{order_id}:points",
-            actor=principal.actor,
-        )
-        await uow.ledger.post(posting, previous_version=wallet.version)
-        await record(uow, principal, program, member, "pay-with-points", now, f"order {order_id}")
-        await uow.idempotency.complete(program.id, "pay", order_id, {"amount": amount})
-        await uow.commit()
-        wallet = posting.wallet
-    else:
-        amount = int(previous["amount"])
-        wallet = await wallet_of(uow, program, member.id)
-    return PaymentResult(command.points, Money(amount, program.currency), wallet)

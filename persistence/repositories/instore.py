@@ -21,8 +21,11 @@ class SqlInStoreRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def accept_step(self, program_id: uuid.UUID, member_id: uuid.UUID, step: int) -> bool:
-        """Spend the card's codes up to `step`; False if this or a later code was accepted.
+    async def accept_step(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, generation: int, step: int
+    ) -> bool:
+        """Spend the card's codes up to `step`; False if this or a later code was accepted,
+        or the secret of `generation` was replaced meanwhile.
 
         One conditional UPDATE: of two tills scanning the same code at once, exactly one
         changes the row; the other finds the condition false.
@@ -32,6 +35,7 @@ class SqlInStoreRepository:
             .where(
                 members_t.c.program_id == program_id,
                 members_t.c.id == member_id,
+                members_t.c.card_generation == generation,
                 members_t.c.card_last_step < step,
             )
             .values(card_last_step=step)
@@ -39,11 +43,13 @@ class SqlInStoreRepository:
         return result.rowcount == 1
 
     async def next_card_generation(self, program_id: uuid.UUID, member_id: uuid.UUID) -> int:
-        """Retire the card secret: bump the generation and return the new one."""
+        """Retire the card secret: bump the generation and return the new one. The new
+        secret starts a fresh replay window (its codes were never scanned); the old secret's
+        codes no longer verify at all."""
         await self.conn.execute(
             update(members_t)
             .where(members_t.c.program_id == program_id, members_t.c.id == member_id)
-            .values(card_generation=members_t.c.card_generation + 1)
+            .values(card_generation=members_t.c.card_generation + 1, card_last_step=0)
         )
         row = await self.conn.execute(
             select(members_t.c.card_generation).where(members_t.c.id == member_id)

@@ -104,20 +104,6 @@ class SqlPurchaseRepository:
             )
         )
 
-    async def add_campaign(self, campaign: Campaign) -> None:
-        await self.conn.execute(
-            insert(campaigns_t).values(
-                id=campaign.id,
-                program_id=campaign.program_id,
-                name=campaign.name,
-                starts_at=campaign.starts_at,
-                ends_at=campaign.ends_at,
-                multiplier_permille=campaign.multiplier_permille,
-                min_tier_id=campaign.min_tier_id,
-                categories=list(campaign.categories),
-            )
-        )
-
     async def campaigns(self, program_id: uuid.UUID, at: datetime) -> list[Campaign]:
         """Campaigns running at `at`."""
         result = await self.conn.execute(_RUNNING_CAMPAIGNS, {"program_id": program_id, "at": at})

@@ -40,6 +40,7 @@ REWARD_FIELDS = (
     "sku",
     "cause",
     "category",
+    "min_order_minor",
     "image_url",
     "min_tier_id",
     "partner_id",

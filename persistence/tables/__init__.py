@@ -12,6 +12,7 @@ from persistence.tables.core import (
 )
 from persistence.tables.instore import AuditEventRow, StaffWindowRow
 from persistence.tables.partners import ClosedStatementRow, PartnerTermsRow, SettlementEntryRow
+from persistence.tables.payments import PointsPaymentRow, PointsPaymentTakeRow
 from persistence.tables.purchases import CampaignRow, PurchaseRow
 from persistence.tables.rewards import PartnerRow, RedemptionRow, RedemptionTakeRow, RewardRow
 
@@ -25,6 +26,8 @@ __all__ = [
     "MemberRow",
     "PartnerRow",
     "PartnerTermsRow",
+    "PointsPaymentRow",
+    "PointsPaymentTakeRow",
     "ProgramRow",
     "PurchaseRow",
     "RedemptionRow",

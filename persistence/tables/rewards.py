@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from persistence.tables.core import utc_column
@@ -43,6 +43,8 @@ class RewardRow(SQLModel, table=True):
     sku: str | None = Field(default=None, max_length=80)
     cause: str | None = Field(default=None, max_length=120)
     category: str | None = Field(default=None, max_length=80)
+    # A voucher applies only to orders of at least this total (minor units).
+    min_order_minor: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     image_url: str | None = Field(default=None, max_length=500)
     min_tier_id: uuid.UUID | None = Field(default=None, foreign_key="tier.id")
     partner_id: uuid.UUID | None = Field(default=None, foreign_key="partner.id", index=True)

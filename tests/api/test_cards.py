@@ -322,3 +322,25 @@ async def test_simultaneous_bad_guesses_are_counted_exactly(api: Api) -> None:
     )
     outcomes = Counter(r["errors"][0]["code"] for r in results)
     assert outcomes == {"CARD_INVALID": 10, "RATE_LIMITED": 6}
+
+
+@pytest.mark.asyncio
+async def test_a_new_secret_starts_a_fresh_replay_window(api: Api, clock: MovableClock) -> None:
+    # given a code of the first secret accepted in this step
+    clock.freeze(T0)
+    member = await api.enroll("finn")
+    number = member["cardNumber"]
+    old = await secret_of(api, "finn")
+    assert (await scan(api, payload(number, old, T0 + timedelta(seconds=30))))["errors"] == []
+    # when the member asks for a new secret in the same step
+    new = await secret_of(api, "finn")
+    # then the new secret's code for this step (and the one before) is accepted at once, once
+    for at in (T0, T0 + timedelta(seconds=30)):
+        accepted = await scan(api, payload(number, new, at))
+        assert accepted["errors"] == [], accepted
+        assert accepted["member"]["displayName"] == "Finn"
+    replay = await scan(api, payload(number, new, T0 + timedelta(seconds=30)))
+    assert replay["errors"][0]["code"] == "CARD_ALREADY_USED"
+    # and the old secret's codes stay dead
+    stale = await scan(api, payload(number, old, T0 + timedelta(seconds=30)))
+    assert stale["errors"][0]["code"] == "CARD_INVALID"

@@ -65,8 +65,19 @@ async def test_concurrent_purchases_of_many_orders_all_count(api: Api, runtime: 
 @pytest.mark.asyncio
 async def test_concurrent_enrollments_of_one_subject_make_one_member(api: Api) -> None:
     token = api.member("dora")
-    query = "mutation { enroll(input: {}) { member { id } errors { code } } }"
+    query = "mutation { enroll(input: {}) { member { id cardNumber } errors { code } } }"
     results = await asyncio.gather(*(api.ok(query, token=token) for _ in range(10)))
+    # the same enrollment ten times at once (retries): one member, every answer is it
+    assert len({str(r["enroll"]) for r in results}) == 1
+    assert results[0]["enroll"]["errors"] == []
+    assert results[0]["enroll"]["member"]["id"]
+    # different enrollments of the subject at once: one wins, the others are refused
+    token = api.member("dirk")
+    query = """mutation($n: String!) { enroll(input: {displayName: $n}) {
+      member { id } errors { code } } }"""
+    results = await asyncio.gather(
+        *(api.ok(query, {"n": f"Dirk {n}"}, token=token) for n in range(10))
+    )
     ids = {r["enroll"]["member"]["id"] for r in results if r["enroll"]["member"]}
     codes = [e["code"] for r in results for e in r["enroll"]["errors"]]
     assert len(ids) == 1

@@ -48,6 +48,38 @@ async def test_enroll_creates_member_with_card_and_referral_code(api: Api) -> No
     assert me["tier"] == {"rank": 0, "name": "Member"}
 
 
+ENROLL = """mutation($input: EnrollInput!) { enroll(input: $input) {
+  member { id cardNumber referralCode displayName joinedAt tier { name } }
+  errors { code field message } } }"""
+
+
+@pytest.mark.asyncio
+async def test_a_retried_enrollment_answers_the_member_it_made(api: Api) -> None:
+    # given an enrollment whose answer the app lost
+    referrer = await api.enroll("rita")
+    token = api.member("sam")
+    asked = {
+        "displayName": " Sam ",
+        "email": "Sam@Example.com",
+        "phone": "+49 151 99999999",
+        "birthday": "1991-02-03",
+        "referralCode": referrer["referralCode"].lower(),
+    }
+    first = (await api.ok(ENROLL, {"input": asked}, token))["enroll"]
+    assert first["errors"] == []
+    # when the app sends the same enrollment again (spelled as the user typed it)
+    again = (await api.ok(ENROLL, {"input": {**asked, "displayName": "Sam"}}, token))["enroll"]
+    # then it gets the same payload: the member the first enrollment made
+    assert again == first
+    assert (await api.ok(ME, token=token))["me"]["id"] == first["member"]["id"]
+    # a different enrollment by the same subject is ALREADY_ENROLLED, and changes nothing
+    for changed in ({"email": "other@example.com"}, {"referralCode": None}, {"birthday": None}):
+        refused = (await api.ok(ENROLL, {"input": {**asked, **changed}}, token))["enroll"]
+        assert refused["member"] is None
+        assert [e["code"] for e in refused["errors"]] == ["ALREADY_ENROLLED"], changed
+    assert (await api.ok(ME, token=token))["me"]["email"] == "Sam@example.com"
+
+
 @pytest.mark.asyncio
 async def test_enrolling_twice_is_already_enrolled_and_changes_nothing(api: Api) -> None:
     first = await api.enroll("bob")

@@ -32,7 +32,14 @@ async def one_of_each(api: Api) -> dict[str, str]:
     )
     await api.scan("owner")
     audit = await api.ok("{ auditLog(first: 1) { edges { node { id } } } }", token=api.admin())
+    campaign = await api.ok(
+        """mutation { createCampaign(input: {name: "C", multiplier: 2,
+             startsAt: "2026-01-01T00:00:00Z", endsAt: "2026-01-02T00:00:00Z"}) {
+             campaign { id } } }""",
+        token=api.admin(),
+    )
     return {
+        "Campaign": campaign["createCampaign"]["campaign"]["id"],
         "Program": program["id"],
         "Tier": program["tiers"][0]["id"],
         "Member": member["id"],

@@ -1,0 +1,305 @@
+"""Earning campaigns for admins: the `Campaign` node, the `campaigns` connection, and
+`createCampaign`, `updateCampaign`, `endCampaign`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from api import ids
+from api.context import Info
+from api.errors import UserError
+from api.mutations.base import attempt
+from api.pagination import (
+    After,
+    Connection,
+    Edge,
+    First,
+    connection,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+)
+from api.permissions import AdminOnly
+from api.types.node import Node
+from api.types.program import Tier
+from domain import earning
+from domain.errors import InvalidInput
+from domain.model import Role
+from domain.ports import UnitOfWork
+from domain.services import campaigns
+
+CURSOR = "cp"
+
+
+@strawberry.enum(description="Where a campaign stands now.")
+class CampaignStatus(Enum):
+    SCHEDULED = strawberry.enum_value("SCHEDULED", description="Its window has not begun.")
+    RUNNING = strawberry.enum_value("RUNNING", description="Purchases now earn its multiplier.")
+    ENDED = strawberry.enum_value(
+        "ENDED", description="Its window is over (or it was ended); it stays in the history."
+    )
+
+
+@strawberry.type(description="A time-bound earning campaign, e.g. double points on Black Friday.")
+class Campaign(Node):
+    name: str = strawberry.field(description="Name, shown in the ledger's reasons.")
+    starts_at: datetime = strawberry.field(description="Start of the window (inclusive).")
+    ends_at: datetime = strawberry.field(
+        description="End of the window (exclusive); the moment it was ended, if it was."
+    )
+    multiplier: float = strawberry.field(description="Multiplier on purchase points, e.g. 2.0.")
+    categories: list[str] = strawberry.field(
+        description="Only lines in these categories earn it; empty: the whole order."
+    )
+    campaign: strawberry.Private[earning.Campaign]
+
+    @classmethod
+    def from_domain(cls, campaign: earning.Campaign) -> Campaign:
+        return cls(
+            id=strawberry.ID(ids.encode("Campaign", campaign.id)),
+            name=campaign.name,
+            starts_at=campaign.starts_at,
+            ends_at=campaign.ends_at,
+            multiplier=campaign.multiplier_permille / 1000,
+            categories=list(campaign.categories),
+            campaign=campaign,
+        )
+
+    @strawberry.field(description="Scheduled, running or ended, now.")
+    def status(self, info: Info) -> CampaignStatus:
+        now = info.context.runtime.clock.now()
+        return CampaignStatus[campaigns.status_at(self.campaign, now).value]
+
+    @strawberry.field(description="Lowest tier that earns it; null for every member.")
+    async def min_tier(self, info: Info) -> Tier | None:
+        for tier in await info.context.tiers():
+            if tier.id == self.campaign.min_tier_id:
+                return Tier.from_domain(tier)
+        return None
+
+
+@strawberry.input(description="A time-bound earning campaign, e.g. double points on Black Friday.")
+class CreateCampaignInput:
+    name: str = strawberry.field(description="Shown in the ledger, e.g. 'Black Friday'.")
+    starts_at: datetime = strawberry.field(description="First instant it applies.")
+    ends_at: datetime = strawberry.field(description="First instant it no longer applies.")
+    multiplier: float = strawberry.field(description="E.g. 2.0 for double points (1 to 100).")
+    min_tier_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only for this tier and above."
+    )
+    categories: list[str] | None = strawberry.field(
+        default=None, description="Only for lines in these categories."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Retrying with the same key and input returns the campaign the first "
+        "request made (one campaign); the same key with other input is IDEMPOTENCY_CONFLICT.",
+    )
+
+
+@strawberry.type(description="Result of `createCampaign`.")
+class CreateCampaignPayload:
+    campaign: Campaign | None = strawberry.field(description="The new campaign.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
+
+
+@strawberry.input(description="Changes to a campaign; fields left out stay as they are.")
+class UpdateCampaignInput:
+    campaign_id: strawberry.ID = strawberry.field(
+        description="The campaign; it must not have ended."
+    )
+    name: str | None = strawberry.field(default=None, description="New name.")
+    starts_at: datetime | None = strawberry.field(default=None, description="New start.")
+    ends_at: datetime | None = strawberry.field(
+        default=None, description="New end; in the future (`endCampaign` ends it now)."
+    )
+    multiplier: float | None = strawberry.field(default=None, description="1 to 100.")
+    min_tier_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A new lowest tier; an explicit null opens it to every member.",
+    )
+    categories: list[str] | None = strawberry.field(
+        default=None, description="Replaces the categories; [] for the whole order."
+    )
+
+
+@strawberry.input(description="The campaign to end now.")
+class EndCampaignInput:
+    campaign_id: strawberry.ID = strawberry.field(description="The campaign.")
+
+
+@strawberry.type(description="Result of `updateCampaign` and `endCampaign`.")
+class UpdateCampaignPayload:
+    campaign: Campaign | None = strawberry.field(description="The campaign after the change.")
+    errors: list[UserError] = strawberry.field(description="Empty on success.")
+
+
+def _campaign_id(value: strawberry.ID) -> uuid.UUID:
+    return ids.decode(value, "Campaign", ("input", "campaignId"))
+
+
+def _tier_id(value: strawberry.ID | None) -> uuid.UUID | None:
+    return ids.decode(value, "Tier", ("input", "minTierId")) if value else None
+
+
+@strawberry.type(description="Earning campaigns.")
+class CampaignMutations:
+    @strawberry.mutation(
+        description="Admins: a time-bound earning campaign.", permission_classes=[AdminOnly]
+    )
+    async def create_campaign(
+        self,
+        info: Info,
+        input: Annotated[CreateCampaignInput, strawberry.argument(description="It.")],
+    ) -> CreateCampaignPayload:
+        context = info.context
+
+        async def use_case(uow: UnitOfWork) -> earning.Campaign:
+            command = campaigns.NewCampaign(
+                name=input.name,
+                starts_at=input.starts_at,
+                ends_at=input.ends_at,
+                multiplier=input.multiplier,
+                min_tier_id=_tier_id(input.min_tier_id),
+                categories=tuple(input.categories or ()),
+                idempotency_key=input.idempotency_key,
+            )
+            return await campaigns.create_campaign(
+                uow, context.runtime.clock, context.caller(), command
+            )
+
+        campaign, errors = await attempt(context, use_case)
+        return CreateCampaignPayload(
+            campaign=Campaign.from_domain(campaign) if campaign else None, errors=errors
+        )
+
+    @strawberry.mutation(
+        description="Admins: change a scheduled or running campaign; only the fields given "
+        "change. An ended campaign stays as it ran.",
+        permission_classes=[AdminOnly],
+    )
+    async def update_campaign(
+        self,
+        info: Info,
+        input: Annotated[UpdateCampaignInput, strawberry.argument(description="Changes.")],
+    ) -> UpdateCampaignPayload:
+        context = info.context
+
+        async def use_case(uow: UnitOfWork) -> earning.Campaign:
+            everyone = input.min_tier_id is None  # explicit null; UNSET keeps the tier
+            changes = campaigns.CampaignChanges(
+                name=input.name,
+                starts_at=input.starts_at,
+                ends_at=input.ends_at,
+                multiplier=input.multiplier,
+                min_tier_id=None
+                if everyone or input.min_tier_id is strawberry.UNSET
+                else _tier_id(input.min_tier_id),
+                everyone=everyone,
+                categories=tuple(input.categories) if input.categories is not None else None,
+            )
+            return await campaigns.update_campaign(
+                uow,
+                context.runtime.clock,
+                context.caller(),
+                _campaign_id(input.campaign_id),
+                changes,
+            )
+
+        campaign, errors = await attempt(context, use_case)
+        return UpdateCampaignPayload(
+            campaign=Campaign.from_domain(campaign) if campaign else None, errors=errors
+        )
+
+    @strawberry.mutation(
+        description="Admins: end a campaign now. It stops applying at once and stays in the "
+        "history (listed as ENDED); ending an ended campaign changes nothing.",
+        permission_classes=[AdminOnly],
+    )
+    async def end_campaign(
+        self,
+        info: Info,
+        input: Annotated[EndCampaignInput, strawberry.argument(description="Which.")],
+    ) -> UpdateCampaignPayload:
+        context = info.context
+
+        async def use_case(uow: UnitOfWork) -> earning.Campaign:
+            return await campaigns.end_campaign(
+                uow, context.runtime.clock, context.caller(), _campaign_id(input.campaign_id)
+            )
+
+        campaign, errors = await attempt(context, use_case)
+        return UpdateCampaignPayload(
+            campaign=Campaign.from_domain(campaign) if campaign else None, errors=errors
+        )
+
+
+def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    position = decode_cursor(cursor, CURSOR)
+    if position is None:
+        return None
+    head, _, tail = position.rpartition("|")
+    try:
+        at = datetime.fromisoformat(head)
+        if at.tzinfo is None:
+            raise ValueError(head)
+        return at, uuid.UUID(tail)
+    except ValueError:
+        raise InvalidInput("Not a valid cursor.", ("after",)) from None
+
+
+@strawberry.type(description="Reading campaigns.")
+class CampaignQueries:
+    @strawberry.field(
+        description="Admins: the program's earning campaigns, latest start first (ended ones "
+        "included).",
+        permission_classes=[AdminOnly],
+    )
+    async def campaigns(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        active: Annotated[
+            bool | None,
+            strawberry.argument(
+                description="true: only campaigns running now; false: only those scheduled "
+                "or ended; absent: all."
+            ),
+        ] = None,
+    ) -> Connection[Campaign]:
+        context = info.context
+        size = page_size(first)
+        position = _after(after)
+        async with context.reader() as uow:
+            page = await campaigns.list_campaigns(
+                uow,
+                context.runtime.clock,
+                context.caller(),
+                limit=size,
+                after=position,
+                active=active,
+            )
+        edges = [
+            Edge(
+                cursor=encode_cursor(CURSOR, f"{c.starts_at.isoformat()}|{c.id}"),
+                node=Campaign.from_domain(c),
+            )
+            for c in page.campaigns
+        ]
+        return connection(edges, page.has_next, after)
+
+
+async def resolve_campaign(info: Info, campaign_id: uuid.UUID) -> Campaign | None:
+    """A campaign by global ID: admins only; null for everyone else."""
+    if info.context.caller().role is not Role.ADMIN:
+        return None
+    program = await info.context.program()
+    async with info.context.reader() as uow:
+        found = await uow.campaigns.get(program.id, campaign_id)
+    return Campaign.from_domain(found) if found else None

@@ -1,0 +1,78 @@
+"""Earning campaigns as admins manage them (the earning rules read running ones through
+persistence/repositories/purchases.py)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, insert, not_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.earning import Campaign
+from persistence.repositories.purchases import _campaign, campaigns_t
+
+
+def _values(campaign: Campaign) -> dict[str, Any]:
+    return dict(
+        name=campaign.name,
+        starts_at=campaign.starts_at,
+        ends_at=campaign.ends_at,
+        multiplier_permille=campaign.multiplier_permille,
+        min_tier_id=campaign.min_tier_id,
+        categories=list(campaign.categories),
+    )
+
+
+class SqlCampaignRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def add(self, campaign: Campaign) -> None:
+        await self.conn.execute(
+            insert(campaigns_t).values(
+                id=campaign.id, program_id=campaign.program_id, **_values(campaign)
+            )
+        )
+
+    async def get(
+        self, program_id: uuid.UUID, campaign_id: uuid.UUID, *, lock: bool = False
+    ) -> Campaign | None:
+        stmt = select(campaigns_t).where(
+            campaigns_t.c.program_id == program_id, campaigns_t.c.id == campaign_id
+        )
+        if lock and self.conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()  # SQLite write transactions are serialised already
+        row = (await self.conn.execute(stmt)).first()
+        return _campaign(row) if row is not None else None
+
+    async def update(self, campaign: Campaign) -> None:
+        await self.conn.execute(
+            update(campaigns_t)
+            .where(
+                campaigns_t.c.program_id == campaign.program_id,
+                campaigns_t.c.id == campaign.id,
+            )
+            .values(**_values(campaign))
+        )
+
+    async def page(
+        self,
+        program_id: uuid.UUID,
+        *,
+        limit: int,
+        after: tuple[datetime, uuid.UUID] | None,
+        active: bool | None,
+        now: datetime,
+    ) -> list[Campaign]:
+        c = campaigns_t.c
+        stmt = select(campaigns_t).where(c.program_id == program_id)
+        running = and_(c.starts_at <= now, c.ends_at > now)
+        if active is not None:
+            stmt = stmt.where(running if active else not_(running))
+        if after is not None:
+            at, last = after
+            stmt = stmt.where(or_(c.starts_at < at, and_(c.starts_at == at, c.id < last)))
+        stmt = stmt.order_by(c.starts_at.desc(), c.id.desc()).limit(limit)
+        return [_campaign(row) for row in await self.conn.execute(stmt)]
