@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, parse
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
@@ -239,7 +239,10 @@ def _cached_parse(query: str, **options: Any) -> DocumentNode:
 class DocumentParser(SchemaExtension):
     """Parses each distinct document text once: trusted documents were parsed at start,
     others go through a bounded cache. A text that does not parse is left to strawberry's
-    own parse, which reports it within the operation (so it gets its error code)."""
+    own parse, which reports it within the operation (so it gets its error code).
+
+    Then it checks GraphQL's GetOperation(): without `operationName` a document must hold
+    one operation (strawberry would quietly run the first)."""
 
     def __init__(self, trusted: TrustedDocuments | None = None) -> None:
         self.trusted = trusted
@@ -252,4 +255,23 @@ class DocumentParser(SchemaExtension):
         elif ctx.query:
             with contextlib.suppress(GraphQLError):
                 ctx.graphql_document = _cached_parse(ctx.query, **ctx.parse_options)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        named = getattr(ctx, "_provided_operation_name", None)
+        if ctx.pre_execution_errors is None and ctx.graphql_document is not None and not named:
+            operations = [
+                d
+                for d in ctx.graphql_document.definitions
+                if isinstance(d, OperationDefinitionNode)
+            ]
+            if len(operations) > 1:
+                ctx.pre_execution_errors = [
+                    GraphQLError(
+                        "The document holds several operations: name the one to run "
+                        "in `operationName`.",
+                        extensions={"code": "OPERATION_RESOLUTION_FAILURE"},
+                    )
+                ]
         yield
