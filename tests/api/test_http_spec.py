@@ -357,6 +357,10 @@ async def test_cors_refuses_other_origins_without_any_cors_header(
             )
             assert simple.status_code == 200  # the browser, not the server, withholds it
             assert cors_headers(simple) == {}
+        allowed = await client.get(
+            "/graphql", params={"query": PROGRAM}, headers={"Origin": APP_ORIGIN}
+        )
+        assert cors_headers(allowed)["access-control-allow-origin"] == APP_ORIGIN
 
 
 @pytest.mark.asyncio
@@ -715,9 +719,10 @@ async def test_graphiql_loads_only_its_own_assets(client: httpx.AsyncClient) -> 
 
 
 @pytest.mark.asyncio
-async def test_production_serves_no_graphiql(runtime: Runtime) -> None:
-    async with app_with(runtime, production=True) as client:
-        page = await client.get("/graphql", headers={"Accept": "text/html"})
+async def test_production_serves_no_graphiql(runtime: Runtime, client: httpx.AsyncClient) -> None:
+    assert (await client.get("/graphiql/graphiql.min.js")).status_code == 200
+    async with app_with(runtime, production=True) as production:
+        page = await production.get("/graphql", headers={"Accept": "text/html"})
         assert "GraphiQL" not in page.text
-        asset = await client.get("/graphiql/graphiql.min.js")
+        asset = await production.get("/graphiql/graphiql.min.js")
         assert asset.status_code == 404
