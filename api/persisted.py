@@ -259,6 +259,8 @@ class DocumentParser(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
+        # strawberry keeps the request's operationName only privately; `operation_name`
+        # falls back to the first operation's (tests/api/test_http_spec.py covers both)
         named = getattr(ctx, "_provided_operation_name", None)
         if ctx.pre_execution_errors is None and ctx.graphql_document is not None and not named:
             operations = [

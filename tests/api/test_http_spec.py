@@ -174,6 +174,28 @@ async def test_executed_operations_are_200_with_data_even_with_field_errors(api:
 
 
 @pytest.mark.asyncio
+async def test_rate_limited_requests_are_429_with_retry_after(
+    runtime: Runtime, program: str
+) -> None:
+    async with app_with(runtime, cost_budget=10, cost_refill_per_second=0.001) as client:
+        token = Api(client, runtime, program).admin()
+        for _ in range(5):  # 2 points each
+            response = await client.post("/graphql", json={"query": PROGRAM}, headers=auth(token))
+            assert response.status_code == 200
+        limited = await client.post("/graphql", json={"query": PROGRAM}, headers=auth(token))
+        assert limited.status_code == 429
+        assert media(limited) == GRAPHQL_RESPONSE
+        body = limited.json()
+        assert "data" not in body and body["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        assert int(limited.headers["retry-after"]) == 2000  # 2 points at 0.001 a second
+        legacy = await client.post(
+            "/graphql", json={"query": PROGRAM}, headers=auth(token, "application/json")
+        )
+        assert legacy.status_code == 200
+        assert legacy.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize("accept", [APOLLO_ACCEPT, "application/json"])
 @pytest.mark.parametrize(
     "body",
@@ -185,6 +207,7 @@ async def test_executed_operations_are_200_with_data_even_with_field_errors(api:
         b'{"query": "{ program { slug } }", "extensions": "x"}',
         b'{"query": "{ program { slug } }", "operationName": 1}',
         b'{"query": 42}',
+        b'{"query": ""}',
         b'"{ program { slug } }"',
         b'[{"query": "{ program { slug } }"}]',  # batches are not supported
         b"\xff\xfe{",
@@ -211,6 +234,7 @@ async def test_malformed_requests_are_400_with_a_code(api: Api, accept: str, bod
         {"query": PROGRAM, "variables": "[1]"},
         {"query": PROGRAM, "extensions": "{"},
         {"operationName": "A"},
+        {"query": ""},
     ],
 )
 async def test_malformed_get_requests_are_400_with_a_code(api: Api, params: dict[str, str]) -> None:
@@ -636,7 +660,10 @@ def test_an_invalid_manifest_stops_the_server_with_one_line(
 
     import uvicorn
 
+    import api.observability
+
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("served a bad manifest"))
+    monkeypatch.setattr(api.observability, "configure_logging", lambda: None)
     monkeypatch.setenv("LOYALTY_TRUSTED_DOCUMENTS", str(path))
     monkeypatch.setenv("LOYALTY_DATABASE_URL", settings.database_url)
     assert cli.main(["serve"]) == 1
