@@ -11,7 +11,7 @@ PORT ?=
 JS_CLIENTS := tests/clients/js
 JS_STAMP   := $(JS_CLIENTS)/node_modules/.installed
 
-.PHONY: run test lint format schema install clean bench
+.PHONY: run test lint format schema install clean bench graphiql-assets
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ format: $(STAMP)
 ## Regenerate schema.graphql from the code.
 schema: $(STAMP)
 	$(BIN)/loyalty schema > schema.graphql
+
+## Fetch the pinned GraphiQL and React builds (committed in api/static/graphiql/) again.
+graphiql-assets:
+	tools/fetch_graphiql.sh
 
 ## Benchmarks (by hand; needs PostgreSQL, wrk and Node): writes docs/PERFORMANCE.md.
 ## HTTP scenarios, then live-update fan-out, then the expiry job over 1M lots.

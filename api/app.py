@@ -13,15 +13,19 @@ from datetime import timedelta
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from api.cors import Cors
+from api.graphiql import graphiql_assets
+from api.graphql_http import GraphQLHTTP
 from api.limits import BodySizeLimit, CostBudget
 from api.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 from api.observability import RequestIdMiddleware
+from api.persisted import AutomaticPersistedQueries, PersistedDocuments
 from api.qr import qr_png
 from api.runtime import Runtime
-from api.schema import build_schema
+from api.schema import build_schema, load_trusted_documents
 from api.settings import Settings
 from api.view import LoyaltyGraphQL
 from domain.errors import AccessError, DomainError, NotAuthenticated
@@ -50,18 +54,28 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     runtime = runtime or Runtime.from_settings(settings or Settings())
     production = runtime.settings.production
     collected = Metrics()
+    # Trusted documents replace automatic persisted queries: only the manifest runs.
+    trusted = load_trusted_documents(runtime.settings)
+    schema = build_schema(
+        production=production,
+        budget=CostBudget(
+            capacity=runtime.settings.cost_budget,
+            refill_per_second=runtime.settings.cost_refill_per_second,
+        ),
+        trusted=trusted,
+        metrics=collected,
+    )
+    graphql_http = GraphQLHTTP(
+        runtime,
+        schema,
+        PersistedDocuments(trusted, None if trusted else AutomaticPersistedQueries()),
+        graphiql=not production,
+    )
+    # WebSocket only: HTTP requests go to graphql_http.
     graphql = LoyaltyGraphQL(
         runtime,
-        schema=build_schema(
-            production=production,
-            budget=CostBudget(
-                capacity=runtime.settings.cost_budget,
-                refill_per_second=runtime.settings.cost_refill_per_second,
-            ),
-            metrics=collected,
-        ),
-        graphql_ide=None if production else "graphiql",
-        allow_queries_via_get=True,
+        schema=schema,
+        graphql_ide=None,
         # The legacy graphql-ws protocol is refused (CVE-2026-35523 was an auth bypass there).
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
@@ -137,19 +151,21 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         await runtime.bus.stop()
         await runtime.db.dispose()
 
-    app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
-            Route("/cards/me.png", card_png),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics),
-        ],
-        lifespan=lifespan,
-    )
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql_http),
+        WebSocketRoute("/graphql", graphql),
+        Route("/cards/me.png", card_png),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+    ]
+    if not production:
+        routes.append(graphiql_assets())
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(MetricsMiddleware, metrics=collected, gauges=update_pool_gauge)
+    if runtime.settings.cors_origins:
+        app.add_middleware(Cors, allow_origins=runtime.settings.cors_origins)
     app.add_middleware(RequestIdMiddleware)
     app.state.runtime = runtime
     return app

@@ -71,6 +71,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging()
     settings.check()
     _wait_for_database(settings, args.wait_for_database)
+    if settings.trusted_documents is not None:
+        from api.persisted import TrustedDocumentsError
+        from api.schema import load_trusted_documents
+
+        try:  # here, so that a bad manifest stops `serve` with one line, not per worker
+            load_trusted_documents(settings)
+        except TrustedDocumentsError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     # every worker process reads it into its Settings (see api.app.tune_garbage_collector)
     os.environ.setdefault("LOYALTY_GC_TUNING", "true")
     workers = getattr(args, "workers", settings.workers)

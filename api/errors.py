@@ -116,6 +116,8 @@ def _with_code(error: GraphQLError, code: str) -> GraphQLError:
     return GraphQLError(
         error.message,
         nodes=error.nodes,
+        source=error.source,  # a syntax error has no nodes: its location is source + position
+        positions=error.positions,
         path=error.path,
         original_error=error.original_error,
         extensions={**(error.extensions or {}), "code": code},

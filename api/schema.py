@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import specified_rules
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -27,7 +28,9 @@ from api.mutations.rewards import RewardMutations
 from api.mutations.vouchers import VoucherMutations
 from api.observability import current_request_id
 from api.partners import PartnerMutations
+from api.persisted import DocumentParser, TrustedDocuments
 from api.queries import Query
+from api.settings import Settings
 from api.subscriptions import Subscription
 from api.types.member import Member
 from api.types.program import Money, Program, Tier
@@ -57,23 +60,33 @@ class Mutation(
     pass
 
 
-def build_schema(
-    *,
-    production: bool = False,
-    budget: CostBudget | None = None,
-    metrics: Metrics | None = None,
-) -> strawberry.Schema:
-    """The schema with its limits; `budget` is the per-caller cost budget of one app."""
-    costs = budget or CostBudget()
-    memo = ValidationMemo()
-    # The limiters' validation rules, built once: their constructors define a rule class
-    # per call, and extensions are instantiated per request.
+def extra_rules(production: bool) -> list[type[ASTValidationRule]]:
+    """Our validation rules beyond GraphQL's own: depth, aliases, and introspection off in
+    production. Built once per schema: the limiters' constructors define a rule class per
+    call, and extensions are instantiated per request."""
     rules = [
         *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
         *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
     ]
+    if production:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return rules
+
+
+def build_schema(
+    *,
+    production: bool = False,
+    budget: CostBudget | None = None,
+    trusted: TrustedDocuments | None = None,
+    metrics: Metrics | None = None,
+) -> strawberry.Schema:
+    """The schema with its limits; `budget` is the per-caller cost budget of one app;
+    `trusted` documents (see `load_trusted_documents`) skip parsing and validation."""
+    costs = budget or CostBudget()
+    rules = extra_rules(production)
+    memo = ValidationMemo(validated=trusted.parsed if trusted is not None else None)
     extensions = [
-        lambda: ParserCache(maxsize=1024),
+        lambda: DocumentParser(trusted),
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: CostLimiter(costs, memo),
@@ -81,10 +94,6 @@ def build_schema(
     ]
     if metrics is not None:
         extensions.insert(0, lambda: OperationMetrics(metrics))
-    if production:
-        from strawberry.extensions import DisableIntrospection
-
-        extensions.append(DisableIntrospection)
     return LoyaltySchema(
         query=Query,
         mutation=Mutation,
@@ -97,3 +106,12 @@ def build_schema(
 
 
 schema = build_schema()
+
+
+def load_trusted_documents(settings: Settings) -> TrustedDocuments | None:
+    """The configured trusted documents, parsed and validated with the rules requests get;
+    raises TrustedDocumentsError (one line) when one is not valid."""
+    if settings.trusted_documents is None:
+        return None
+    rules = (*specified_rules, *extra_rules(settings.production))
+    return TrustedDocuments.load(settings.trusted_documents, schema._schema, rules)

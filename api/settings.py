@@ -6,9 +6,10 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 VAR_DIR = Path("var")
 
@@ -62,6 +63,16 @@ class Settings(BaseSettings):
         default=200.0, description="Query cost a caller regains per second."
     )
     max_page_size: int = 100
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Web origins (scheme://host[:port]) whose pages may call the API from a "
+        "browser, comma-separated; none by default.",
+    )
+    trusted_documents: Path | None = Field(
+        default=None,
+        description="JSON manifest of the only GraphQL documents the server runs "
+        "({sha256: document}, or Apollo's persisted-query manifest).",
+    )
     var_dir: Path = Field(
         default=VAR_DIR,
         description="Where development secrets and the SQLite file live (relative to the "
@@ -96,6 +107,13 @@ class Settings(BaseSettings):
         problems = self.production_problems()
         if problems:
             raise ConfigurationError("production mode: " + "; ".join(problems))
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
 
     @cached_property
     def secret(self) -> str:

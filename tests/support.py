@@ -85,8 +85,11 @@ class Api:
         response = await self.client.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
-        assert response.status_code == 200, response.text
-        return response.json()
+        body = response.json()
+        # GraphQL over HTTP (graphql-response+json): 200 when execution started (the body
+        # has `data`), 4xx or 5xx when it did not (no `data`).
+        assert (response.status_code == 200) == ("data" in body), response.text
+        return body
 
     async def ok(
         self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
