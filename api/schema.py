@@ -14,6 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from api.errors import LoyaltyErrors
 from api.executor import LoyaltyExecutor
+from api.input_text import guard_mutations
 from api.limits import CostBudget, CostLimiter, ValidationMemo
 from api.mutations.instore import InStoreMutations
 from api.mutations.members import MemberMutations
@@ -48,6 +49,9 @@ class Mutation(
     TierMutations,
 ):
     pass
+
+
+guard_mutations(Mutation)
 
 
 def build_schema(

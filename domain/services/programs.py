@@ -25,6 +25,7 @@ from domain.model import (
 )
 from domain.money import validate_currency
 from domain.ports import Clock, UnitOfWork
+from domain.times import utc_time
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 DEFAULT_EARN_RATE = EarnRate(points=10, per_amount_minor=100)
@@ -242,10 +243,9 @@ async def create_campaign(uow: UnitOfWork, principal: Principal, command: NewCam
     require_role(principal, Role.ADMIN)
     program = await program_of(uow, principal)
     name = clean_text(command.name, ("input", "name"), max_length=120, required=True) or ""
-    for moment, field_name in ((command.starts_at, "startsAt"), (command.ends_at, "endsAt")):
-        if moment.tzinfo is None:
-            raise InvalidInput("Give the time with its UTC offset.", ("input", field_name))
-    if command.ends_at <= command.starts_at:
+    starts_at = utc_time(command.starts_at, ("input", "startsAt"))
+    ends_at = utc_time(command.ends_at, ("input", "endsAt"))
+    if ends_at <= starts_at:
         raise InvalidInput("endsAt must be after startsAt.", ("input", "endsAt"))
     if not 1 <= command.multiplier <= MAX_MULTIPLIER:
         raise InvalidInput("multiplier must be 1 to 100.", ("input", "multiplier"))
@@ -261,8 +261,8 @@ async def create_campaign(uow: UnitOfWork, principal: Principal, command: NewCam
         id=new_id(),
         program_id=program.id,
         name=name,
-        starts_at=command.starts_at,
-        ends_at=command.ends_at,
+        starts_at=starts_at,
+        ends_at=ends_at,
         multiplier_permille=round(command.multiplier * 1000),
         min_tier_id=command.min_tier_id,
         categories=categories,
