@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,13 +20,23 @@ from domain.errors import NotAuthenticated
 from persistence.unit_of_work import SharedReads
 
 
+def dump_json(data: object) -> bytes:
+    """orjson; for text that is not valid Unicode (a lone surrogate a client sent, echoed in
+    an error message: "Value cannot represent a DateTime: ...") the standard library, which
+    escapes it as `\\ud800`, the way the client sent it, instead of failing the response."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        return json.dumps(data, separators=(",", ":")).encode()
+
+
 class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
     """graphql-transport-ws messages are JSON *text* frames: browser and React Native
     clients (graphql-ws, Apollo, urql, Relay) cannot read binary ones."""
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         try:
-            await self.ws.send_text(orjson.dumps(message).decode())
+            await self.ws.send_text(dump_json(message).decode())
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
 
@@ -63,7 +74,7 @@ class LoyaltyGraphQL(GraphQL[Context, None]):
     def encode_json(self, data: object) -> bytes:
         # Requests stay with the standard library's parser: it takes any integer and
         # lone surrogates, so such input reaches GraphQL's validation and gets its errors.
-        return orjson.dumps(data)
+        return dump_json(data)
 
     async def on_ws_connect(self, context: Context) -> None:
         """Authenticate the socket from `connection_init` (`{"Authorization": "Bearer ..."}`);

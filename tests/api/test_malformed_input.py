@@ -219,3 +219,13 @@ async def test_text_no_field_can_hold_is_invalid_input_with_its_field(api: Api) 
         "query($id: ID!) { member(id: $id) { blocked } }", {"id": member["id"]}, api.admin()
     )
     assert blocked["member"]["blocked"] is False
+
+
+@pytest.mark.asyncio
+async def test_an_error_echoing_a_lone_surrogate_is_still_a_json_answer(api: Api) -> None:
+    # given a value GraphQL refuses and quotes in its message
+    await api.enroll("alice")
+    body = await post(api, PARTNER_REDEMPTIONS, {"s": "\ud800"}, api.member("alice"))
+    # then the answer is JSON with the refusal (it was a 500: the encoder refused the text)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    assert "\ud800" in body["errors"][0]["message"]
