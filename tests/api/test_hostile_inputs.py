@@ -388,3 +388,33 @@ async def test_no_hostile_value_is_an_internal_error(api: Api, data: st.DataObje
         role = world.roles[target.label.split("(")[0]]
         # then nothing 500s and no error is internal (send asserts both)
         await send(api, document, variables, world.tokens[role])
+
+
+@pytest.mark.asyncio
+async def test_every_mutation_refuses_a_lone_surrogate_in_any_text_with_its_field(
+    api: Api,
+) -> None:
+    world = await build_world(api)
+    for target in TARGETS:
+        if target.root_type != "Mutation":
+            continue
+        # when "\ud800" arrives at a text position of a mutation
+        document, variables = request(target, "\ud800", world)
+        role = world.roles[target.label.split("(")[0]]
+        body = await send(
+            api,
+            document.replace("__typename", "errors { code field }"),
+            variables,
+            world.tokens[role],
+        )
+        # then its payload names the field (a DateTime refuses it as GraphQL input)
+        if target.kind == "DateTime":
+            assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+            continue
+        assert "errors" not in body, (target.label, body)
+        assert body["data"][target.field]["errors"] == [
+            {
+                "code": "INVALID_INPUT",
+                "field": [target.argument, *(str(p) for p in target.path)],
+            }
+        ], (target.label, body)
