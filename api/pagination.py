@@ -84,11 +84,7 @@ def encode_cursor(kind: str, *parts: CursorPart) -> str:
 
 
 def _encode_part(part: CursorPart) -> str:
-    if isinstance(part, datetime):
-        return part.astimezone(UTC).isoformat()
-    if isinstance(part, uuid.UUID):
-        return str(part)
-    return str(part)
+    return part.astimezone(UTC).isoformat() if isinstance(part, datetime) else str(part)
 
 
 def decode_cursor(
