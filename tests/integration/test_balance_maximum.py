@@ -58,29 +58,8 @@ def codes(payload: dict[str, Any]) -> list[str]:
     return [e["code"] for e in payload["errors"]]
 
 
-@pytest.mark.asyncio
-async def test_every_credit_counts_pending_points_against_the_maximum(
-    api: Api, runtime: Runtime, clock: MovableClock
-) -> None:
-    # given a member holding 1e9 spendable points and a 14-day hold on purchases
-    await a_billion_per_purchase_held_14_days(api)
-    member = await api.enroll("alice")
-    assert (await api.adjust(member["id"], BILLION, "fund"))["errors"] == []
-    # when a purchase earns 1e9 (pending) and another would earn 1e9 more
-    first = await purchase(api, member["id"], "o-1")
-    second = await purchase(api, member["id"], "o-2")
-    # then the first fits (2e9 in all) and the second is refused: released, it would make
-    # the balance 3e9, past what a GraphQL Int holds
-    assert (first["pointsEarned"], first["errors"]) == (BILLION, [])
-    assert codes(second) == ["LIMIT_REACHED"]
-    assert await api.wallet("alice") == {
-        "balance": BILLION,
-        "pending": BILLION,
-        "lifetimeEarned": BILLION,
-        "version": 2,
-    }
-    # and neither an adjustment nor a partner purchase gets past the pending points
-    assert codes(await api.adjust(member["id"], 1, "one-more")) == ["LIMIT_REACHED"]
+async def a_partner_earning_a_point_per_euro(api: Api) -> str:
+    """A partner `pp` whose purchases earn 1 point per 1.00; its till's token."""
     partner = await api.ok(
         'mutation { createPartner(input: {slug: "pp", name: "PP"}) { partner { id } } }',
         token=api.admin(),
@@ -99,35 +78,59 @@ async def test_every_credit_counts_pending_points_against_the_maximum(
         api.admin(),
     )
     assert terms["updatePartnerTerms"]["errors"] == []
-    card = (await api.ok("{ me { cardNumber } }", token=api.member("alice")))["me"]
-    at_partner = await api.ok(
-        PARTNER_PURCHASE,
-        {
-            "i": {
-                "orderId": "p-1",
-                "total": {"amountMinor": 100, "currency": "EUR"},
-                "cardNumber": card["cardNumber"],
-            }
-        },
-        api.token(Role.PARTNER, "box", partner="pp"),
-    )
-    assert codes(at_partner["recordPartnerPurchase"]) == ["LIMIT_REACHED"]
+    return api.token(Role.PARTNER, "box", partner="pp")
 
-    # when the hold ends, the release makes 2e9 spendable and the wallet stays readable
+
+@pytest.mark.parametrize("credit", ["purchase", "adjustment", "partner purchase", "cancellation"])
+@pytest.mark.asyncio
+async def test_every_credit_counts_pending_points_against_the_maximum(
+    api: Api, runtime: Runtime, clock: MovableClock, credit: str
+) -> None:
+    # given a wallet that is full once its pending points are released: 1e9 spendable
+    # (after a 5e8 voucher) and 1e9 pending from a purchase held for 14 days
+    await a_billion_per_purchase_held_14_days(api)
+    partner = await a_partner_earning_a_point_per_euro(api)
+    member = await api.enroll("alice")
+    assert (await api.adjust(member["id"], BILLION, "fund"))["errors"] == []
+    reward = await create_reward(api, pointsCost=BILLION // 2)
+    voucher = await redeem(api, "alice", reward["id"], "r-1")
+    assert voucher["errors"] == [], voucher
+    assert (await api.adjust(member["id"], BILLION // 2, "top-up"))["errors"] == []
+    held = await purchase(api, member["id"], "o-1")
+    assert (held["pointsEarned"], held["errors"]) == (BILLION, [])
+    before = await api.wallet("alice")
+    assert (before["balance"], before["pending"]) == (BILLION, BILLION)
+
+    # when one more credit arrives (each used to check only the balance, or only pending)
+    if credit == "purchase":
+        refused = await purchase(api, member["id"], "o-2")
+    elif credit == "adjustment":
+        refused = await api.adjust(member["id"], 1, "one-more")
+    elif credit == "partner purchase":
+        card = (await api.ok("{ me { cardNumber } }", token=api.member("alice")))["me"]
+        data = await api.ok(
+            PARTNER_PURCHASE,
+            {
+                "i": {
+                    "orderId": "p-1",
+                    "total": {"amountMinor": 100, "currency": "EUR"},
+                    "cardNumber": card["cardNumber"],
+                }
+            },
+            partner,
+        )
+        refused = data["recordPartnerPurchase"]
+    else:  # the voucher's 5e8 points would come back
+        data = await api.ok(CANCEL, {"id": voucher["redemption"]["id"]}, api.member("alice"))
+        refused = data["cancelRedemption"]
+
+    # then it is refused with a code and nothing changes
+    assert codes(refused) == ["LIMIT_REACHED"], refused
+    assert await api.wallet("alice") == before
+    # and when the hold ends, the release makes the wallet full and still readable
     await Jobs(runtime.db, runtime.bus).run_once(clock.now() + timedelta(days=15), api.program)
     wallet = await api.wallet("alice")
-    assert (wallet["balance"], wallet["pending"]) == (2 * BILLION, 0)
-
-    # when half is spent on a reward and a new purchase is pending
-    reward = await create_reward(api, pointsCost=BILLION)
-    redeemed = await redeem(api, "alice", reward["id"], "r-1")
-    assert redeemed["errors"] == [], redeemed
-    assert (await purchase(api, member["id"], "o-3"))["errors"] == []
-    # then cancelling the voucher, which would give the 1e9 back, is refused too
-    cancelled = await api.ok(CANCEL, {"id": redeemed["redemption"]["id"]}, api.member("alice"))
-    assert codes(cancelled["cancelRedemption"]) == ["LIMIT_REACHED"]
-    wallet = await api.wallet("alice")
-    assert (wallet["balance"], wallet["pending"]) == (BILLION, BILLION)
+    assert (wallet["balance"], wallet["pending"]) == (MAX_BALANCE, 0)
     totals = await ledger_totals(runtime, decode(member["id"], "Member", ()))
     assert totals.consistent(), totals
 
