@@ -240,17 +240,8 @@ class CampaignMutations:
 
 
 def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    position = decode_cursor(cursor, CURSOR)
-    if position is None:
-        return None
-    head, _, tail = position.rpartition("|")
-    try:
-        at = datetime.fromisoformat(head)
-        if at.tzinfo is None:
-            raise ValueError(head)
-        return at, uuid.UUID(tail)
-    except ValueError:
-        raise InvalidInput("Not a valid cursor.", ("after",)) from None
+    position = decode_cursor(cursor, CURSOR, datetime, uuid.UUID)
+    return (position[0], position[1]) if position is not None else None
 
 
 @strawberry.type(description="Reading campaigns.")
@@ -287,7 +278,7 @@ class CampaignQueries:
             )
         edges = [
             Edge(
-                cursor=encode_cursor(CURSOR, f"{c.starts_at.isoformat()}|{c.id}"),
+                cursor=encode_cursor(CURSOR, c.starts_at, c.id),
                 node=Campaign.from_domain(c),
             )
             for c in page.campaigns

@@ -12,30 +12,13 @@ from api.pagination import Connection, Edge, connection, decode_cursor, encode_c
 from api.types.instore import AuditEvent
 from api.types.rewards import Partner, Redemption, RedemptionStatus, Reward
 from domain import access
-from domain.errors import InvalidInput
 from domain.rewards import RedemptionStatus as DomainStatus
 from domain.services import catalog
 
 
-def _split_cursor(after: str | None, kind: str) -> tuple[str, uuid.UUID] | None:
-    position = decode_cursor(after, kind)
-    if position is None:
-        return None
-    head, _, tail = position.rpartition("|")
-    try:
-        return head, uuid.UUID(tail)
-    except ValueError:
-        raise InvalidInput("Not a valid cursor.", ("after",)) from None
-
-
 async def rewards_page(info: Info, first: int | None, after: str | None) -> Connection[Reward]:
     size = page_size(first)
-    position = _split_cursor(after, "rw")
-    keyset = None
-    if position is not None:
-        if not position[0].isdigit():
-            raise InvalidInput("Not a valid cursor.", ("after",))
-        keyset = (int(position[0]), position[1])
+    keyset = decode_cursor(after, "rw", int, uuid.UUID)
     context = info.context
     currency = (await context.program()).currency
     async with context.reader() as uow:
@@ -44,7 +27,7 @@ async def rewards_page(info: Info, first: int | None, after: str | None) -> Conn
         )
     edges = [
         Edge(
-            cursor=encode_cursor("rw", f"{e.reward.points_cost}|{e.reward.id}"),
+            cursor=encode_cursor("rw", e.reward.points_cost, e.reward.id),
             node=Reward.from_domain(e.reward, currency, (e.available, e.affordable)),
         )
         for e in page.entries
@@ -60,13 +43,7 @@ async def redemptions_page(
     status: list[RedemptionStatus] | None,
 ) -> Connection[Redemption]:
     size = page_size(first)
-    position = _split_cursor(after, "rd")
-    before = None
-    if position is not None:
-        try:
-            before = (datetime.fromisoformat(position[0]), position[1])
-        except ValueError:
-            raise InvalidInput("Not a valid cursor.", ("after",)) from None
+    before = decode_cursor(after, "rd", datetime, uuid.UUID)
     statuses = [DomainStatus(s.value) for s in status] if status else None
     program = await info.context.program()
     async with info.context.reader() as uow:
@@ -75,7 +52,7 @@ async def redemptions_page(
         )
     edges = [
         Edge(
-            cursor=encode_cursor("rd", f"{r.created_at.isoformat()}|{r.id}"),
+            cursor=encode_cursor("rd", r.created_at, r.id),
             node=Redemption.from_domain(r),
         )
         for r in found[:size]
@@ -87,13 +64,7 @@ async def audit_page(
     info: Info, first: int | None, after: str | None, member_id: str | None
 ) -> Connection[AuditEvent]:
     size = page_size(first)
-    position = _split_cursor(after, "au")
-    before = None
-    if position is not None:
-        try:
-            before = (datetime.fromisoformat(position[0]), position[1])
-        except ValueError:
-            raise InvalidInput("Not a valid cursor.", ("after",)) from None
+    before = decode_cursor(after, "au", datetime, uuid.UUID)
     member = ids.decode(member_id, "Member", ("memberId",)) if member_id else None
     program = await info.context.program()
     async with info.context.reader() as uow:
@@ -102,7 +73,7 @@ async def audit_page(
         )
     edges = [
         Edge(
-            cursor=encode_cursor("au", f"{e.occurred_at.isoformat()}|{e.id}"),
+            cursor=encode_cursor("au", e.occurred_at, e.id),
             node=AuditEvent.from_domain(e),
         )
         for e in events[:size]

@@ -22,7 +22,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,6 +33,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from api.context import Context
+from api.encoding import dump_json
 from api.graphiql import graphiql_page, wants_html
 from api.persisted import PersistedDocuments, PersistedQueryError, Resolved
 from api.runtime import Runtime
@@ -228,7 +228,7 @@ def _json_response(
     media: str, status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
 ) -> Response:
     return Response(
-        orjson.dumps(body),
+        dump_json(body),
         status_code=status,
         media_type=f"{media}; charset=utf-8",
         headers={"Cache-Control": NO_STORE, "Vary": "Accept", **(headers or {})},

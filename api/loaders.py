@@ -96,7 +96,7 @@ class Loaders:
         else:
             async with self.reader() as uow:
                 view = await member_context(
-                    uow, self.program, self.tiers, self.principal, rewards, now
+                    uow, self.program_id, self.tiers, self.principal, rewards, now
                 )
             found = {
                 r.id: (view.available(r), view.enrolled and view.balance >= r.points_cost)

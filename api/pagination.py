@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Generic, TypeVar
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
@@ -67,19 +69,57 @@ def page_size(first: int | None) -> int:
     return first
 
 
-def encode_cursor(kind: str, value: str) -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode().rstrip("=")
+# A cursor holds a kind and typed parts: `kind:part|part`, base64url. Integers stay within
+# GraphQL's Int (what we hand out: versions, costs), times carry their UTC offset (we hand
+# out UTC; a naive or unrepresentable time cannot be compared with stored ones).
+CursorPart = int | datetime | uuid.UUID
+MAX_CURSOR_LENGTH = 200
+MAX_CURSOR_INT = 2**31 - 1
 
 
-def decode_cursor(cursor: str | None, kind: str) -> str | None:
-    """The position inside a cursor of `kind`; INVALID_INPUT for anything else."""
+def encode_cursor(kind: str, *parts: CursorPart) -> str:
+    """The opaque cursor of a position: `kind` and its parts (ints, UTC times, uuids)."""
+    text = "|".join(_encode_part(part) for part in parts)
+    return base64.urlsafe_b64encode(f"{kind}:{text}".encode()).decode().rstrip("=")
+
+
+def _encode_part(part: CursorPart) -> str:
+    return part.astimezone(UTC).isoformat() if isinstance(part, datetime) else str(part)
+
+
+def decode_cursor(
+    cursor: str | None, kind: str, *types: type[CursorPart]
+) -> tuple[Any, ...] | None:
+    """The parts (of `types`, in order) of a cursor of `kind`; None without a cursor;
+    INVALID_INPUT on `after` for anything we did not hand out."""
     if cursor is None:
         return None
+    invalid = InvalidInput("Not a valid cursor.", ("after",))
+    if not cursor or len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
+        raise invalid
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInput("Not a valid cursor.", ("after",)) from None
-    prefix, _, value = raw.partition(":")
-    if prefix != kind or not value or len(cursor) > 200:
-        raise InvalidInput("Not a valid cursor.", ("after",))
-    return value
+        raise invalid from None
+    prefix, _, text = raw.partition(":")
+    texts = text.split("|")
+    if prefix != kind or len(texts) != len(types):
+        raise invalid
+    try:
+        return tuple(_decode_part(part, type_) for part, type_ in zip(texts, types, strict=True))
+    except (ValueError, OverflowError):
+        raise invalid from None
+
+
+def _decode_part(text: str, type_: type[CursorPart]) -> CursorPart:
+    if type_ is int:
+        # ASCII digits only: int() would also take "²", "٣", "1_000" and "+1"
+        if not (text.isascii() and text.isdigit()) or int(text) > MAX_CURSOR_INT:
+            raise ValueError(text)
+        return int(text)
+    if type_ is datetime:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            raise ValueError(text)
+        return moment.astimezone(UTC)  # OverflowError at the ends of the calendar
+    return uuid.UUID(text)

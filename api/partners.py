@@ -25,11 +25,11 @@ from api.pagination import (
 from api.permissions import AdminOnly, AdminOrPartner, PartnerOnly
 from api.types.program import EarnRateInput, Money, MoneyInput
 from api.types.rewards import Redemption, RedemptionStatus, Reward
-from domain.errors import InvalidInput
 from domain.model import EarnRate
 from domain.partners import PartnerTerms, Statement
 from domain.ports import UnitOfWork
 from domain.services import partners
+from domain.times import utc_time
 
 
 @strawberry.input(description="The terms of a partner deal.")
@@ -281,14 +281,9 @@ class PartnerQueries:
     ) -> Connection[PartnerRedemption]:
         context = info.context
         size = page_size(first)
-        before = None
-        position = decode_cursor(after, "pr")
-        if position is not None:
-            head, _, tail = position.rpartition("|")
-            try:
-                before = (datetime.fromisoformat(head), uuid.UUID(tail))
-            except ValueError:
-                raise InvalidInput("Not a valid cursor.", ("after",)) from None
+        before = decode_cursor(after, "pr", datetime, uuid.UUID)
+        since = utc_time(since, ("since",)) if since is not None else None
+        until = utc_time(until, ("until",)) if until is not None else None
         program = await context.program()
         async with context.reader() as uow:
             partner = await partners.partner_of(uow, context.caller(), program)
@@ -303,9 +298,7 @@ class PartnerQueries:
             )
         edges = [
             Edge(
-                cursor=encode_cursor(
-                    "pr", f"{r.redemption.created_at.isoformat()}|{r.redemption.id}"
-                ),
+                cursor=encode_cursor("pr", r.redemption.created_at, r.redemption.id),
                 node=PartnerRedemption(
                     redemption=Redemption.from_domain(r.redemption),
                     card_number=r.card_number,

@@ -16,6 +16,7 @@ from strawberry.schema.config import StrawberryConfig
 from api.campaigns import CampaignMutations
 from api.errors import LoyaltyErrors, LoyaltySchema
 from api.executor import LoyaltyExecutor
+from api.input_text import guard_mutations
 from api.limits import CostBudget, CostLimiter, ValidationMemo
 from api.metrics import Metrics, OperationMetrics
 from api.mutations.instore import InStoreMutations
@@ -58,6 +59,9 @@ class Mutation(
     CampaignMutations,
 ):
     pass
+
+
+guard_mutations(Mutation)
 
 
 def extra_rules(production: bool) -> list[type[ASTValidationRule]]:

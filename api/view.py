@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -14,6 +13,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
 
 from api.context import Context
+from api.encoding import dump_json
 from api.runtime import Runtime
 from domain.errors import NotAuthenticated
 from persistence.unit_of_work import SharedReads
@@ -25,7 +25,7 @@ class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         try:
-            await self.ws.send_text(orjson.dumps(message).decode())
+            await self.ws.send_text(dump_json(message).decode())
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
 
@@ -63,7 +63,7 @@ class LoyaltyGraphQL(GraphQL[Context, None]):
     def encode_json(self, data: object) -> bytes:
         # Requests stay with the standard library's parser: it takes any integer and
         # lone surrogates, so such input reaches GraphQL's validation and gets its errors.
-        return orjson.dumps(data)
+        return dump_json(data)
 
     async def on_ws_connect(self, context: Context) -> None:
         """Authenticate the socket from `connection_init` (`{"Authorization": "Bearer ..."}`);

@@ -31,6 +31,8 @@ def clean_text(
         raise InvalidInput(f"At most {max_length} characters are allowed.", field)
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
         raise InvalidInput("Control characters are not allowed.", field)
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise InvalidInput("Text must be valid Unicode (a lone surrogate is not).", field)
     return text
 
 

@@ -6,7 +6,8 @@ repository writes in one transaction. Invariants they keep:
 * `wallet.balance == sum(entry.points)` over the member's available entries;
 * `wallet.balance == sum(lot.remaining) - debt`, where debt is what a reversal
   took beyond the remaining lots (a negative balance that later credits repay first);
-* an ordinary debit never takes the balance below zero.
+* an ordinary debit never takes the balance below zero;
+* `wallet.balance + wallet.pending <= MAX_BALANCE` after every credit and release.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from domain.model import (
 
 # A single change beyond this is a typo or an attack, not a loyalty transaction.
 MAX_POINTS_PER_CHANGE = 1_000_000_000
-# Balances are GraphQL Ints (32-bit); no wallet may grow past this.
+# Balances are GraphQL Ints (32-bit); no wallet may grow past this, counting what is
+# pending: a held credit becomes balance when the release job runs, so a credit that
+# fits only while its points wait would later make an unreadable wallet.
 MAX_BALANCE = 2_000_000_000
 
 # REDEEM credits only when a redemption is cancelled and its points come back.
@@ -97,6 +100,14 @@ def credit(
     )
 
 
+def _check_room(wallet: Wallet, points: int, lifetime: int) -> None:
+    """LIMIT_REACHED when `points` more (spendable or pending) would not fit the wallet."""
+    if wallet.balance + wallet.pending + points > MAX_BALANCE or lifetime > MAX_BALANCE:
+        raise LimitReached(
+            f"A wallet cannot hold more than {MAX_BALANCE} points, pending ones included."
+        )
+
+
 def _held_credit(
     wallet: Wallet,
     points: int,
@@ -113,8 +124,7 @@ def _held_credit(
     if not 0 < points <= MAX_POINTS_PER_CHANGE:
         raise InvalidInput(f"A credit must be between 1 and {MAX_POINTS_PER_CHANGE} points.")
     lifetime = wallet.lifetime_earned + (points if kind in EARNING_KINDS else 0)
-    if wallet.pending + points > MAX_BALANCE or lifetime > MAX_BALANCE:
-        raise LimitReached(f"A wallet cannot hold more than {MAX_BALANCE} points.")
+    _check_room(wallet, points, lifetime)
     after = replace(
         wallet,
         pending=wallet.pending + points,
@@ -157,8 +167,7 @@ def credit_portions(
         raise InvalidInput(f"A credit must be between 1 and {MAX_POINTS_PER_CHANGE} points.")
     debt = max(0, -wallet.balance)
     lifetime = wallet.lifetime_earned + (points if kind in EARNING_KINDS else 0)
-    if wallet.balance + points > MAX_BALANCE or lifetime > MAX_BALANCE:
-        raise LimitReached(f"A wallet cannot hold more than {MAX_BALANCE} points.")
+    _check_room(wallet, points, lifetime)
     after = replace(
         wallet,
         balance=wallet.balance + points,
@@ -294,14 +303,30 @@ class Release:
 
 
 def release(wallet: Wallet, held_lots: Sequence[Lot], now: datetime) -> Release | None:
-    """Move the points of lots whose hold ended from `pending` to `balance`."""
-    due = [lot for lot in held_lots if lot.held and lot.available_at <= now]
-    if not due:
+    """Move the points of lots whose hold ended from `pending` to `balance`.
+
+    A due lot that would take the balance past MAX_BALANCE stays pending (oldest lots are
+    released first): capping would destroy earned points without an entry to show for
+    them, while a pending lot stays visible and is released by a later run once spending
+    has made room. Credits check balance + pending, so only wallets written before that
+    rule can hold such lots; `fits_release` tells the jobs which wallets can move at all.
+    """
+    due = sorted(
+        (lot for lot in held_lots if lot.held and lot.available_at <= now),
+        key=lambda lot: (lot.available_at, lot.created_at),
+    )
+    room = MAX_BALANCE - wallet.balance
+    fitting = []
+    for lot in due:
+        if fits_release(lot.remaining, room):
+            fitting.append(lot)
+            room -= lot.remaining
+    if not fitting:
         return None
-    points = sum(lot.remaining for lot in due)
+    points = sum(lot.remaining for lot in fitting)
     debt = max(0, -wallet.balance)
     remaining: dict[uuid.UUID, int] = {}
-    for lot in due:
+    for lot in fitting:
         repaid = min(debt, lot.remaining)
         debt -= repaid
         remaining[lot.id] = lot.remaining - repaid
@@ -312,6 +337,12 @@ def release(wallet: Wallet, held_lots: Sequence[Lot], now: datetime) -> Release 
         version=wallet.version + 1,
     )
     return Release(wallet=after, released=remaining, points=points)
+
+
+def fits_release(lot_points: int, room: int) -> bool:
+    """A held lot of `lot_points` may be released into a wallet with `room` left
+    (MAX_BALANCE - balance); the release job's due query states the same in SQL."""
+    return lot_points <= room
 
 
 def expired_lots(lots: Sequence[Lot], policy: PointsPolicy, now: datetime) -> list[Lot]:

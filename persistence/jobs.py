@@ -97,17 +97,22 @@ class Jobs:
         return SqlUnitOfWork(self.db, write=True, bus=self.bus)
 
     async def _release(self, program: Program, now: datetime, report: JobReport) -> bool:
+        # Due: a held lot whose hold ended and that fits the wallet (ledger.fits_release).
+        # A lot that would take the balance past the maximum stays pending, and its wallet
+        # is not due until spending makes room: claiming it again would loop forever.
         due = (
-            select(lots_t.c.member_id)
+            select(lots_t.c.id)
             .where(
                 lots_t.c.program_id == program.id,
+                lots_t.c.member_id == wallets_t.c.member_id,
                 lots_t.c.held.is_(True),
                 lots_t.c.available_at <= now,
+                lots_t.c.remaining <= ledger.MAX_BALANCE - wallets_t.c.balance,
             )
-            .distinct()
+            .exists()
         )
         async with self._uow() as uow:
-            wallets = await self._claim(uow, program, wallets_t.c.member_id.in_(due))
+            wallets = await self._claim(uow, program, due)
             for wallet in wallets:
                 lots = await uow.ledger.open_lots(program.id, wallet.member_id)
                 held = [lot for lot in lots if lot.held]

@@ -21,7 +21,6 @@ from api.pagination import (
 )
 from api.types.node import Node
 from domain import model
-from domain.errors import InvalidInput
 
 EXPIRING_SHOWN = 12
 
@@ -107,12 +106,8 @@ class Wallet:
         after: After = None,
     ) -> Connection[LedgerEntry]:
         size = page_size(first)
-        position = decode_cursor(after, "v")
-        before = None
-        if position is not None:
-            if not position.isdigit():
-                raise InvalidInput("Not a valid cursor.", ("after",))
-            before = int(position)
+        position = decode_cursor(after, "v", int)
+        before = position[0] if position else None
         async with info.context.reader() as uow:
             entries = await uow.ledger.history(
                 self.wallet.program_id,
@@ -122,7 +117,7 @@ class Wallet:
             )
         page = entries[:size]
         edges = [
-            Edge(cursor=encode_cursor("v", str(e.version)), node=LedgerEntry.from_domain(e))
+            Edge(cursor=encode_cursor("v", e.version), node=LedgerEntry.from_domain(e))
             for e in page
         ]
         return connection(edges, len(entries) > size, after)

@@ -20,6 +20,7 @@ from domain.model import Principal, Program, Role, new_id
 from domain.ports import Clock, UnitOfWork
 from domain.services.keys import claim_optional, complete_optional
 from domain.services.programs import MAX_MULTIPLIER, program_of
+from domain.times import utc_time
 
 MAX_NAME = 120
 MAX_CATEGORIES = 50
@@ -59,10 +60,9 @@ def _field(name: str) -> tuple[str, str]:
 async def _validated(uow: UnitOfWork, program: Program, campaign: Campaign) -> Campaign:
     """The campaign as it may be stored: name, window, multiplier, tier and categories."""
     name = clean_text(campaign.name, _field("name"), max_length=MAX_NAME, required=True) or ""
-    for moment, field_name in ((campaign.starts_at, "startsAt"), (campaign.ends_at, "endsAt")):
-        if moment.tzinfo is None:
-            raise InvalidInput("Give the time with its UTC offset.", _field(field_name))
-    if campaign.ends_at <= campaign.starts_at:
+    starts_at = utc_time(campaign.starts_at, _field("startsAt"))
+    ends_at = utc_time(campaign.ends_at, _field("endsAt"))
+    if ends_at <= starts_at:
         raise InvalidInput("endsAt must be after startsAt.", _field("endsAt"))
     if not 1000 <= campaign.multiplier_permille <= MAX_MULTIPLIER * 1000:
         raise InvalidInput("multiplier must be 1 to 100.", _field("multiplier"))
@@ -80,7 +80,7 @@ async def _validated(uow: UnitOfWork, program: Program, campaign: Campaign) -> C
             for i, c in enumerate(campaign.categories)
         )
     )
-    return replace(campaign, name=name, categories=categories)
+    return replace(campaign, name=name, categories=categories, starts_at=starts_at, ends_at=ends_at)
 
 
 def _permille(multiplier: float) -> int:

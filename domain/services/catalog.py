@@ -24,6 +24,7 @@ from domain.rewards import (
 )
 from domain.services.keys import claim_optional, complete_optional
 from domain.services.programs import program_of, validate_slug
+from domain.times import utc_time
 
 MAX_COST = 1_000_000_000
 MAX_STOCK = 1_000_000_000
@@ -102,13 +103,12 @@ async def _validated(uow: UnitOfWork, program: Program, reward: Reward) -> Rewar
         program.id, [reward.partner_id]
     ):
         raise NotFound("No such partner in this program.", _field("partnerId"))
-    for moment, name in (
-        (reward.available_from, "availableFrom"),
-        (reward.available_until, "availableUntil"),
-        (reward.early_access_from, "earlyAccessFrom"),
-    ):
-        if moment is not None and moment.tzinfo is None:
-            raise InvalidInput("Give the time with its UTC offset.", _field(name))
+    if reward.available_from is not None:
+        reward.available_from = utc_time(reward.available_from, _field("availableFrom"))
+    if reward.available_until is not None:
+        reward.available_until = utc_time(reward.available_until, _field("availableUntil"))
+    if reward.early_access_from is not None:
+        reward.early_access_from = utc_time(reward.early_access_from, _field("earlyAccessFrom"))
     if (
         reward.available_from
         and reward.available_until

@@ -206,7 +206,7 @@ async def close_period(
     require_role(principal, Role.ADMIN)
     program = await program_of(uow, principal)
     partner = await _partner_by_id(uow, program, partner_id)
-    start, end = period_bounds(period)
+    start, end = period_bounds(period, ("input", "period"))
     now = clock.now()
     if end > now:
         raise InvalidInput("Only a finished period can be closed.", ("input", "period"))

@@ -16,6 +16,7 @@ from domain.ports import Clock, UnitOfWork
 from domain.services.keys import claim as claim  # re-exported: callers import it from here
 from domain.services.members import member_for
 from domain.services.programs import program_of
+from domain.times import utc_time
 
 MAX_REASON = 500
 # A till's clock may run a little ahead; a purchase further in the future is a bug.
@@ -75,8 +76,7 @@ def purchase_time(occurred_at: datetime | None, now: datetime) -> datetime:
     if occurred_at is None:
         return now
     field = ("input", "occurredAt")
-    if occurred_at.tzinfo is None:
-        raise InvalidInput("Give the time with its UTC offset.", field)
+    occurred_at = utc_time(occurred_at, field)
     if occurred_at > now + FUTURE_TOLERANCE:
         raise InvalidInput("A purchase cannot lie in the future.", field)
     if occurred_at < now - MAX_BACKDATE:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -113,6 +113,62 @@ def test_no_wallet_grows_beyond_what_the_api_can_carry() -> None:
     book.credit(ledger.MAX_POINTS_PER_CHANGE)
     with pytest.raises(LimitReached):
         book.credit(1)
+
+
+def _held(book: Book, points: int, kind: EntryKind = EntryKind.EARN) -> None:
+    book.apply(
+        ledger.credit(
+            book.wallet,
+            points,
+            kind=kind,
+            now=NOW,
+            description="held",
+            reference="h",
+            actor="test",
+            available_at=NOW + timedelta(days=14),
+        )
+    )
+
+
+@pytest.mark.parametrize("later_held", [True, False])
+def test_pending_points_count_against_the_maximum(later_held: bool) -> None:
+    # given 1e9 spendable and 1e9 pending: the wallet is full once they are released
+    book = Book()
+    book.credit(ledger.MAX_POINTS_PER_CHANGE)
+    _held(book, ledger.MAX_POINTS_PER_CHANGE)
+    # then another point is refused, held or spendable, earned or given back
+    with pytest.raises(LimitReached):
+        if later_held:
+            _held(book, 1, EntryKind.ADJUST)
+        else:
+            book.credit(1)
+    with pytest.raises(LimitReached):
+        ledger.credit_portions(
+            book.wallet,
+            [(1, None)],
+            kind=EntryKind.REDEEM,
+            now=NOW,
+            description="cancelled",
+            reference="c",
+            actor="test",
+        )
+
+
+def test_the_release_keeps_pending_the_lots_that_would_not_fit() -> None:
+    """A wallet from before pending points counted: releasing every due lot would pass the
+    maximum. The oldest lots that fit are released; the rest stay pending, not capped."""
+    book = Book()
+    for points in (400_000_000, 300_000_000):
+        _held(book, points)
+    book.wallet = replace(book.wallet, balance=1_500_000_000)  # written by an older version
+    released = ledger.release(book.wallet, book.lots, NOW + timedelta(days=15))
+    assert released is not None
+    assert released.points == 400_000_000
+    assert list(released.released.values()) == [400_000_000]
+    assert (released.wallet.balance, released.wallet.pending) == (1_900_000_000, 300_000_000)
+    # nothing fits at all: nothing to release
+    full = replace(book.wallet, balance=ledger.MAX_BALANCE)
+    assert ledger.release(full, book.lots, NOW + timedelta(days=15)) is None
 
 
 operations = st.lists(
