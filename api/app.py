@@ -6,13 +6,11 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.limits import BodySizeLimit, CostBudget
 from api.metrics import Metrics, MetricsMiddleware
@@ -22,11 +20,11 @@ from api.runtime import Runtime
 from api.schema import build_schema
 from api.settings import Settings
 from api.view import LoyaltyGraphQL
+from api.ws import LiveEndpoint
 from domain.errors import AccessError, DomainError, NotAuthenticated
 from domain.services import instore
 
 log = logging.getLogger("loyalty.app")
-MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
 
 
 def tune_garbage_collector() -> None:
@@ -46,22 +44,22 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     """The ASGI app. Pass a `runtime` to share its database and clock (tests do)."""
     runtime = runtime or Runtime.from_settings(settings or Settings())
     production = runtime.settings.production
+    schema = build_schema(
+        production=production,
+        budget=CostBudget(
+            capacity=runtime.settings.cost_budget,
+            refill_per_second=runtime.settings.cost_refill_per_second,
+        ),
+    )
     graphql = LoyaltyGraphQL(
         runtime,
-        schema=build_schema(
-            production=production,
-            budget=CostBudget(
-                capacity=runtime.settings.cost_budget,
-                refill_per_second=runtime.settings.cost_refill_per_second,
-            ),
-        ),
+        schema=schema,
         graphql_ide=None if production else "graphiql",
         allow_queries_via_get=True,
-        # The legacy graphql-ws protocol is refused (CVE-2026-35523 was an auth bypass there).
-        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-        max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
-        connection_init_wait_timeout=timedelta(seconds=10),
     )
+    # graphql-transport-ws only: the legacy graphql-ws protocol is refused (CVE-2026-35523
+    # was an auth bypass there).
+    live = LiveEndpoint(runtime, schema)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -99,7 +97,12 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
 
     async def metrics(_: Request) -> PlainTextResponse:
         pool = runtime.db.engine.pool
-        gauges = {"loyalty_db_pool_checked_out": getattr(pool, "checkedout", lambda: 0)()}
+        gauges = {
+            "loyalty_db_pool_checked_out": getattr(pool, "checkedout", lambda: 0)(),
+            "loyalty_ws_connections": live.connection_count,
+            "loyalty_ws_subscribers": live.subscriber_count,
+            "loyalty_ws_subscription_groups": len(live.groups),
+        }
         return PlainTextResponse(collected.render(gauges), media_type="text/plain; version=0.0.4")
 
     @asynccontextmanager
@@ -115,7 +118,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
+            WebSocketRoute("/graphql", live),
             Route("/cards/me.png", card_png),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
@@ -127,4 +130,5 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     app.add_middleware(MetricsMiddleware, metrics=collected)
     app.add_middleware(RequestIdMiddleware)
     app.state.runtime = runtime
+    app.state.live = live
     return app

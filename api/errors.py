@@ -154,3 +154,25 @@ class LoyaltyErrors(MaskErrors):
         return GraphQLError(
             self.error_message, nodes=error.nodes, path=error.path, extensions=masked
         )
+
+
+def mask(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """What `LoyaltyErrors` makes of an operation's errors, for errors raised where no
+    extension runs: a subscription event, executed by the WebSocket endpoint (api/ws.py)."""
+    return LoyaltyErrors()._process_errors(errors)
+
+
+def log_refusals(errors: list[GraphQLError]) -> None:
+    """One INFO line per error a client caused (token, access, rules, document). Unexpected
+    errors are left to `LoyaltyErrors`, which logs them at ERROR with their traceback."""
+    for error in errors:
+        original = error.original_error
+        if original is None:
+            code = "GRAPHQL_VALIDATION_FAILED"
+        elif isinstance(original, DomainError | AccessError):
+            code = original.code
+        elif isinstance(original, GraphQLError) and original.original_error is None:
+            code = "BAD_USER_INPUT"
+        else:
+            continue
+        log.info("operation refused: %s", error.message, extra={"fields": {"code": code}})

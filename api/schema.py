@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -11,8 +12,9 @@ from strawberry.extensions import (
     QueryDepthLimiter,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
-from api.errors import LoyaltyErrors
+from api.errors import LoyaltyErrors, log_refusals
 from api.executor import LoyaltyExecutor
 from api.limits import CostBudget, CostLimiter, ValidationMemo
 from api.mutations.instore import InStoreMutations
@@ -50,9 +52,17 @@ class Mutation(
     pass
 
 
-def build_schema(
-    *, production: bool = False, budget: CostBudget | None = None
-) -> strawberry.Schema:
+class LoyaltySchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Strawberry logs every error at ERROR with its traceback, so a flood of refused
+        subscriptions (a bad token, a forbidden field) wrote 1,024 error lines: refusals
+        are logged at INFO, unexpected errors by `LoyaltyErrors` at ERROR."""
+        log_refusals(errors)
+
+
+def build_schema(*, production: bool = False, budget: CostBudget | None = None) -> LoyaltySchema:
     """The schema with its limits; `budget` is the per-caller cost budget of one app."""
     costs = budget or CostBudget()
     memo = ValidationMemo()
@@ -73,7 +83,7 @@ def build_schema(
         from strawberry.extensions import DisableIntrospection
 
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return LoyaltySchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

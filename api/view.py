@@ -1,17 +1,15 @@
-"""The GraphQL endpoint: authenticates each request and builds its context."""
+"""The GraphQL endpoint over HTTP: authenticates each request and builds its context.
+(WebSocket is served by api/ws.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.websockets import WebSocket, WebSocketDisconnect
-from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http.exceptions import WebSocketDisconnected
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
 
 from api.context import Context
 from api.runtime import Runtime
@@ -19,20 +17,7 @@ from domain.errors import NotAuthenticated
 from persistence.unit_of_work import SharedReads
 
 
-class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
-    """graphql-transport-ws messages are JSON *text* frames: browser and React Native
-    clients (graphql-ws, Apollo, urql, Relay) cannot read binary ones."""
-
-    async def send_json(self, message: Mapping[str, object]) -> None:
-        try:
-            await self.ws.send_text(orjson.dumps(message).decode())
-        except WebSocketDisconnect as exc:
-            raise WebSocketDisconnected from exc
-
-
 class LoyaltyGraphQL(GraphQL[Context, None]):
-    websocket_adapter_class = TextFrameWebSocketAdapter  # type: ignore[assignment]
-
     def __init__(self, runtime: Runtime, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.runtime = runtime
@@ -41,8 +26,7 @@ class LoyaltyGraphQL(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket | None
     ) -> Context:
         context = Context(runtime=self.runtime, principal=None, request=request, response=response)
-        if not isinstance(request, WebSocket):
-            context.shared_reads = SharedReads(self.runtime.db)
+        context.shared_reads = SharedReads(self.runtime.db)
         try:
             context.principal = self.runtime.verifier.from_header(
                 request.headers.get("authorization")
@@ -64,19 +48,3 @@ class LoyaltyGraphQL(GraphQL[Context, None]):
         # Requests stay with the standard library's parser: it takes any integer and
         # lone surrogates, so such input reaches GraphQL's validation and gets its errors.
         return orjson.dumps(data)
-
-    async def on_ws_connect(self, context: Context) -> None:
-        """Authenticate the socket from `connection_init` (`{"Authorization": "Bearer ..."}`);
-        a missing or bad token closes it with 4403 before any subscription starts."""
-        params = getattr(context, "connection_params", None) or {}
-        header = params.get("Authorization") or params.get("authorization")
-        try:
-            principal = self.runtime.verifier.from_header(
-                header if isinstance(header, str) else None
-            )
-        except NotAuthenticated:
-            principal = None
-        if principal is None:
-            raise ConnectionRejectionError({"reason": "A valid bearer token is required."})
-        context.principal = principal
-        context.auth_error = None

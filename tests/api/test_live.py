@@ -10,7 +10,7 @@ import pytest_asyncio
 import websockets
 
 from api.runtime import Runtime
-from tests.api.live_support import connect, http_client, serve, wait_for_subscribers
+from tests.api.live_support import connect, running, wait_for_subscribers
 from tests.api.rewards_support import create_reward, redeem
 from tests.support import Api
 
@@ -21,13 +21,8 @@ WALLET = """subscription { walletChanged { delta balance pending version
 @pytest_asyncio.fixture
 async def live(runtime: Runtime, program: str) -> AsyncIterator[tuple[Api, Runtime, str]]:
     """A running server with its own runtime (engine, bus) on the test database."""
-    server_runtime = Runtime(
-        settings=runtime.settings,
-        db=type(runtime.db)(runtime.settings.database_url),
-        clock=runtime.clock,
-    )
-    async with serve(server_runtime) as host, http_client(host) as client:
-        yield Api(client=client, runtime=server_runtime, program=program), server_runtime, host
+    async with running(runtime, program) as server:
+        yield server
 
 
 async def _ack(sock) -> None:  # type: ignore[no-untyped-def]
