@@ -107,7 +107,10 @@ class Socket:
 
 @contextlib.asynccontextmanager
 async def connect(host: str, token: str | None, protocol: str = PROTOCOL) -> AsyncIterator[Socket]:
-    async with websockets.connect(f"ws://{host}/graphql", subprotocols=[protocol]) as ws:
+    # max_queue=None: frames a test leaves unread never hold up the closing handshake
+    async with websockets.connect(
+        f"ws://{host}/graphql", subprotocols=[protocol], max_queue=None
+    ) as ws:
         sock = Socket(ws)
         payload = {"Authorization": f"Bearer {token}"} if token else {}
         with contextlib.suppress(websockets.ConnectionClosed):  # refused at once: see `closed`
