@@ -235,9 +235,12 @@ class Group:
 
     async def run(self) -> None:
         while (event := await self.mailbox.get()) is not None:
-            payload = await self.endpoint.resolve(self, event)
-            if payload is not None:
-                await self.send(payload)
+            try:
+                payload = await self.endpoint.resolve(self, event)
+                if payload is not None:
+                    await self.send(payload)
+            except Exception:  # a bug of ours: the group lives on for the next event
+                log.exception("delivering an event failed")
         # The mailbox closed: the last subscriber left, the server stops, or the group fell
         # so far behind that the bus cut it off (its clients resubscribe and refetch).
         self.endpoint.close_group(self)
