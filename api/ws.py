@@ -54,6 +54,7 @@ import strawberry
 from graphql import DocumentNode, ExecutionResult, GraphQLError, execute, parse
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.types.execution import ExecutionResult as StrawberryResult
 from strawberry.types.execution import PreExecutionError
 
 from api.context import Context, Feed
@@ -398,6 +399,8 @@ class Connection:
             )
             async with aclosing(results):
                 async for result in results:
+                    if not isinstance(result, StrawberryResult):  # @defer/@stream: not enabled
+                        raise TypeError(f"unexpected result {type(result).__name__}")
                     if isinstance(result, PreExecutionError) and not any(
                         error.path for error in result.errors or ()
                     ):  # the document (or its cost) is refused: `error`, no `complete`

@@ -124,8 +124,17 @@ async def acknowledged(host: str, token: str) -> contextlib.AbstractAsyncContext
 
 def subscriber_count(runtime: Runtime) -> int:
     """Subscriptions the server serving `runtime` has registered for events."""
-    live = getattr(_apps[id(runtime)].state, "live", None)
-    return live.subscriber_count if live is not None else runtime.bus.subscriber_count
+    return int(_apps[id(runtime)].state.live.subscriber_count)
+
+
+async def wait_for_connections(runtime: Runtime, count: int, timeout: float = 5) -> None:
+    """Block until the server has `count` WebSockets open (a close completes asynchronously)."""
+    live = _apps[id(runtime)].state.live
+    for _ in range(int(timeout / 0.01)):
+        if live.connection_count == count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{live.connection_count} sockets, expected {count}")
 
 
 async def wait_for_subscribers(runtime: Runtime, count: int, timeout: float = 5) -> None:

@@ -25,6 +25,7 @@ from tests.api.live_support import (
     Socket,
     connect,
     running,
+    wait_for_connections,
     wait_for_subscribers,
 )
 from tests.support import Api, MovableClock, StatementCounter
@@ -221,7 +222,7 @@ async def test_a_token_past_its_expiry_is_refused_within_the_verifiers_leeway(li
 
 @pytest.mark.asyncio
 async def test_sockets_per_caller_are_limited(runtime, program) -> None:  # type: ignore[no-untyped-def]
-    async with running(runtime, program, ws_max_connections_per_caller=2) as (api, _, host):
+    async with running(runtime, program, ws_max_connections_per_caller=2) as (api, server, host):
         await api.enroll("alice")
         async with contextlib.AsyncExitStack() as stack:
             await _acked(stack, host, api.member("alice"))
@@ -230,6 +231,7 @@ async def test_sockets_per_caller_are_limited(runtime, program) -> None:  # type
                 code, reason = await third.closed()
                 assert (code, reason) == (1008, "Too many connections for this caller")
             await _acked(stack, host, api.member("bob"))  # others are not affected
+        await wait_for_connections(server, 0)
         async with contextlib.AsyncExitStack() as stack:  # closed sockets free their places
             await _acked(stack, host, api.member("alice"))
             await _acked(stack, host, api.member("alice"))
