@@ -8,13 +8,11 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.cors import Cors
 from api.graphiql import graphiql_assets
@@ -27,12 +25,11 @@ from api.qr import qr_png
 from api.runtime import Runtime
 from api.schema import build_schema, load_trusted_documents
 from api.settings import Settings
-from api.view import LoyaltyGraphQL
+from api.ws import LiveEndpoint
 from domain.errors import AccessError, DomainError, NotAuthenticated
 from domain.services import instore
 
 log = logging.getLogger("loyalty.app")
-MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
 GAUGE_INTERVAL_SECONDS = 5.0
 
 
@@ -71,16 +68,9 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         PersistedDocuments(trusted, None if trusted else AutomaticPersistedQueries()),
         graphiql=not production,
     )
-    # WebSocket only: HTTP requests go to graphql_http.
-    graphql = LoyaltyGraphQL(
-        runtime,
-        schema=schema,
-        graphql_ide=None,
-        # The legacy graphql-ws protocol is refused (CVE-2026-35523 was an auth bypass there).
-        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-        max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
-        connection_init_wait_timeout=timedelta(seconds=10),
-    )
+    # graphql-transport-ws only: the legacy graphql-ws protocol is refused (CVE-2026-35523
+    # was an auth bypass there).
+    live = LiveEndpoint(runtime, schema)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -120,7 +110,9 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
 
     def update_gauges() -> None:
         update_pool_gauge()
-        collected.subscribers.set(runtime.bus.subscriber_count)
+        collected.subscribers.set(live.subscriber_count)
+        collected.ws_connections.set(live.connection_count)
+        collected.subscription_groups.set(len(live.groups))
 
     async def refresh_gauges() -> None:
         """Keep this process's gauges current between scrapes (under workers, another
@@ -153,7 +145,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql_http),
-        WebSocketRoute("/graphql", graphql),
+        WebSocketRoute("/graphql", live),
         Route("/cards/me.png", card_png),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
@@ -168,4 +160,5 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         app.add_middleware(Cors, allow_origins=runtime.settings.cors_origins)
     app.add_middleware(RequestIdMiddleware)
     app.state.runtime = runtime
+    app.state.live = live
     return app

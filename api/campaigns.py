@@ -28,7 +28,6 @@ from api.permissions import AdminOnly
 from api.types.node import Node
 from api.types.program import Tier
 from domain import earning
-from domain.errors import InvalidInput
 from domain.model import Role
 from domain.ports import UnitOfWork
 from domain.services import campaigns

@@ -92,6 +92,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         port=getattr(args, "port", settings.port),
         workers=workers,
         ws_per_message_deflate=False,
+        # an over-size message is refused (1009) before it is read whole, let alone parsed
+        ws_max_size=settings.ws_max_message_bytes,
         log_config=logging_config(),
         timeout_graceful_shutdown=10,
     )

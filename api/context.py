@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
 from api.loaders import Loaders
 from api.runtime import Runtime
-from domain.errors import NotAuthenticated
+from domain.errors import InvalidInput, NotAuthenticated
+from domain.events import Event
 from domain.model import Principal, Program, Tier
 from persistence.unit_of_work import SharedReads, SqlUnitOfWork
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """What a subscription listens to: a bus topic, and how one of its events becomes the
+    subscription field's value, read with a fresh context (None: not for this field)."""
+
+    topic: str
+    value: Callable[[Context, Event], Awaitable[Any]]
+
+
+async def no_events() -> AsyncIterator[Any]:
+    """A subscription's stream when it has nothing to listen to: it completes at once."""
+    return
+    yield
 
 
 @dataclass
@@ -22,7 +42,7 @@ class Context:
     request: Any = None
     response: Any = None
     auth_error: NotAuthenticated | None = None
-    connection_params: dict[str, Any] | None = None
+    feed: Feed | None = None
     _program: Program | None = None
     _tiers: list[Tier] | None = None
     _loaders: Loaders | None = None
@@ -70,6 +90,17 @@ class Context:
         """After a mutation changed the program or its tiers, read them again."""
         self._program = None
         self._tiers = None
+
+    def listen(
+        self, topic: str, value: Callable[[Context, Event], Awaitable[T | None]]
+    ) -> AsyncIterator[T]:
+        """For subscription resolvers: the WebSocket endpoint (api/ws.py) delivers `topic`'s
+        events, each turned into the field's value by `value` with a fresh context. The
+        stream answered here is empty: events do not flow through the resolver."""
+        if not isinstance(self.request, WebSocket):
+            raise InvalidInput("Subscribe over WebSocket (graphql-transport-ws) at /graphql.")
+        self.feed = Feed(topic, value)
+        return no_events()
 
     async def loaders(self) -> Loaders:
         if self._loaders is None:

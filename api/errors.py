@@ -149,13 +149,7 @@ class LoyaltySchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: object | None = None
     ) -> None:
-        for error in errors:
-            code = _client_error_code(error)
-            if code is not None:
-                log.info(
-                    "client error",
-                    extra={"fields": {"code": code, "error": error.message[:300]}},
-                )
+        log_refusals(errors)
 
 
 class LoyaltyErrors(MaskErrors):
@@ -203,3 +197,18 @@ class LoyaltyErrors(MaskErrors):
         return GraphQLError(
             self.error_message, nodes=error.nodes, path=error.path, extensions=masked
         )
+
+
+def mask(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """What `LoyaltyErrors` makes of an operation's errors, for errors raised where no
+    extension runs: a subscription event, executed by the WebSocket endpoint (api/ws.py)."""
+    return LoyaltyErrors()._process_errors(errors)
+
+
+def log_refusals(errors: list[GraphQLError]) -> None:
+    """One INFO line per error a client caused (token, access, rules, document), without a
+    traceback. Unexpected errors are left to `LoyaltyErrors`, which logs them at ERROR."""
+    for error in errors:
+        code = _client_error_code(error)
+        if code is not None:
+            log.info("client error", extra={"fields": {"code": code, "error": error.message[:300]}})

@@ -83,7 +83,19 @@ class Metrics:
         )
         self.subscribers = Gauge(
             "loyalty_subscribers",
-            "Live-update subscribers connected.",
+            "Live-update subscriptions open.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.ws_connections = Gauge(
+            "loyalty_ws_connections",
+            "WebSocket connections open.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.subscription_groups = Gauge(
+            "loyalty_ws_subscription_groups",
+            "Groups of equal subscriptions, each resolved once per event.",
             registry=registry,
             multiprocess_mode="livesum",
         )

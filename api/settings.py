@@ -63,6 +63,34 @@ class Settings(BaseSettings):
         default=200.0, description="Query cost a caller regains per second."
     )
     max_page_size: int = 100
+    ws_max_message_bytes: int = Field(
+        default=256 * 1024,
+        description="Largest WebSocket message accepted (the HTTP body limit); a larger one "
+        "closes the socket (4413, or 1009 from uvicorn).",
+    )
+    ws_init_timeout_seconds: float = Field(
+        default=10.0, description="Time a socket has to send connection_init (else 4408)."
+    )
+    ws_max_connections: int = Field(
+        default=20_000, description="Open WebSockets per server process (more: closed 1013)."
+    )
+    ws_max_connections_per_caller: int = Field(
+        default=5, description="Open WebSockets per token subject (more: closed 1008)."
+    )
+    ws_max_subscriptions: int = Field(
+        default=50_000, description="Subscriptions per server process (more: refused)."
+    )
+    ws_max_subscriptions_per_caller: int = Field(
+        default=20, description="Subscriptions per token subject, over all its sockets."
+    )
+    ws_max_operations_per_connection: int = Field(
+        default=10, description="Subscriptions and running operations on one socket."
+    )
+    ws_event_concurrency: int = Field(
+        default=2,
+        description="Subscription events resolved at once per process: the rest of the "
+        "database pool stays with requests.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Web origins (scheme://host[:port]) whose pages may call the API from a "

@@ -125,10 +125,19 @@ class Mailbox:
 
     async def __aenter__(self) -> Mailbox:
         await self._bus.start()
+        return self.open()
+
+    async def __aexit__(self, *_: object) -> None:
+        self.release()
+
+    def open(self) -> Mailbox:
+        """Receive from now on, without yielding to the event loop (the bus is started):
+        for callers that register a listener and must not miss what comes meanwhile."""
         self._bus._add(self)
         return self
 
-    async def __aexit__(self, *_: object) -> None:
+    def release(self) -> None:
+        """Stop receiving and close."""
         self._bus._remove(self)
         self.close()
 

@@ -15,8 +15,11 @@ import websockets
 
 from api.app import create_app
 from api.runtime import Runtime
+from tests.support import Api
 
 PROTOCOL = "graphql-transport-ws"
+# the app each test server runs, by id(runtime): the tests ask it how many subscribers it has
+_apps: dict[int, Any] = {}
 
 
 def free_port() -> int:
@@ -29,11 +32,11 @@ def free_port() -> int:
 async def serve(runtime: Runtime) -> AsyncIterator[str]:
     """uvicorn serving `create_app(runtime)` on a free loopback port; yields the base URL."""
     port = free_port()
-    config = uvicorn.Config(
-        create_app(runtime), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
+    app = create_app(runtime)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
+    _apps[id(runtime)] = app
     try:
         for _ in range(200):
             if server.started:
@@ -43,6 +46,22 @@ async def serve(runtime: Runtime) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=10)
+        _apps.pop(id(runtime), None)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    runtime: Runtime, program: str, **settings: Any
+) -> AsyncIterator[tuple[Api, Runtime, str]]:
+    """A server with its own runtime (engine, bus, `settings` changed) on the test's database:
+    (Api over HTTP, the server's runtime, host)."""
+    server_runtime = Runtime(
+        settings=runtime.settings.model_copy(update=settings),
+        db=type(runtime.db)(runtime.settings.database_url),
+        clock=runtime.clock,
+    )
+    async with serve(server_runtime) as host, http_client(host) as client:
+        yield Api(client=client, runtime=server_runtime, program=program), server_runtime, host
 
 
 class Socket:
@@ -63,6 +82,22 @@ class Socket:
     async def subscribe(self, op_id: str, query: str) -> None:
         await self.send({"id": op_id, "type": "subscribe", "payload": {"query": query}})
 
+    async def ack(self) -> None:
+        message = await self.receive()
+        assert message["type"] == "connection_ack", message
+
+    async def closed(self, timeout: float = 5) -> tuple[int | None, str]:
+        """Wait for the server to close the socket (skipping what it still sends):
+        (close code, reason); code None when it went away without a close frame."""
+        async with asyncio.timeout(timeout):
+            while True:
+                try:
+                    await self.ws.recv()
+                except websockets.ConnectionClosed as closed:
+                    if closed.rcvd is None:
+                        return None, ""
+                    return closed.rcvd.code, closed.rcvd.reason
+
     async def next_data(self, timeout: float = 5) -> dict[str, Any]:
         message = await self.receive(timeout)
         assert message["type"] == "next", message
@@ -72,10 +107,14 @@ class Socket:
 
 @contextlib.asynccontextmanager
 async def connect(host: str, token: str | None, protocol: str = PROTOCOL) -> AsyncIterator[Socket]:
-    async with websockets.connect(f"ws://{host}/graphql", subprotocols=[protocol]) as ws:
+    # max_queue=None: frames a test leaves unread never hold up the closing handshake
+    async with websockets.connect(
+        f"ws://{host}/graphql", subprotocols=[protocol], max_queue=None
+    ) as ws:
         sock = Socket(ws)
         payload = {"Authorization": f"Bearer {token}"} if token else {}
-        await sock.send({"type": "connection_init", "payload": payload})
+        with contextlib.suppress(websockets.ConnectionClosed):  # refused at once: see `closed`
+            await sock.send({"type": "connection_init", "payload": payload})
         yield sock
 
 
@@ -83,13 +122,28 @@ async def acknowledged(host: str, token: str) -> contextlib.AbstractAsyncContext
     return connect(host, token)
 
 
-async def wait_for_subscribers(runtime: Runtime, count: int, timeout: float = 5) -> None:
-    """Block until the server's bus has `count` subscribers (subscribe is asynchronous)."""
+def subscriber_count(runtime: Runtime) -> int:
+    """Subscriptions the server serving `runtime` has registered for events."""
+    return int(_apps[id(runtime)].state.live.subscriber_count)
+
+
+async def wait_for_connections(runtime: Runtime, count: int, timeout: float = 5) -> None:
+    """Block until the server has `count` WebSockets open (a close completes asynchronously)."""
+    live = _apps[id(runtime)].state.live
     for _ in range(int(timeout / 0.01)):
-        if runtime.bus.subscriber_count == count:
+        if live.connection_count == count:
             return
         await asyncio.sleep(0.01)
-    raise AssertionError(f"{runtime.bus.subscriber_count} subscribers, expected {count}")
+    raise AssertionError(f"{live.connection_count} sockets, expected {count}")
+
+
+async def wait_for_subscribers(runtime: Runtime, count: int, timeout: float = 5) -> None:
+    """Block until the server has `count` subscribers (subscribe is asynchronous)."""
+    for _ in range(int(timeout / 0.01)):
+        if subscriber_count(runtime) == count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{subscriber_count(runtime)} subscribers, expected {count}")
 
 
 def http_client(host: str) -> httpx.AsyncClient:

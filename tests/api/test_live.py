@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import statistics
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,7 +13,12 @@ import pytest_asyncio
 import websockets
 
 from api.runtime import Runtime
-from tests.api.live_support import connect, http_client, serve, wait_for_subscribers
+from tests.api.live_support import (
+    connect,
+    running,
+    subscriber_count,
+    wait_for_subscribers,
+)
 from tests.api.rewards_support import create_reward, redeem
 from tests.support import Api
 
@@ -21,13 +29,8 @@ WALLET = """subscription { walletChanged { delta balance pending version
 @pytest_asyncio.fixture
 async def live(runtime: Runtime, program: str) -> AsyncIterator[tuple[Api, Runtime, str]]:
     """A running server with its own runtime (engine, bus) on the test database."""
-    server_runtime = Runtime(
-        settings=runtime.settings,
-        db=type(runtime.db)(runtime.settings.database_url),
-        clock=runtime.clock,
-    )
-    async with serve(server_runtime) as host, http_client(host) as client:
-        yield Api(client=client, runtime=server_runtime, program=program), server_runtime, host
+    async with running(runtime, program) as server:
+        yield server
 
 
 async def _ack(sock) -> None:  # type: ignore[no-untyped-def]
@@ -127,6 +130,8 @@ async def test_a_subscription_ends_when_its_token_expires(live) -> None:  # type
         await sock.subscribe("1", WALLET)
         message = await sock.receive(timeout=10)
         assert message == {"id": "1", "type": "complete"}
+        # then the socket closes: a client reconnects with a fresh token
+        assert (await sock.closed())[0] == 4403
     await wait_for_subscribers(runtime, 0)
 
 
@@ -163,3 +168,47 @@ async def test_a_disconnect_mid_stream_releases_the_subscriber(live) -> None:  #
             await sock.next_data()
         await wait_for_subscribers(runtime, 0)
     await asyncio.sleep(0)
+
+
+async def _read_latency(api: Api, token: str, reads: int = 15) -> float:
+    """Median seconds of a member's wallet read over HTTP."""
+    samples = []
+    for _ in range(reads):
+        started = time.perf_counter()
+        await api.ok("{ me { wallet { balance version } tier { name } } }", token=token)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+async def _settled(runtime: Runtime) -> None:
+    """Until the server's subscriber count stops changing (subscribing is asynchronous)."""
+    last, same = -1, 0
+    while same < 3:
+        await asyncio.sleep(0.05)
+        count = subscriber_count(runtime)
+        same, last = (same + 1 if count == last else 0), count
+
+
+@pytest.mark.asyncio
+async def test_a_subscription_flood_does_not_stall_other_members(live) -> None:  # type: ignore[no-untyped-def]
+    api, runtime, host = live
+    alice = await api.enroll("alice")
+    await api.enroll("bob")
+    bob = api.member("bob")
+    quiet = await _read_latency(api, bob)
+    token = api.member("alice")
+    async with contextlib.AsyncExitStack() as stack:
+        # alice opens 300 sockets with 10 subscriptions each (as far as the limits let her)
+        for _ in range(300):
+            sock = await stack.enter_async_context(connect(host, token))
+            with contextlib.suppress(websockets.ConnectionClosed):
+                for n in range(10):
+                    await sock.subscribe(str(n), WALLET)
+        await _settled(runtime)
+        # two purchases of hers: every subscription has two events to deliver, while bob reads
+        reads = asyncio.create_task(_read_latency(api, bob))
+        for n in range(2):
+            await api.purchase(alice["id"], f"o-{n}", 1000)
+        flooded = await reads
+    # a ratio, not a time, and generous: the old handler's reads waited seconds on the pool
+    assert flooded < 5 * quiet, (quiet, flooded)
