@@ -50,10 +50,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         runtime,
         schema=build_schema(
             production=production,
-            budget=CostBudget(
-                capacity=runtime.settings.cost_budget,
-                refill_per_second=runtime.settings.cost_refill_per_second,
-            ),
+            budget=CostBudget.for_database(runtime.db, runtime.settings),
+            cpu_seconds=runtime.settings.query_cpu_seconds,
         ),
         graphql_ide=None if production else "graphiql",
         allow_queries_via_get=True,

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import strawberry
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
 )
 from strawberry.schema.config import StrawberryConfig
 
+from api.documents import CachedParser, DocumentCache
 from api.errors import LoyaltyErrors
 from api.executor import LoyaltyExecutor
-from api.limits import CostBudget, CostLimiter, ValidationMemo
+from api.limits import QUERY_CPU_SECONDS, CostBudget, CostLimiter
 from api.mutations.instore import InStoreMutations
 from api.mutations.members import MemberMutations
 from api.mutations.points import PointsMutations
@@ -51,11 +54,18 @@ class Mutation(
 
 
 def build_schema(
-    *, production: bool = False, budget: CostBudget | None = None
+    *,
+    production: bool = False,
+    budget: CostBudget | None = None,
+    cpu_seconds: float = QUERY_CPU_SECONDS,
+    cpu_clock: Callable[[], float] = time.perf_counter,
+    documents: DocumentCache | None = None,
 ) -> strawberry.Schema:
-    """The schema with its limits; `budget` is the per-caller cost budget of one app."""
+    """The schema with its limits; `budget` is the per-caller cost budget of one app,
+    `cpu_seconds` the CPU one query may use (see api.limits), `documents` its cache of
+    parsed queries."""
     costs = budget or CostBudget()
-    memo = ValidationMemo()
+    cache = documents if documents is not None else DocumentCache()
     # The limiters' validation rules, built once: their constructors define a rule class
     # per call, and extensions are instantiated per request.
     rules = [
@@ -63,10 +73,10 @@ def build_schema(
         *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
     ]
     extensions = [
-        lambda: ParserCache(maxsize=1024),
+        lambda: CachedParser(cache),
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: CostLimiter(costs, memo),
+        lambda: CostLimiter(costs, cache, cpu_seconds, cpu_clock),
         lambda: LoyaltyErrors(request_id=current_request_id),
     ]
     if production:

@@ -43,7 +43,10 @@ class Settings(BaseSettings):
     )
     cost_budget: int = Field(default=2_000, description="Query cost a caller may burst.")
     cost_refill_per_second: float = Field(
-        default=200.0, description="Query cost a caller regains per second."
+        default=100.0, description="Query cost a caller regains per second."
+    )
+    query_cpu_seconds: float = Field(
+        default=1.0, gt=0, description="CPU one query may use before it stops (QUERY_TIMEOUT)."
     )
     max_page_size: int = 100
     var_dir: Path = VAR_DIR
