@@ -17,6 +17,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # UNLOGGED: a charge then commits without waiting for a WAL flush (4.9 ms -> 2.5 ms a
+    # charge on the development machine); after a crash the table is empty, which means
+    # every bucket is full: harmless. Only PostgreSQL uses the table.
+    postgresql = op.get_bind().dialect.name == 'postgresql'
     op.create_table(
         'cost_bucket',
         sa.Column('caller', sa.Text(), nullable=False),
@@ -24,6 +28,7 @@ def upgrade() -> None:
         sa.Column('updated_at', sa.Float(), nullable=False),
         sa.Column('charged', sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint('caller'),
+        prefixes=['UNLOGGED'] if postgresql else [],
     )
 
 
