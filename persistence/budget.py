@@ -3,10 +3,15 @@
 One statement per request: an upsert that refills the caller's bucket for the time
 since its last charge, takes the cost when it fits and returns what is left, atomically
 (the row is locked for the statement). It runs in autocommit on a pooled connection that
-goes back to the pool before the operation executes: one round trip, measured at about
-0.3 ms on a local server (see README, "Query cost"). Every `CLEANUP_EVERY` charges a
-process also deletes buckets idle long enough to be full again (a missing row means a
-full bucket), so the table holds about the callers of the last minute or so.
+goes back to the pool before the operation executes: one round trip. Measured with a
+loop of 2,000 charges against the local server on the (busy, load 8 on 2 cores)
+development machine: 2.2 to 2.9 ms a charge, as long as a bare `SELECT 1` through the
+same pool (3.0 ms); 3.7 to 4.9 ms before the table was UNLOGGED (each charge waited
+for a WAL flush). In-process buckets (SQLite) take 6 to 9 µs.
+
+Every `CLEANUP_EVERY` charges a process also deletes buckets idle long enough to be
+full again (a missing row means a full bucket), so the table holds about the callers
+of the last minute or two.
 """
 
 from __future__ import annotations
