@@ -146,9 +146,10 @@ class CostBudget:
     def for_database(
         cls, db: Database, settings: Settings, clock: Callable[[], float] = time.time
     ) -> CostBudget:
-        """Shared by all processes in PostgreSQL, in the process with SQLite."""
+        """Shared by all processes in PostgreSQL (unless `cost_budget_shared` is off), in
+        the process with SQLite."""
         store: BucketStore = MemoryBuckets()
-        if not db.is_sqlite:
+        if not db.is_sqlite and settings.cost_budget_shared:
             from persistence.budget import SqlBuckets
 
             store = SqlBuckets(db)

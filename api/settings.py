@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     cost_refill_per_second: float = Field(
         default=100.0, description="Query cost a caller regains per second."
     )
+    cost_budget_shared: bool = Field(
+        default=True,
+        description="With PostgreSQL, share budgets across processes through the cost_bucket "
+        "table (one statement per request); false keeps one budget per process.",
+    )
     query_cpu_seconds: float = Field(
         default=1.0, gt=0, description="CPU one query may use before it stops (QUERY_TIMEOUT)."
     )

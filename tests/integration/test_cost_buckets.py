@@ -63,3 +63,10 @@ async def test_idle_buckets_are_forgotten(
             {"a": idle, "b": busy},
         )
         assert [r.caller for r in rows] == [busy]
+
+
+@pytest.mark.asyncio
+async def test_sharing_can_be_turned_off(runtime: Runtime) -> None:
+    settings = runtime.settings.model_copy(update={"cost_budget_shared": False})
+    budget = CostBudget.for_database(runtime.db, settings)
+    assert isinstance(budget.store, MemoryBuckets)
