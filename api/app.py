@@ -55,10 +55,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     trusted = load_trusted_documents(runtime.settings)
     schema = build_schema(
         production=production,
-        budget=CostBudget(
-            capacity=runtime.settings.cost_budget,
-            refill_per_second=runtime.settings.cost_refill_per_second,
-        ),
+        budget=CostBudget.for_database(runtime.db, runtime.settings),
+        cpu_seconds=runtime.settings.query_cpu_seconds,
         trusted=trusted,
         metrics=collected,
     )

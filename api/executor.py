@@ -8,6 +8,10 @@ no field extensions) and whose type is a scalar or enum, that work changes nothi
 this executor reads the attribute and coerces it directly, with the same errors and
 null handling. Every other field, and every field when resolver middleware is active,
 takes graphql-core's own path.
+
+A query also runs against its CPU ceiling (`api.limits.CpuMeter`): every field enters
+and leaves the meter, and once it is spent the first field refused raises
+`QueryTimeout` and the rest are skipped (the limiter then answers with that one error).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from graphql import (
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
+
+from api.limits import QueryTimeout, current_cpu_meter
 
 _DEFINITION = "strawberry-definition"
 
@@ -59,7 +65,35 @@ def _plan(parent_type: GraphQLObjectType, field_name: str) -> _Plain | None:
 
 
 class LoyaltyExecutor(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._meter = current_cpu_meter()
+
     def execute_field(  # type: ignore[override]
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        meter = self._meter
+        if meter is None:
+            return self._execute_field(
+                parent_type, source, field_details_list, path, position_context
+            )
+        if not meter.enter():
+            if meter.first_refusal():
+                raise QueryTimeout("The query ran out of CPU time.")
+            return Undefined
+        try:
+            return self._execute_field(
+                parent_type, source, field_details_list, path, position_context
+            )
+        finally:
+            meter.leave()
+
+    def _execute_field(
         self,
         parent_type: GraphQLObjectType,
         source: Any,

@@ -31,6 +31,8 @@ from domain.ports import UnitOfWork
 from domain.services import partners
 from domain.times import utc_time
 
+REWARD_STATS_SHOWN = 100  # by reward id; a cap so the query can be priced (api/pricing.py)
+
 
 @strawberry.input(description="The terms of a partner deal.")
 class UpdatePartnerTermsInput:
@@ -310,7 +312,8 @@ class PartnerQueries:
         return connection(edges, len(rows) > size, after)
 
     @strawberry.field(
-        description="Partners: redemptions, points and use of each of their rewards.",
+        description="Partners: redemptions, points and use of each of their rewards "
+        f"(at most {REWARD_STATS_SHOWN}).",
         permission_classes=[PartnerOnly],
     )
     async def partner_reward_stats(self, info: Info) -> list[PartnerRewardStats]:
@@ -318,7 +321,7 @@ class PartnerQueries:
         program = await context.program()
         async with context.reader() as uow:
             partner = await partners.partner_of(uow, context.caller(), program)
-            stats = await uow.partners.reward_stats(program.id, partner.id)
+            stats = await uow.partners.reward_stats(program.id, partner.id, REWARD_STATS_SHOWN)
             rewards = {
                 r.id: r
                 for r in await uow.rewards.get_many(program.id, [s.reward_id for s in stats])

@@ -25,7 +25,6 @@ import re
 from collections import OrderedDict
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +33,9 @@ from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from api.documents import DocumentCache
+
 APQ_MAX_BYTES = 8 * 1024 * 1024
-PARSE_CACHE_SIZE = 1024
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -231,11 +231,6 @@ def _not_allowed() -> PersistedQueryError:
     )
 
 
-@lru_cache(maxsize=PARSE_CACHE_SIZE)
-def _cached_parse(query: str, **options: Any) -> DocumentNode:
-    return parse(query, **options)
-
-
 class DocumentParser(SchemaExtension):
     """Parses each distinct document text once: trusted documents were parsed at start,
     others go through a bounded cache. A text that does not parse is left to strawberry's
@@ -244,8 +239,9 @@ class DocumentParser(SchemaExtension):
     Then it checks GraphQL's GetOperation(): without `operationName` a document must hold
     one operation (strawberry would quietly run the first)."""
 
-    def __init__(self, trusted: TrustedDocuments | None = None) -> None:
+    def __init__(self, trusted: TrustedDocuments | None, cache: DocumentCache) -> None:
         self.trusted = trusted
+        self.cache = cache
 
     def on_parse(self) -> Iterator[None]:
         ctx = self.execution_context
@@ -253,8 +249,14 @@ class DocumentParser(SchemaExtension):
         if known is not None:
             ctx.graphql_document = known
         elif ctx.query:
-            with contextlib.suppress(GraphQLError):
-                ctx.graphql_document = _cached_parse(ctx.query, **ctx.parse_options)
+            entry = self.cache.get(ctx.query)
+            if entry is not None:
+                ctx.graphql_document = entry.document
+            else:
+                with contextlib.suppress(GraphQLError):
+                    document = parse(ctx.query, **ctx.parse_options)
+                    self.cache.put(ctx.query, document)
+                    ctx.graphql_document = document
         yield
 
     def on_validate(self) -> Iterator[None]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import strawberry
 from graphql import specified_rules
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
@@ -14,10 +17,11 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from api.campaigns import CampaignMutations
+from api.documents import DocumentCache
 from api.errors import LoyaltyErrors, LoyaltySchema
 from api.executor import LoyaltyExecutor
 from api.input_text import guard_mutations
-from api.limits import CostBudget, CostLimiter, ValidationMemo
+from api.limits import QUERY_CPU_SECONDS, CostBudget, CostLimiter
 from api.metrics import Metrics, OperationMetrics
 from api.mutations.instore import InStoreMutations
 from api.mutations.members import MemberMutations
@@ -83,17 +87,23 @@ def build_schema(
     budget: CostBudget | None = None,
     trusted: TrustedDocuments | None = None,
     metrics: Metrics | None = None,
+    cpu_seconds: float = QUERY_CPU_SECONDS,
+    cpu_clock: Callable[[], float] = time.perf_counter,
+    documents: DocumentCache | None = None,
 ) -> strawberry.Schema:
     """The schema with its limits; `budget` is the per-caller cost budget of one app;
-    `trusted` documents (see `load_trusted_documents`) skip parsing and validation."""
+    `trusted` documents (see `load_trusted_documents`) skip parsing and validation;
+    `cpu_seconds` is the CPU one query may use (see api.limits), `documents` the cache of
+    parsed and validated queries."""
     costs = budget or CostBudget()
     rules = extra_rules(production)
-    memo = ValidationMemo(validated=trusted.parsed if trusted is not None else None)
+    cache = documents if documents is not None else DocumentCache()
+    known = trusted.parsed if trusted is not None else None
     extensions = [
-        lambda: DocumentParser(trusted),
+        lambda: DocumentParser(trusted, cache),
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: CostLimiter(costs, memo),
+        lambda: CostLimiter(costs, cache, cpu_seconds, cpu_clock, known),
         lambda: LoyaltyErrors(request_id=current_request_id),
     ]
     if metrics is not None:

@@ -60,7 +60,15 @@ class Settings(BaseSettings):
     )
     cost_budget: int = Field(default=2_000, description="Query cost a caller may burst.")
     cost_refill_per_second: float = Field(
-        default=200.0, description="Query cost a caller regains per second."
+        default=100.0, description="Query cost a caller regains per second."
+    )
+    cost_budget_shared: bool = Field(
+        default=True,
+        description="With PostgreSQL, share budgets across processes through the cost_bucket "
+        "table (one statement per request); false keeps one budget per process.",
+    )
+    query_cpu_seconds: float = Field(
+        default=1.0, gt=0, description="CPU one query may use before it stops (QUERY_TIMEOUT)."
     )
     max_page_size: int = 100
     ws_max_message_bytes: int = Field(

@@ -441,7 +441,7 @@ class PartnerRepository(Protocol):
     ) -> list[PartnerRedemptionRow]: ...
 
     async def reward_stats(
-        self, program_id: uuid.UUID, partner_id: uuid.UUID
+        self, program_id: uuid.UUID, partner_id: uuid.UUID, limit: int
     ) -> list[RewardStats]: ...
 
 

@@ -184,7 +184,9 @@ class SqlPartnerRepository:
             for row in await self.conn.execute(stmt.limit(limit))
         ]
 
-    async def reward_stats(self, program_id: uuid.UUID, partner_id: uuid.UUID) -> list[RewardStats]:
+    async def reward_stats(
+        self, program_id: uuid.UUID, partner_id: uuid.UUID, limit: int
+    ) -> list[RewardStats]:
         live = redemptions_t.c.status.in_(("ISSUED", "USED"))
         result = await self.conn.execute(
             select(
@@ -200,5 +202,6 @@ class SqlPartnerRepository:
             .where(rewards_t.c.program_id == program_id, rewards_t.c.partner_id == partner_id)
             .group_by(rewards_t.c.id)
             .order_by(rewards_t.c.id)
+            .limit(limit)
         )
         return [RewardStats(row[0], row[1], int(row[2]), row[3], row[4]) for row in result]

@@ -11,6 +11,7 @@ from persistence.tables.core import (
     metadata,
 )
 from persistence.tables.instore import AuditEventRow, StaffWindowRow
+from persistence.tables.limits import CostBucketRow
 from persistence.tables.partners import ClosedStatementRow, PartnerTermsRow, SettlementEntryRow
 from persistence.tables.payments import PointsPaymentRow, PointsPaymentTakeRow
 from persistence.tables.purchases import CampaignRow, PurchaseRow
@@ -20,6 +21,7 @@ __all__ = [
     "AuditEventRow",
     "CampaignRow",
     "ClosedStatementRow",
+    "CostBucketRow",
     "IdempotencyKeyRow",
     "LedgerEntryRow",
     "LotRow",

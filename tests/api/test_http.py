@@ -65,7 +65,7 @@ async def test_queries_work_over_get(api: Api) -> None:
         params={"query": "{ program { slug } }"},
         headers={"Authorization": f"Bearer {api.admin()}"},
     )
-    assert response.json() == {"data": {"program": {"slug": api.program}}}
+    assert response.json()["data"] == {"program": {"slug": api.program}}
 
 
 @pytest.mark.asyncio

@@ -29,9 +29,11 @@ async def test_wallet_screen_takes_four_statements_at_any_page_size(
     # when the app loads the wallet screen
     with StatementCounter(runtime) as counter:
         data = await api.ok(WALLET_SCREEN, {"first": first}, api.member("alice"))
-    # then: program+tiers, member+wallet, history, qualifying points
+    # then: program+tiers, member+wallet, history, qualifying points (and, on PostgreSQL,
+    # the shared cost budget's one statement, counted in tests/api/test_limits.py)
     assert len(data["me"]["wallet"]["history"]["edges"]) == min(first, 25)
-    assert counter.count == 4, counter.statements
+    reads = [s for s in counter.statements if "cost_bucket" not in s]
+    assert len(reads) == 4, counter.statements
 
 
 @pytest.mark.asyncio
@@ -42,4 +44,5 @@ async def test_staff_member_lookup_is_bounded_too(api: Api, runtime: Runtime) ->
     with StatementCounter(runtime) as counter:
         data = await api.ok(query, {"id": member["id"]}, api.admin())
     assert data["member"]["wallet"]["balance"] == 100
-    assert counter.count <= 3, counter.statements
+    reads = [s for s in counter.statements if "cost_bucket" not in s]
+    assert len(reads) <= 3, counter.statements

@@ -54,6 +54,8 @@ class Server:
         self.port = free_port()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")}
         self.env.update(LOYALTY_DATABASE_URL=url, LOYALTY_JWT_SECRET=secret, PYTHONPATH=str(ROOT))
+        # one admin fires every write as fast as it can; the budget has its own tests
+        self.env.update(LOYALTY_COST_BUDGET="10000000")
         self.tmp = tmp
         self.process: subprocess.Popen[bytes] | None = None
 
