@@ -39,8 +39,9 @@ def test_campaign_window_edges_and_minimum_tier(at: datetime, tier: Tier, expect
 
 def test_exclusions_multipliers_and_bonus_threshold() -> None:
     lines = [OrderLine("a", "Shoes", 1, 5000), OrderLine("b", "gift-cards", 1, 5000)]
-    # shoes 500 x2 = 1000, gift cards 0; total 100.00 reaches the 50-point bonus
-    assert earn(10_000, lines, BASE, START - timedelta(days=5)) == 1050
+    # shoes 500 x2 = 1000, gift cards 0; only the 50.00 of shoes count towards the bonus
+    assert earn(10_000, lines, BASE, START - timedelta(days=5)) == 1000
+    assert earn(15_000, [*lines, OrderLine("c", None, 1, 5000)], BASE, START) == 1550
     assert earn(9_999, [OrderLine("a", None, 1, 9_999)], BASE, START - timedelta(days=5)) == 999
 
 
