@@ -137,7 +137,14 @@ def expected_reasons(
 
 
 def check_breakdown(breakdown: EarnBreakdown, order: Order, expected: list[str]) -> None:
+    """Reasons name what counted; the bonus counts only the spend that earns."""
     assert list(breakdown.reasons) == expected, (breakdown.reasons, expected)
+    earning = order.shipping + sum(
+        line.amount_minor for line in order.lines if RULES.multiplier_for(line.category) > 0
+    )
+    assert RULES.bonus_threshold_minor is not None
+    bonus = RULES.bonus_points if earning >= RULES.bonus_threshold_minor else 0
+    assert breakdown.bonus_points == bonus, (breakdown.bonus_points, earning)
     for line in breakdown.lines:
         exact = Fraction(line.amount_minor * RATE.points, RATE.per_amount_minor)
         assert line.points == int(exact * applied(line.reasons)), line
