@@ -17,7 +17,7 @@ from api.types.wallet import Wallet
 from domain import earning
 from domain.errors import InvalidInput
 from domain.ports import UnitOfWork
-from domain.services import programs, purchases
+from domain.services import programs, purchases, refunds
 
 
 @strawberry.input(
@@ -315,15 +315,15 @@ class PurchaseMutations:
     ) -> RefundPurchasePayload:
         context = info.context
 
-        async def use_case(uow: UnitOfWork) -> purchases.RefundResult:
-            command = purchases.RefundPurchase(
+        async def use_case(uow: UnitOfWork) -> refunds.RefundResult:
+            command = refunds.RefundPurchase(
                 order_id=input.order_id,
                 amount_minor=input.amount.amount_minor if input.amount else None,
                 currency=input.amount.currency if input.amount else None,
                 idempotency_key=input.idempotency_key,
                 lines=tuple(line.to_refund() for line in input.lines or ()),
             )
-            return await purchases.refund_purchase(
+            return await refunds.refund_purchase(
                 uow, context.runtime.clock, context.caller(), command
             )
 

@@ -30,7 +30,7 @@ from domain import tiers
 from domain.earning import Campaign, EarnBreakdown, OrderLine, RefundLine, compute_earn
 from domain.errors import InvalidInput
 from domain.model import EarnRate, EarnRules, Principal, Role, Tier
-from domain.services import members, programs, purchases
+from domain.services import members, programs, purchases, refunds
 from tests.support import MovableClock, unique_slug
 
 EXAMPLES = int(os.environ.get("LOYALTY_EARNING_EXAMPLES", "60"))
@@ -219,12 +219,12 @@ class Scenario:
 
     async def refund(
         self, order: Order, amount: int | None, lines: tuple[RefundLine, ...] = ()
-    ) -> purchases.RefundResult:
-        command = purchases.RefundPurchase(
+    ) -> refunds.RefundResult:
+        command = refunds.RefundPurchase(
             order.order_id, amount, "EUR", uuid.uuid4().hex, lines=lines
         )
         async with self.runtime.uow() as uow:
-            return await purchases.refund_purchase(uow, self.runtime.clock, self.admin, command)
+            return await refunds.refund_purchase(uow, self.runtime.clock, self.admin, command)
 
     async def standing(self) -> tuple[int, uuid.UUID]:
         async with self.runtime.reader() as uow:
