@@ -106,11 +106,10 @@ def _money_without_lines(command: RefundPurchase, currency: str, field: tuple[st
 
 
 def _request_of(order_id: str, command: RefundPurchase) -> dict:  # type: ignore[type-arg]
-    return {
-        "order": order_id,
-        "amount": None if command.lines else command.amount_minor,
-        "lines": [[line.sku, line.quantity, line.unit_price_minor] for line in command.lines],
-    }
+    if not command.lines:  # as before lines could be named: earlier keys still replay
+        return {"order": order_id, "amount": command.amount_minor}
+    lines = [[line.sku, line.quantity, line.unit_price_minor] for line in command.lines]
+    return {"order": order_id, "lines": lines}
 
 
 async def refund_purchase(

@@ -86,6 +86,10 @@ async def test_a_refunded_line_takes_back_what_it_earned_and_nothing_more(api: A
     assert gift == {"pointsReversed": 0, "wallet": {"balance": 1250}, "errors": []}
     # shoes one by one, then the socks: exactly what each earned
     assert (await refund(api, "ord-100", "r-2", [{"sku": "shoe"}]))["pointsReversed"] == 600
+    retry = await refund(api, "ord-100", "r-2", [{"sku": "shoe"}])  # same key: once
+    assert retry == {"pointsReversed": 600, "wallet": {"balance": 650}, "errors": []}
+    conflict = await refund(api, "ord-100", "r-2", [{"sku": "sock"}])
+    assert conflict["errors"][0]["code"] == "IDEMPOTENCY_CONFLICT"
     assert (await refund(api, "ord-100", "r-3", [{"sku": "shoe"}]))["pointsReversed"] == 600
     socks = await refund(api, "ord-100", "r-4", [{"sku": "sock", "unitPriceMinor": 500}])
     assert socks["pointsReversed"] == 50
