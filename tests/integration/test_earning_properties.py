@@ -33,7 +33,7 @@ from domain.model import EarnRate, EarnRules, Principal, Role, Tier
 from domain.services import members, programs, purchases, refunds
 from tests.support import MovableClock, unique_slug
 
-EXAMPLES = int(os.environ.get("LOYALTY_EARNING_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("LOYALTY_EARNING_EXAMPLES", "100"))
 NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)  # mid-period: one qualifying year throughout
 RATE = EarnRate(10, 100)
 RULES = EarnRules((("shoes", 2000), ("bags", 1500), ("gift-cards", 0)), 5000, 50)
