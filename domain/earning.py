@@ -75,17 +75,59 @@ class Campaign:
 
 
 @dataclass(frozen=True)
+class LineEarning:
+    """What one part of an order earned and the rules that counted for it, kept with the
+    purchase so a refund of the line takes back exactly this. `sku` None: the part of the
+    total that no line covers (e.g. shipping)."""
+
+    sku: str | None
+    category: str | None
+    quantity: int
+    unit_price_minor: int
+    amount_minor: int  # paid for the whole line: its price, scaled down by an order discount
+    category_permille: int  # 0: excluded
+    campaign: str | None  # the campaign that counted (the best running one), if any
+    campaign_permille: int
+    points: int
+    reasons: tuple[str, ...]
+
+    def amount_for(self, quantity: int) -> int:
+        """What `quantity` of the line's units were paid (floored share of the line)."""
+        return self.amount_minor * quantity // self.quantity if self.quantity else 0
+
+
+@dataclass(frozen=True)
 class EarnBreakdown:
-    """What an order earns and why: EARN points, a spend BONUS, and the reasons."""
+    """What an order earns and why: EARN points, a spend BONUS, the reasons (each rule that
+    counted, once) and what every line earned under which rules."""
 
     base_points: int
     points: int
     bonus_points: int
     reasons: tuple[str, ...]
+    lines: tuple[LineEarning, ...]
+    rate: EarnRate  # the rules it was earned with, for refunds
+    tier_permille: int
+    bonus_threshold_minor: int | None
 
     @property
     def total(self) -> int:
         return self.points + self.bonus_points
+
+    @property
+    def qualifying_minor(self) -> int:
+        """Spend that earns points (lines neither excluded nor at 0x): what the bonus counts."""
+        return qualifying_spend(self.lines, [line.quantity for line in self.lines])
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    """A refunded line: the shop's sku and how many units; the unit price, if given, picks
+    among lines of the same sku."""
+
+    sku: str
+    quantity: int
+    unit_price_minor: int | None = None
 
 
 MAX_LINES = 200
@@ -111,6 +153,56 @@ def validate_lines(lines: Sequence[OrderLine], field: tuple[str, ...]) -> tuple[
     return tuple(lines)
 
 
+def line_points(amount_minor: int, rate: EarnRate, category: int, tier: int, campaign: int) -> int:
+    """Points of one line: amount at the rate times its multipliers (thousandths), floored."""
+    return (amount_minor * rate.points * category * tier * campaign) // (
+        rate.per_amount_minor * _SCALE
+    )
+
+
+def qualifying_spend(lines: Sequence[LineEarning], quantities: Sequence[int]) -> int:
+    """Money of the given quantities of lines that earn points (excluded lines do not count)."""
+    return sum(
+        line.amount_for(quantity)
+        for line, quantity in zip(lines, quantities, strict=True)
+        if line.category_permille > 0
+    )
+
+
+def _best_campaign(
+    campaigns: Sequence[Campaign],
+    ranks: dict[uuid.UUID, int],
+    tier: Tier,
+    at: datetime,
+    category: str | None,
+) -> Campaign | None:
+    best: Campaign | None = None
+    for campaign in campaigns:
+        min_rank = ranks.get(campaign.min_tier_id, 0) if campaign.min_tier_id else 0
+        if (
+            campaign.applies(at, tier.rank, min_rank, category)
+            and campaign.multiplier_permille > 1000
+            and (best is None or campaign.multiplier_permille > best.multiplier_permille)
+        ):
+            best = campaign
+    return best
+
+
+def _line_reasons(
+    category: str | None, category_m: int, campaign: Campaign | None, tier: Tier
+) -> tuple[str, ...]:
+    if category_m == 0:  # excluded: nothing else counts on it
+        return (f"no points on {category}",)
+    reasons = []
+    if category_m != 1000 and category:
+        reasons.append(f"{category_m / 1000:g}x {category}")
+    if campaign is not None:
+        reasons.append(f"{campaign.name} {campaign.multiplier_permille / 1000:g}x")
+    if tier.multiplier_permille != 1000:
+        reasons.append(f"{tier.earn_multiplier:g}x {tier.name}")
+    return tuple(reasons)
+
+
 def compute_earn(
     amount_minor: int,
     lines: Sequence[OrderLine],
@@ -121,62 +213,96 @@ def compute_earn(
     campaigns: Sequence[Campaign],
     at: datetime,
 ) -> EarnBreakdown:
-    """Points for an order: per line (category multiplier or exclusion, best campaign),
-    times the tier multiplier, floored once at the end; plus the spend-threshold bonus.
+    """Points for an order, line by line: category multiplier or exclusion, the best running
+    campaign and the tier multiplier, floored per line; plus the spend-threshold bonus when
+    the spend that earns (not excluded) reaches it. Reasons name only what counted.
 
     Lines describe how the total splits over categories: if they add up to more than the
     total (a discount), each is scaled down; what they leave uncovered (e.g. shipping)
     earns at the base rate.
     """
     ranks = {t.id: t.rank for t in tiers}
-    parts: list[tuple[int, str | None]] = []  # (amount, category)
+    parts: list[tuple[OrderLine | None, int]] = []
     covered = sum(line.amount_minor for line in lines)
-    for line in lines:
-        amount = line.amount_minor
+    for order_line in lines:
+        amount = order_line.amount_minor
         if covered > amount_minor:
             amount = amount * amount_minor // covered
-        parts.append((amount, line.category))
+        parts.append((order_line, amount))
     if covered < amount_minor:
-        parts.append((amount_minor - covered, None))
-    reasons: list[str] = []
-    numerator = 0
-    for amount, category in parts:
+        parts.append((None, amount_minor - covered))
+    earned: list[LineEarning] = []
+    for line, amount in parts:
+        category = line.category if line else None
         category_m = rules.multiplier_for(category)
-        campaign_m = 1000
-        for campaign in campaigns:
-            min_rank = ranks.get(campaign.min_tier_id, 0) if campaign.min_tier_id else 0
-            if campaign.applies(at, tier.rank, min_rank, category):
-                if campaign.multiplier_permille > campaign_m:
-                    campaign_m = campaign.multiplier_permille
-                reason = f"{campaign.name} {campaign.multiplier_permille / 1000:g}x"
-                if reason not in reasons:
-                    reasons.append(reason)
-        if category_m != 1000 and category:
-            note = (
-                f"no points on {category}"
-                if category_m == 0
-                else f"{category_m / 1000:g}x {category}"
+        campaign = _best_campaign(campaigns, ranks, tier, at, category) if category_m else None
+        campaign_m = campaign.multiplier_permille if campaign else 1000
+        earned.append(
+            LineEarning(
+                sku=line.sku if line else None,
+                category=category,
+                quantity=line.quantity if line else 1,
+                unit_price_minor=line.unit_price_minor if line else amount,
+                amount_minor=amount,
+                category_permille=category_m,
+                campaign=campaign.name if campaign else None,
+                campaign_permille=campaign_m,
+                points=line_points(amount, rate, category_m, tier.multiplier_permille, campaign_m),
+                reasons=_line_reasons(category, category_m, campaign, tier),
             )
-            if note not in reasons:
-                reasons.append(note)
-        numerator += amount * rate.points * category_m * tier.multiplier_permille * campaign_m
-    points = numerator // (rate.per_amount_minor * _SCALE)
-    if tier.multiplier_permille != 1000:
-        reasons.append(f"{tier.earn_multiplier:g}x {tier.name}")
+        )
+    reasons: list[str] = []
+    for part in earned:
+        reasons.extend(reason for reason in part.reasons if reason not in reasons)
+    quantities = [part.quantity for part in earned]
+    threshold = rules.bonus_threshold_minor
     bonus = 0
-    if rules.bonus_threshold_minor is not None and amount_minor >= rules.bonus_threshold_minor:
+    if threshold is not None and qualifying_spend(earned, quantities) >= threshold:
         bonus = rules.bonus_points
     return EarnBreakdown(
         base_points=base_points(amount_minor, rate),
-        points=points,
+        points=sum(part.points for part in earned),
         bonus_points=bonus,
         reasons=tuple(reasons),
+        lines=tuple(earned),
+        rate=rate,
+        tier_permille=tier.multiplier_permille,
+        bonus_threshold_minor=threshold,
     )
 
 
+def earned_with(order: EarnBreakdown, quantities: Sequence[int]) -> int:
+    """What the order earns with only `quantities` of its lines left, under the rules it was
+    credited with (its campaign, tier multiplier and bonus, not today's)."""
+    points = sum(
+        line_points(
+            line.amount_for(quantity),
+            order.rate,
+            line.category_permille,
+            order.tier_permille,
+            line.campaign_permille,
+        )
+        for line, quantity in zip(order.lines, quantities, strict=True)
+    )
+    threshold = order.bonus_threshold_minor
+    keeps_bonus = threshold is not None and qualifying_spend(order.lines, quantities) >= threshold
+    return points + (order.bonus_points if keeps_bonus else 0)
+
+
+def kept_points(order: EarnBreakdown, quantities: Sequence[int], proportional_minor: int) -> int:
+    """Points an order keeps with `quantities` of its lines left and `proportional_minor`
+    refunded without naming lines (that money takes its share of what the lines earn)."""
+    earned = earned_with(order, quantities)
+    money = sum(line.amount_for(q) for line, q in zip(order.lines, quantities, strict=True))
+    if money <= 0:
+        return earned
+    return earned - earned * min(proportional_minor, money) // money
+
+
 def refund_reversal(earned: int, amount_minor: int, refunded_before: int, refunding: int) -> int:
-    """Points to take back for a refund: proportional to the money refunded so far, never
-    more than was earned in all (repeated partial refunds add up exactly)."""
+    """Points to take back for a refund of an order kept without its lines: proportional to
+    the money refunded so far, never more than was earned in all (repeated partial refunds
+    add up exactly)."""
     total_refunded = min(amount_minor, refunded_before + refunding)
     target = earned * total_refunded // amount_minor
     already = earned * min(amount_minor, refunded_before) // amount_minor

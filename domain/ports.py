@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from domain.audit import AuditEvent
-from domain.earning import Campaign
+from domain.earning import Campaign, EarnBreakdown
 from domain.events import Event
 from domain.idempotency import IdempotencyRecord
 from domain.model import (
@@ -345,13 +345,21 @@ class PurchaseRepository(Protocol):
         points: int,
         entry_ids: list[uuid.UUID],
         occurred_at: datetime,
+        earning: EarnBreakdown | None = None,
     ) -> None: ...
 
     async def get(self, program_id: uuid.UUID, order_id: str) -> PurchaseRecord | None: ...
 
     async def add_refund(
-        self, program_id: uuid.UUID, purchase_id: uuid.UUID, refunded_minor: int, points: int
-    ) -> None: ...
+        self,
+        program_id: uuid.UUID,
+        purchase_id: uuid.UUID,
+        refunded_minor: int,
+        points: int,
+        refunded_quantities: tuple[int, ...] | None = None,
+    ) -> None:
+        """Add a refund's money and points; `refunded_quantities`: the lines' new totals."""
+        ...
 
     async def campaigns(self, program_id: uuid.UUID, at: datetime) -> list[Campaign]:
         """Campaigns running at `at`."""

@@ -112,3 +112,51 @@ def paid_fee(tier: Tier, points: int) -> int | None:
     ):
         return tier.reduced_fee_minor
     return tier.paid_fee_minor
+
+
+def floor_window(
+    period: QualifyingPeriod, now: datetime, valid_until: datetime | None
+) -> tuple[datetime, datetime] | None:
+    """For a tier reached in the current qualifying period, the [start, end) of the period
+    whose points decide the tier kept from before it; None when the member holds the tier
+    from an earlier period (kept, or evaluated), which refunds do not take away.
+
+    Calendar years: a tier reached this year is kept until the end of next year, so it is
+    valid beyond this year's end; the floor is the tier last year's points earn. Rolling
+    12 months: a tier reached at `t` is valid until `t + 12 months`; the floor is the tier
+    of the 12 months before `t` (for an evaluated tier that is the tier itself).
+    """
+    if valid_until is None:
+        return None
+    if period is QualifyingPeriod.ROLLING_12_MONTHS:
+        return add_months(valid_until, -24), add_months(valid_until, -12)
+    start, end = calendar_period(now)
+    if valid_until <= end:
+        return None
+    return datetime(start.year - 1, 1, 1, tzinfo=UTC), start
+
+
+def after_refund(
+    tiers: Sequence[Tier],
+    current: Tier,
+    qualifying_points: int,
+    floor_points: int,
+    period: QualifyingPeriod,
+    now: datetime,
+    valid_until: datetime,
+) -> tuple[Tier, datetime | None] | None:
+    """The tier (and until when it is kept) after a refund lowered the qualifying points of
+    a member whose tier was reached in this period: the tier the points still reach, never
+    below the one kept from before (`floor_points`); None when the current tier stays."""
+    reached = tier_for_points(tiers, qualifying_points)
+    floor = tier_for_points(tiers, floor_points)
+    new = reached if reached.rank >= floor.rank else floor
+    if new.rank >= current.rank:
+        return None
+    if new.rank == 0:
+        return new, None
+    if new.rank == reached.rank:  # still reached in this period: kept as long as before
+        return new, valid_until
+    if period is QualifyingPeriod.ROLLING_12_MONTHS:
+        return new, add_months(valid_until, -12)  # evaluated from the reach on, as jobs do
+    return new, calendar_period(now)[1]  # kept from last year: until this year ends

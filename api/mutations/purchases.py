@@ -15,19 +15,35 @@ from api.permissions import MemberStaffOrAdmin, StaffOrAdmin
 from api.types.program import MoneyInput
 from api.types.wallet import Wallet
 from domain import earning
+from domain.errors import InvalidInput
 from domain.ports import UnitOfWork
-from domain.services import purchases
+from domain.services import purchases, refunds
 
 
-@strawberry.input(description="One line of an order, for category rules and campaigns.")
+@strawberry.input(
+    description="One line of an order, for category rules and campaigns; in a refund, the "
+    "line refunded (sku and quantity are enough)."
+)
 class OrderLineInput:
     sku: str = strawberry.field(description="Product id in the shop.")
-    category: str | None = strawberry.field(default=None, description="Product category.")
+    category: str | None = strawberry.field(
+        default=None, description="Product category (not needed in a refund)."
+    )
     quantity: int = strawberry.field(default=1, description="How many (1 to 100,000).")
-    unit_price_minor: int = strawberry.field(description="Price of one, in minor units.")
+    unit_price_minor: int | None = strawberry.field(
+        default=None,
+        description="Price of one, in minor units. Required in recordPurchase and previewEarn; "
+        "in refundPurchase it picks among lines of the same sku (and is needed only for "
+        "orders recorded without lines).",
+    )
 
-    def to_domain(self) -> earning.OrderLine:
+    def to_domain(self, at: tuple[str, ...]) -> earning.OrderLine:
+        if self.unit_price_minor is None:
+            raise InvalidInput("unitPriceMinor is required.", (*at, "unitPriceMinor"))
         return earning.OrderLine(self.sku, self.category, self.quantity, self.unit_price_minor)
+
+    def to_refund(self) -> earning.RefundLine:
+        return earning.RefundLine(self.sku, self.quantity, self.unit_price_minor)
 
 
 @strawberry.input(description="A purchase to credit to a member.")
@@ -46,16 +62,70 @@ class RecordPurchaseInput:
     )
 
 
+@strawberry.type(description="What one line of an order earns, and the rules that counted for it.")
+class EarnLine:
+    sku: str | None = strawberry.field(
+        description="The line's sku; null for the part of the total no line covers "
+        "(e.g. shipping), which earns at the base rate."
+    )
+    category: str | None = strawberry.field(description="The line's category, as given.")
+    quantity: int = strawberry.field(description="Units on the line.")
+    amount_minor: int = strawberry.field(
+        description="What the line was paid, in minor units (scaled down when the lines add up "
+        "to more than the order total, e.g. after a discount)."
+    )
+    category_multiplier: float = strawberry.field(
+        description="The category's multiplier: 0 when the category earns nothing (excluded)."
+    )
+    campaign: str | None = strawberry.field(
+        description="The campaign that counted on this line (the best running one), if any."
+    )
+    campaign_multiplier: float = strawberry.field(
+        description="That campaign's multiplier; 1 without one."
+    )
+    points: int = strawberry.field(
+        description="Points the line earns: amount at the earn rate times the multipliers, "
+        "rounded down. A refund of the line takes back exactly these."
+    )
+    reasons: list[str] = strawberry.field(
+        description="Exactly the rules applied to this line, e.g. ['2x shoes', "
+        "'Black Friday 2x', '1.5x Gold'] or ['no points on gift-cards']."
+    )
+
+    @classmethod
+    def from_domain(cls, line: earning.LineEarning) -> EarnLine:
+        return cls(
+            sku=line.sku,
+            category=line.category,
+            quantity=line.quantity,
+            amount_minor=line.amount_minor,
+            category_multiplier=line.category_permille / 1000,
+            campaign=line.campaign,
+            campaign_multiplier=line.campaign_permille / 1000,
+            points=line.points,
+            reasons=list(line.reasons),
+        )
+
+
 @strawberry.type(description="Where an order's points come from.")
 class EarnBreakdown:
     base_points: int = strawberry.field(description="Points at the base rate alone.")
     points: int = strawberry.field(
         description="Purchase points after categories, campaigns and the tier multiplier."
     )
-    bonus_points: int = strawberry.field(description="Spend-threshold bonus points.")
+    bonus_points: int = strawberry.field(
+        description="Spend-threshold bonus points: given when the spend that earns points "
+        "(lines not excluded) reaches the program's threshold."
+    )
     total: int = strawberry.field(description="points + bonusPoints.")
     reasons: list[str] = strawberry.field(
-        description="Readable reasons, e.g. '2x shoes', 'Black Friday 2x', '1.5x Gold'."
+        description="Readable reasons, each rule that counted on some line, once: e.g. "
+        "'2x shoes', 'Black Friday 2x', '1.5x Gold'. A campaign that lost to a better one "
+        "and rules on excluded lines are not listed."
+    )
+    lines: list[EarnLine] = strawberry.field(
+        description="What each line earns and why, in the order's line order; the part of "
+        "the total no line covers comes last."
     )
 
     @classmethod
@@ -66,6 +136,7 @@ class EarnBreakdown:
             bonus_points=breakdown.bonus_points,
             total=breakdown.total,
             reasons=list(breakdown.reasons),
+            lines=[EarnLine.from_domain(line) for line in breakdown.lines],
         )
 
 
@@ -99,11 +170,17 @@ class PreviewEarnPayload:
 @strawberry.input(description="A refund of all or part of an order.")
 class RefundPurchaseInput:
     order_id: str = strawberry.field(description="The order refunded.")
-    amount: MoneyInput = strawberry.field(
-        description="Money refunded (ignored when `lines` are given: their sum counts)."
+    amount: MoneyInput | None = strawberry.field(
+        default=None,
+        description="Money refunded without naming lines: takes back that share of what the "
+        "order earned. Ignored when `lines` are given (then only its currency is checked).",
     )
     lines: list[OrderLineInput] | None = strawberry.field(
-        default=None, description="The refunded lines, if the shop knows them."
+        default=None,
+        description="The refunded lines, by sku and quantity: takes back exactly what those "
+        "units earned with the order's own rules (multiplier, exclusion, campaign, tier), and "
+        "the spend bonus once the spend left falls below its threshold. Orders recorded "
+        "without lines need each line's unitPriceMinor (a proportional refund of that sum).",
     )
     idempotency_key: str = strawberry.field(description="Retrying with the same key refunds once.")
 
@@ -115,8 +192,10 @@ class RefundPurchasePayload:
     errors: list[UserError] = strawberry.field(description="Empty on success.")
 
 
-def _lines(lines: list[OrderLineInput] | None) -> tuple[earning.OrderLine, ...]:
-    return tuple(line.to_domain() for line in lines or ())
+def order_lines(lines: list[OrderLineInput] | None) -> tuple[earning.OrderLine, ...]:
+    return tuple(
+        line.to_domain(("input", "lines", str(index))) for index, line in enumerate(lines or ())
+    )
 
 
 @strawberry.type(description="Purchases and refunds.")
@@ -138,7 +217,7 @@ class PurchaseMutations:
                 amount_minor=input.total.amount_minor,
                 currency=input.total.currency,
                 occurred_at=input.occurred_at,
-                lines=_lines(input.lines),
+                lines=order_lines(input.lines),
             )
             return await purchases.record_purchase(
                 uow, context.runtime.clock, context.caller(), command
@@ -172,7 +251,7 @@ class PurchaseMutations:
                 member_id=ids.decode(input.member_id, "Member", ("input", "memberId")),
                 amount_minor=input.total.amount_minor,
                 currency=input.total.currency,
-                lines=_lines(input.lines),
+                lines=order_lines(input.lines),
                 occurred_at=input.occurred_at,
             )
             return await purchases.preview_earn(
@@ -197,15 +276,15 @@ class PurchaseMutations:
     ) -> RefundPurchasePayload:
         context = info.context
 
-        async def use_case(uow: UnitOfWork) -> purchases.RefundResult:
-            command = purchases.RefundPurchase(
+        async def use_case(uow: UnitOfWork) -> refunds.RefundResult:
+            command = refunds.RefundPurchase(
                 order_id=input.order_id,
-                amount_minor=input.amount.amount_minor,
-                currency=input.amount.currency,
+                amount_minor=input.amount.amount_minor if input.amount else None,
+                currency=input.amount.currency if input.amount else None,
                 idempotency_key=input.idempotency_key,
-                lines=_lines(input.lines),
+                lines=tuple(line.to_refund() for line in input.lines or ()),
             )
-            return await purchases.refund_purchase(
+            return await refunds.refund_purchase(
                 uow, context.runtime.clock, context.caller(), command
             )
 

@@ -9,11 +9,12 @@ import strawberry
 from api.context import Info
 from api.errors import UserError
 from api.mutations.base import attempt
-from api.mutations.purchases import OrderLineInput
+from api.mutations.purchases import OrderLineInput, order_lines
 from api.permissions import StaffAdminOrPartner
 from api.types.program import Money, MoneyInput
 from api.types.rewards import Redemption
 from domain import model
+from domain.ports import UnitOfWork
 from domain.services import redemptions
 
 
@@ -64,21 +65,23 @@ class VoucherMutations:
         input: Annotated[UseVoucherInput, strawberry.argument(description="The voucher.")],
     ) -> UseVoucherPayload:
         context = info.context
-        command = redemptions.UseVoucher(
-            code=input.code,
-            card_payload=input.card_payload,
-            total=model.Money(input.total.amount_minor, input.total.currency)
-            if input.total
-            else None,
-            lines=tuple(line.to_domain() for line in input.lines or ()),
-        )
         key = context.runtime.settings.card_key_bytes
-        result, errors = await attempt(
-            context,
-            lambda uow: redemptions.use_voucher(
+
+        async def use_case(uow: UnitOfWork) -> redemptions.VoucherUse:
+            # lines are read inside the use case, so a bad one is a payload error
+            command = redemptions.UseVoucher(
+                code=input.code,
+                card_payload=input.card_payload,
+                total=model.Money(input.total.amount_minor, input.total.currency)
+                if input.total
+                else None,
+                lines=order_lines(input.lines),
+            )
+            return await redemptions.use_voucher(
                 uow, context.runtime.clock, context.caller(), key, command
-            ),
-        )
+            )
+
+        result, errors = await attempt(context, use_case)
         if result is None:
             return UseVoucherPayload(redemption=None, discount=None, errors=errors)
         off = result.discount

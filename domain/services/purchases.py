@@ -1,4 +1,4 @@
-"""Crediting purchases with the full earning rules, previewing them, and refunds."""
+"""Crediting purchases with the full earning rules, and previewing them (refunds: refunds.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ from datetime import datetime, timedelta
 
 from domain import ledger, tiers
 from domain.access import require_role
-from domain.earning import EarnBreakdown, OrderLine, compute_earn, refund_reversal, validate_lines
-from domain.errors import InvalidInput, NotFound
+from domain.earning import (
+    EarnBreakdown,
+    OrderLine,
+    compute_earn,
+    validate_lines,
+)
 from domain.idempotency import validate_key
 from domain.model import (
     EntryKind,
@@ -27,7 +31,7 @@ from domain.ports import Clock, UnitOfWork
 from domain.services.instore import record
 from domain.services.members import ensure_active, member_for
 from domain.services.points import claim, locked_wallet, purchase_time, wallet_of
-from domain.services.programs import program_and_tiers, program_of
+from domain.services.programs import program_and_tiers
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,7 @@ async def record_purchase(
         breakdown.total,
         entry_ids,
         occurred_at,
+        breakdown,
     )
     await upgrade_if_reached(uow, program, member, all_tiers, now)
     await record(uow, principal, program, member, "purchase", now, f"order {order_id}")
@@ -205,79 +210,3 @@ async def preview_earn(
     )
     at = purchase_time(command.occurred_at, now)
     return await _breakdown(uow, program, member, money.amount_minor, lines, at, all_tiers)
-
-
-@dataclass(frozen=True)
-class RefundPurchase:
-    order_id: str
-    amount_minor: int
-    currency: str
-    idempotency_key: str
-    lines: tuple[OrderLine, ...] = ()
-
-
-@dataclass(frozen=True)
-class RefundResult:
-    points_reversed: int
-    wallet: Wallet
-
-
-async def refund_purchase(
-    uow: UnitOfWork, clock: Clock, principal: Principal, command: RefundPurchase
-) -> RefundResult:
-    """Take back the points earned on the refunded part of an order, proportionally.
-
-    Repeated and partial refunds never reverse more than was earned; points already
-    spent make the balance negative, which later credits repay first.
-    """
-    require_role(principal, Role.STAFF, Role.ADMIN)
-    program = await program_of(uow, principal)
-    now = clock.now()
-    key = validate_key(command.idempotency_key, ("input", "idempotencyKey"))
-    order_id = validate_key(command.order_id, ("input", "orderId"))
-    lines = validate_lines(command.lines, ("input", "lines"))
-    amount = sum(line.amount_minor for line in lines) if lines else command.amount_minor
-    money = validate_money(amount, command.currency, program.currency, ("input", "amount"))
-    purchase = await uow.purchases.get(program.id, order_id)
-    if purchase is None:
-        raise NotFound("No purchase with this order id.", ("input", "orderId"))
-    member = await member_for(
-        uow, principal, program, purchase.member_id, ("input", "orderId"), now
-    )
-    request = {"order": order_id, "amount": money.amount_minor}
-    previous = await claim(uow, program, "refund", key, request, now, ("input", "idempotencyKey"))
-    if previous is not None:
-        return RefundResult(int(previous["points"]), await wallet_of(uow, program, member.id))
-    wallet = await locked_wallet(uow, program, member.id)
-    # Re-read under the wallet lock: a concurrent refund of the same order is committed.
-    purchase = await uow.purchases.get(program.id, order_id)
-    assert purchase is not None
-    if purchase.refunded_minor + money.amount_minor > purchase.amount_minor:
-        raise InvalidInput(
-            f"Only {purchase.amount_minor - purchase.refunded_minor} of this order is left to "
-            "refund.",
-            ("input", "amount"),
-        )
-    points = refund_reversal(
-        purchase.points, purchase.amount_minor, purchase.refunded_minor, money.amount_minor
-    )
-    if points > 0:
-        own = await uow.ledger.lots_of_entries(program.id, list(purchase.entry_ids))
-        others = await uow.ledger.open_lots(program.id, member.id)
-        posting = ledger.reverse(
-            wallet,
-            own,
-            others,
-            points,
-            now=now,
-            description=f"Refund of order {order_id}",
-            reference=f"refund:{order_id}:{key}",
-            actor=principal.actor,
-        )
-        await uow.ledger.post(posting, previous_version=wallet.version)
-        wallet = posting.wallet
-    await uow.purchases.add_refund(program.id, purchase.id, money.amount_minor, points)
-    await record(uow, principal, program, member, "refund", now, f"order {order_id}")
-    await uow.idempotency.complete(program.id, "refund", key, {"points": points})
-    await uow.commit()
-    return RefundResult(points, wallet)

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.earning import Campaign
+from domain.earning import Campaign, EarnBreakdown, LineEarning
+from domain.model import EarnRate
 from domain.purchases import PurchaseRecord
 from persistence.tables import CampaignRow, PurchaseRow
 
@@ -27,6 +28,60 @@ def _campaign(row: Row[Any]) -> Campaign:
         multiplier_permille=row.multiplier_permille,
         min_tier_id=row.min_tier_id,
         categories=tuple(row.categories or ()),
+    )
+
+
+def _earning_json(breakdown: EarnBreakdown) -> dict[str, Any]:
+    return {
+        "basePoints": breakdown.base_points,
+        "points": breakdown.points,
+        "bonusPoints": breakdown.bonus_points,
+        "reasons": list(breakdown.reasons),
+        "rate": [breakdown.rate.points, breakdown.rate.per_amount_minor],
+        "tierPermille": breakdown.tier_permille,
+        "bonusThresholdMinor": breakdown.bonus_threshold_minor,
+        "lines": [
+            {
+                "sku": line.sku,
+                "category": line.category,
+                "quantity": line.quantity,
+                "unitPriceMinor": line.unit_price_minor,
+                "amountMinor": line.amount_minor,
+                "categoryPermille": line.category_permille,
+                "campaign": line.campaign,
+                "campaignPermille": line.campaign_permille,
+                "points": line.points,
+                "reasons": list(line.reasons),
+            }
+            for line in breakdown.lines
+        ],
+    }
+
+
+def _earning(data: dict[str, Any]) -> EarnBreakdown:
+    return EarnBreakdown(
+        base_points=data["basePoints"],
+        points=data["points"],
+        bonus_points=data["bonusPoints"],
+        reasons=tuple(data["reasons"]),
+        rate=EarnRate(*data["rate"]),
+        tier_permille=data["tierPermille"],
+        bonus_threshold_minor=data["bonusThresholdMinor"],
+        lines=tuple(
+            LineEarning(
+                sku=line["sku"],
+                category=line["category"],
+                quantity=line["quantity"],
+                unit_price_minor=line["unitPriceMinor"],
+                amount_minor=line["amountMinor"],
+                category_permille=line["categoryPermille"],
+                campaign=line["campaign"],
+                campaign_permille=line["campaignPermille"],
+                points=line["points"],
+                reasons=tuple(line["reasons"]),
+            )
+            for line in data["lines"]
+        ),
     )
 
 
@@ -52,6 +107,7 @@ class SqlPurchaseRepository:
         points: int,
         entry_ids: list[uuid.UUID],
         occurred_at: datetime,
+        earning: EarnBreakdown | None = None,
     ) -> None:
         await self.conn.execute(
             _INSERT_PURCHASE,
@@ -67,6 +123,8 @@ class SqlPurchaseRepository:
                 reversed_points=0,
                 entry_ids=[e.hex for e in entry_ids],
                 occurred_at=occurred_at,
+                earning=_earning_json(earning) if earning else None,
+                refunded_quantities=[0] * len(earning.lines) if earning else None,
             ),
         )
 
@@ -90,18 +148,28 @@ class SqlPurchaseRepository:
             refunded_minor=row.refunded_minor,
             reversed_points=row.reversed_points,
             entry_ids=tuple(uuid.UUID(hex=e) for e in row.entry_ids or ()),
+            earning=_earning(row.earning) if row.earning else None,
+            refunded_quantities=tuple(row.refunded_quantities or ()),
         )
 
     async def add_refund(
-        self, program_id: uuid.UUID, purchase_id: uuid.UUID, refunded_minor: int, points: int
+        self,
+        program_id: uuid.UUID,
+        purchase_id: uuid.UUID,
+        refunded_minor: int,
+        points: int,
+        refunded_quantities: tuple[int, ...] | None = None,
     ) -> None:
+        values: dict[str, Any] = {
+            "refunded_minor": purchases_t.c.refunded_minor + refunded_minor,
+            "reversed_points": purchases_t.c.reversed_points + points,
+        }
+        if refunded_quantities is not None:  # the caller holds the wallet lock: no lost update
+            values["refunded_quantities"] = list(refunded_quantities)
         await self.conn.execute(
             update(purchases_t)
             .where(purchases_t.c.program_id == program_id, purchases_t.c.id == purchase_id)
-            .values(
-                refunded_minor=purchases_t.c.refunded_minor + refunded_minor,
-                reversed_points=purchases_t.c.reversed_points + points,
-            )
+            .values(**values)
         )
 
     async def campaigns(self, program_id: uuid.UUID, at: datetime) -> list[Campaign]:

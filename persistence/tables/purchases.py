@@ -28,6 +28,12 @@ class PurchaseRow(SQLModel, table=True):
     reversed_points: int = Field(default=0)
     entry_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     occurred_at: datetime = Field(sa_column=utc_column())
+    # What each line earned under which rules (null: recorded before lines were kept), and
+    # the units of each line refunded so far.
+    earning: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # type: ignore[type-arg]
+    refunded_quantities: list[int] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
 
 
 class CampaignRow(SQLModel, table=True):

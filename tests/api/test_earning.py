@@ -42,21 +42,22 @@ async def test_categories_exclusions_and_spend_bonus(api: Api) -> None:
     assert (await api.ok(RULES, token=api.admin()))["updateProgram"]["errors"] == []
     member = await api.enroll("alice")
     lines = [
-        line("sneaker", "shoes", 6000),
+        line("sneaker", "shoes", 9000),
         line("card", "Gift-Cards", 5000),
         line("sock", None, 500, 2),
     ]
-    data = await api.ok(PURCHASE, order(member["id"], "o-1", 12_000, lines), api.admin())
+    data = await api.ok(PURCHASE, order(member["id"], "o-1", 15_000, lines), api.admin())
     result = data["recordPurchase"]
-    # 60.00 shoes at 2x = 1200, gift card 0, socks 10.00 = 100; bonus 100
+    # 90.00 shoes at 2x = 1800, gift card 0, socks 10.00 = 100; the 100.00 of spend that
+    # earns (not the gift card) reaches the bonus
     assert result["breakdown"] == {
-        "basePoints": 1200,
-        "points": 1300,
+        "basePoints": 1500,
+        "points": 1900,
         "bonusPoints": 100,
-        "total": 1400,
+        "total": 2000,
         "reasons": ["2x shoes", "no points on Gift-Cards"],
     }
-    assert result["wallet"]["balance"] == 1400
+    assert result["wallet"]["balance"] == 2000
     history = await api.ok(
         "{ me { wallet { history(first: 2) { edges { node { kind points description } } } } } }",
         token=api.member("alice"),
@@ -140,7 +141,8 @@ async def test_preview_equals_what_is_then_credited_and_writes_nothing(api: Api)
     expected = preview["previewEarn"]["pointsEarned"]
     assert (await api.wallet("eve"))["version"] == 0
     credited = await api.ok(PURCHASE, order(member["id"], "o-1", 11_000, lines), api.admin())
-    assert credited["recordPurchase"]["pointsEarned"] == expected == 1400 + 100
+    # 70.00 of shoes earn; the gift cards do not count towards the 100.00 bonus threshold
+    assert credited["recordPurchase"]["pointsEarned"] == expected == 1400
     # a member may not preview for someone else: to them, that member does not exist
     other = await api.enroll("fay")
     body = await api.ok(

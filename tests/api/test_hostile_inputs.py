@@ -33,6 +33,7 @@ from graphql import (
     GraphQLScalarType,
     build_client_schema,
     get_named_type,
+    introspection_from_schema,
 )
 from graphql.pyutils import Undefined
 from hypothesis import HealthCheck, Phase, given, settings
@@ -151,7 +152,7 @@ class Target:
         )
 
 
-GRAPH = build_client_schema(schema.introspect())
+GRAPH = build_client_schema(introspection_from_schema(schema._schema))
 
 
 def _positions(

@@ -26,7 +26,7 @@ from domain.earning import refund_reversal
 from domain.errors import InsufficientPoints
 from domain.model import Principal, Role
 from domain.rewards import RewardKind
-from domain.services import catalog, members, points, programs, purchases, redemptions
+from domain.services import catalog, members, points, programs, purchases, redemptions, refunds
 from persistence.migrate import upgrade
 from tests.support import MovableClock, ledger_totals
 
@@ -170,11 +170,11 @@ class LedgerMachine(RuleBasedStateMachine):
         order_id = data.draw(st.sampled_from(open_orders))
         member_id, amount, earned, refunded = self.purchases[order_id]
         cut = max(1, (amount - refunded) * share // 100)
-        command = purchases.RefundPurchase(order_id, cut, "EUR", uuid.uuid4().hex)
+        command = refunds.RefundPurchase(order_id, cut, "EUR", uuid.uuid4().hex)
 
-        async def apply() -> purchases.RefundResult:
+        async def apply() -> refunds.RefundResult:
             async with self.runtime.uow() as uow:
-                return await purchases.refund_purchase(uow, self.runtime.clock, self.admin, command)
+                return await refunds.refund_purchase(uow, self.runtime.clock, self.admin, command)
 
         result = self.run(apply())
         assert result.points_reversed == refund_reversal(earned, amount, refunded, cut)

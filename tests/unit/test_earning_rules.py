@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.earning import Campaign, OrderLine, compute_earn, refund_reversal
+from domain.earning import (
+    Campaign,
+    OrderLine,
+    compute_earn,
+    earned_with,
+    kept_points,
+    refund_reversal,
+)
 from domain.model import EarnRate, EarnRules, Tier, new_id
 
 P = new_id()
@@ -39,8 +46,9 @@ def test_campaign_window_edges_and_minimum_tier(at: datetime, tier: Tier, expect
 
 def test_exclusions_multipliers_and_bonus_threshold() -> None:
     lines = [OrderLine("a", "Shoes", 1, 5000), OrderLine("b", "gift-cards", 1, 5000)]
-    # shoes 500 x2 = 1000, gift cards 0; total 100.00 reaches the 50-point bonus
-    assert earn(10_000, lines, BASE, START - timedelta(days=5)) == 1050
+    # shoes 500 x2 = 1000, gift cards 0; only the 50.00 of shoes count towards the bonus
+    assert earn(10_000, lines, BASE, START - timedelta(days=5)) == 1000
+    assert earn(15_000, [*lines, OrderLine("c", None, 1, 5000)], BASE, START) == 1550
     assert earn(9_999, [OrderLine("a", None, 1, 9_999)], BASE, START - timedelta(days=5)) == 999
 
 
@@ -65,3 +73,53 @@ def test_repeated_partial_refunds_never_reverse_more_than_earned(
     assert reversed_total <= earned
     if refunded == amount:
         assert reversed_total == earned
+
+
+def test_lines_keep_what_they_earned_and_refunds_reprice_what_is_left() -> None:
+    # given shoes (2x, Silver 1.5x, Black Friday 2x), a gift card (0x) and shipping
+    lines = [OrderLine("s", "shoes", 3, 2000), OrderLine("g", "gift-cards", 1, 5000)]
+    order = compute_earn(11_500, lines, RATE, RULES, SILVER, [BASE, SILVER], [FRIDAY], START)
+    shoes, gift, shipping = order.lines
+    assert (shoes.points, gift.points, shipping.points) == (1200 * 3, 0, 150)
+    assert (shoes.campaign, gift.campaign) == ("Black Friday", None)
+    assert gift.reasons == ("no points on gift-cards",)
+    assert order.bonus_points == 0  # 65.00 of spend earns: under the 100.00 threshold
+    # when lines are refunded, the order keeps what is left under its own rules
+    assert kept_points(order, [3, 1, 1], 0) == order.total
+    assert kept_points(order, [3, 0, 1], 0) == order.total  # the gift card earned nothing
+    assert kept_points(order, [1, 1, 1], 0) == 1200 + 150
+    assert kept_points(order, [0, 0, 1], 500) == 0  # shipping refunded as an amount
+    assert kept_points(order, [1, 1, 1], 500) == 1350 - 1350 * 500 // 7500
+
+
+def test_a_refund_under_the_threshold_takes_the_bonus() -> None:
+    order = compute_earn(
+        12_000, [OrderLine("s", None, 2, 6000)], RATE, RULES, BASE, [BASE], [], START
+    )
+    assert order.total == 1200 + 50
+    assert earned_with(order, [2]) == 1250
+    assert earned_with(order, [1]) == 600
+
+
+@given(
+    quantities=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+    prices=st.lists(st.integers(0, 9999), min_size=4, max_size=4),
+    cuts=st.lists(st.integers(0, 3), max_size=8),
+)
+def test_line_refunds_never_take_back_more_than_the_line_earned(
+    quantities: list[int], prices: list[int], cuts: list[int]
+) -> None:
+    categories = ["shoes", "gift-cards", None, "x"]
+    lines = [OrderLine(f"l{i}", categories[i], q, prices[i]) for i, q in enumerate(quantities)]
+    amount = sum(line.amount_minor for line in lines) or 1
+    order = compute_earn(amount, lines, RATE, RULES, SILVER, [BASE, SILVER], [FRIDAY], START)
+    left = [line.quantity for line in order.lines]
+    kept = order.total
+    for cut in cuts:
+        index = cut % len(left)
+        left[index] = max(0, left[index] - 1)
+        now = kept_points(order, left, 0)
+        assert 0 <= now <= kept  # each refund takes back something or nothing, never adds
+        kept = now
+    if not any(left[: len(lines)]):
+        assert kept == 0  # every line refunded: nothing is kept (no shipping here earns)

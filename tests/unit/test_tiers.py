@@ -87,3 +87,41 @@ def test_progress_numbers() -> None:
     top = tiers.progress(ALL, GOLD, 9000, None)
     assert (top.next, top.points_to_next, top.percent) == (None, None, 100.0)
     assert tiers.points_to_keep(GOLD, 4200) == 800 and tiers.points_to_keep(GOLD, 6000) == 0
+
+
+def test_floor_window_only_for_a_tier_reached_in_this_period() -> None:
+    now = datetime(2027, 3, 1, tzinfo=UTC)
+    calendar, rolling = QualifyingPeriod.CALENDAR_YEAR, QualifyingPeriod.ROLLING_12_MONTHS
+    # reached this year (kept until the end of next year): last year's points are the floor
+    assert tiers.floor_window(calendar, now, datetime(2029, 1, 1, tzinfo=UTC)) == (
+        datetime(2026, 1, 1, tzinfo=UTC),
+        datetime(2027, 1, 1, tzinfo=UTC),
+    )
+    # kept from last year: a refund does not take it
+    assert tiers.floor_window(calendar, now, datetime(2028, 1, 1, tzinfo=UTC)) is None
+    assert tiers.floor_window(calendar, now, None) is None
+    # rolling: the 12 months before the tier was reached
+    reached = datetime(2027, 2, 1, tzinfo=UTC)
+    assert tiers.floor_window(rolling, now, tiers.add_months(reached, 12)) == (
+        datetime(2026, 2, 1, tzinfo=UTC),
+        reached,
+    )
+
+
+@pytest.mark.parametrize(
+    ("current", "points", "floor", "expected"),
+    [
+        (SILVER, 0, 0, (BASE, None)),  # the order that made Silver refunded
+        (GOLD, 1500, 0, (SILVER, datetime(2029, 1, 1, tzinfo=UTC))),  # still reached now
+        (GOLD, 0, 1200, (SILVER, datetime(2028, 1, 1, tzinfo=UTC))),  # last year's Silver
+        (GOLD, 5000, 0, None),  # still Gold
+        (SILVER, 200, 1000, None),  # never below last year's tier
+    ],
+)
+def test_after_a_refund(current: Tier, points: int, floor: int, expected: tuple | None) -> None:
+    now = datetime(2027, 3, 1, tzinfo=UTC)
+    valid_until = datetime(2029, 1, 1, tzinfo=UTC)
+    result = tiers.after_refund(
+        ALL, current, points, floor, QualifyingPeriod.CALENDAR_YEAR, now, valid_until
+    )
+    assert result == expected
