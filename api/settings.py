@@ -70,7 +70,6 @@ class Settings(BaseSettings):
     query_cpu_seconds: float = Field(
         default=1.0, gt=0, description="CPU one query may use before it stops (QUERY_TIMEOUT)."
     )
-    max_page_size: int = 100
     ws_max_message_bytes: int = Field(
         default=256 * 1024,
         description="Largest WebSocket message accepted (the HTTP body limit); a larger one "

@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 
 from api.runtime import Runtime
 from api.schema import schema
+from api.settings import Settings
 from persistence.tables import metadata
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,3 +58,18 @@ async def test_migrations_create_exactly_the_tables_the_code_defines(runtime: Ru
     async with runtime.db.engine.connect() as conn:
         differences = await conn.run_sync(diff)
     assert differences == []
+
+
+def test_the_readme_lists_every_setting() -> None:
+    """Operators configure from the README's table: every setting has a row there."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme[readme.index("## Configuration") :]
+    rows = {
+        line.split("|")[1].strip().strip("`") for line in table.splitlines() if line[:2] == "| "
+    }
+    missing = [
+        f"LOYALTY_{name.upper()}"
+        for name in Settings.model_fields
+        if f"LOYALTY_{name.upper()}" not in rows
+    ]
+    assert missing == []
