@@ -106,8 +106,16 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         pool = runtime.db.engine.pool
         collected.db_pool.set(getattr(pool, "checkedout", lambda: 0)())
 
+    counted = {"delivered": 0, "dropped": 0}
+
     def update_gauges() -> None:
         update_pool_gauge()
+        # events counted since the last update, so each process adds only its own
+        now = {"delivered": live.delivered, "dropped": live.undelivered + runtime.bus.dropped}
+        for outcome, total in now.items():
+            if total > counted[outcome]:
+                collected.events.labels(outcome).inc(total - counted[outcome])
+                counted[outcome] = total
         collected.subscribers.set(live.subscriber_count)
         collected.ws_connections.set(live.connection_count)
         collected.subscription_groups.set(len(live.groups))

@@ -81,6 +81,8 @@ class LiveEndpoint:
         self.settings = runtime.settings
         self.connection_count = 0
         self.subscriber_count = 0
+        self.delivered = 0  # `next` messages of subscription events sent
+        self.undelivered = 0  # events not sent to a subscriber whose token had expired
         self.sockets_of: dict[Principal, int] = {}
         self.subscriptions_of: dict[Principal, int] = {}
         self.groups: dict[tuple[object, ...], Group] = {}
@@ -256,10 +258,12 @@ class Group:
             if subscriber.group is not self:
                 continue  # completed meanwhile
             if connection.expired(now):
+                self.endpoint.undelivered += 1
                 connection.later(connection.expire())
                 continue
             op_id = orjson.dumps(subscriber.op_id).decode()
             await connection.send_text(f'{{"id":{op_id},"type":"next","payload":{payload}}}')
+            self.endpoint.delivered += 1
 
 
 class Connection:

@@ -150,6 +150,7 @@ class Mailbox:
         if len(self._events) >= SUBSCRIBER_QUEUE:
             # Too far behind: end the subscription rather than grow without bound; the
             # client resubscribes and refetches.
+            self._bus.dropped += len(self._events) + 1
             self.close()
             return
         self._events.append(event)
@@ -194,6 +195,7 @@ class EventBus:
 
     def __init__(self) -> None:
         self._subscribers: dict[str, list[Mailbox]] = {}
+        self.dropped = 0  # events discarded for subscribers cut off for falling behind
 
     @property
     def subscriber_count(self) -> int:

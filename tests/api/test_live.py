@@ -8,6 +8,7 @@ import statistics
 import time
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 import pytest_asyncio
 import websockets
@@ -20,6 +21,7 @@ from tests.api.live_support import (
     wait_for_subscribers,
 )
 from tests.api.rewards_support import create_reward, redeem
+from tests.api.test_http import scrape
 from tests.support import Api
 
 WALLET = """subscription { walletChanged { delta balance pending version
@@ -212,3 +214,18 @@ async def test_a_subscription_flood_does_not_stall_other_members(live) -> None: 
         flooded = await reads
     # a ratio, not a time, and generous: the old handler's reads waited seconds on the pool
     assert flooded < 5 * quiet, (quiet, flooded)
+
+
+@pytest.mark.asyncio
+async def test_delivered_events_are_counted_in_the_metrics(live) -> None:  # type: ignore[no-untyped-def]
+    api, runtime, host = live
+    member = await api.enroll("mia")
+    async with connect(host, api.member("mia")) as sock:
+        await _ack(sock)
+        await sock.subscribe("1", WALLET)
+        await wait_for_subscribers(runtime, 1)
+        await api.purchase(member["id"], "metrics-1", 1000)
+        await sock.next_data()
+    async with httpx.AsyncClient(base_url=f"http://{host}") as client:
+        samples = scrape((await client.get("/metrics")).text)
+    assert samples[("loyalty_events_total", (("outcome", "delivered"),))] >= 1
