@@ -216,12 +216,15 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
 
     configure_logging()
     jobs_log = logging.getLogger("loyalty.jobs")
+    metrics = JobMetrics.serve(settings.jobs_metrics_port) if settings.jobs_metrics_port else None
 
     async def action(runtime):  # type: ignore[no-untyped-def]
         jobs = Jobs(runtime.db, runtime.bus if settings.live_updates else None)
         while True:
             started = time.monotonic()
             report = await jobs.run_once(runtime.clock.now())
+            if metrics is not None:
+                metrics.observe(report, time.monotonic() - started)
             jobs_log.info(
                 "jobs run",
                 extra={
@@ -243,6 +246,40 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
         return int(asyncio.run(_with_runtime(settings, action)))
     except KeyboardInterrupt:
         return 0
+
+
+class JobMetrics:
+    """`loyalty jobs` is its own process: with LOYALTY_JOBS_METRICS_PORT it serves its
+    Prometheus metrics (runs, their duration, items handled) on that port."""
+
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
+        self.registry = CollectorRegistry()
+        self.runs = Counter("loyalty_job_runs", "Passes of the jobs loop.", registry=self.registry)
+        self.seconds = Histogram(
+            "loyalty_job_run_seconds", "Duration of a pass.", registry=self.registry
+        )
+        self.items = Counter(
+            "loyalty_job_items",
+            "What the jobs did: points released and expired, lots expired, tier changes.",
+            ["kind"],
+            registry=self.registry,
+        )
+
+    @classmethod
+    def serve(cls, port: int) -> JobMetrics:
+        from prometheus_client import start_http_server
+
+        metrics = cls()
+        start_http_server(port, addr="127.0.0.1", registry=metrics.registry)
+        return metrics
+
+    def observe(self, report: object, seconds: float) -> None:
+        self.runs.inc()
+        self.seconds.observe(seconds)
+        for kind in ("released_points", "expired_points", "expired_lots", "tier_changes"):
+            self.items.labels(kind).inc(getattr(report, kind))
 
 
 def _schema(_: argparse.Namespace, settings: Settings) -> int:

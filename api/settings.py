@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="`loyalty serve` binds to this address.")
     port: int = Field(default=8000, ge=1, le=65535, description="`loyalty serve` port.")
     workers: int = Field(default=1, ge=1, le=64, description="`loyalty serve` processes.")
+    jobs_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="`loyalty jobs` serves its Prometheus metrics on 127.0.0.1 at this port.",
+    )
     metrics_token: str | None = Field(
         default=None, description="When set, /metrics needs `Authorization: Bearer <token>`."
     )

@@ -215,3 +215,38 @@ def test_jobs_log_json_lines_with_time_and_level(tmp_path: Path) -> None:
     run = next(r for r in records if r["message"] == "jobs run")
     assert run["level"] == "info" and run["time"] and run["logger"] == "loyalty.jobs"
     assert run["released_points"] == 0 and "duration_ms" in run
+
+
+def test_jobs_serve_their_metrics_on_their_own_port(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'jm.db'}"
+    assert run_cli("migrate", url=url, cwd=tmp_path).returncode == 0
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")}
+    environment.update(
+        LOYALTY_DATABASE_URL=url,
+        LOYALTY_JOBS_METRICS_PORT=str(port),
+        PYTHONPATH=str(Path(__file__).parents[2]),
+    )
+    jobs = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "jobs", "--interval", "0.2"],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        runs = 0.0
+        for _ in range(150):
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+                runs = scrape(text).get(("loyalty_job_runs_total", ()), 0.0)
+                if runs >= 2:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        assert runs >= 2
+        assert ("loyalty_job_items_total", (("kind", "released_points"),)) in scrape(text)
+    finally:
+        jobs.send_signal(signal.SIGTERM)
+        jobs.wait(timeout=15)
