@@ -46,9 +46,20 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(700, 10, 10_000)
 
 
-def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> Starlette:
-    """The ASGI app. Pass a `runtime` to share its database and clock (tests do)."""
+def create_app(
+    runtime: Runtime | None = None,
+    settings: Settings | None = None,
+    tracer_provider: object | None = None,
+) -> Starlette:
+    """The ASGI app. Pass a `runtime` to share its database and clock (tests do), and a
+    `tracer_provider` to collect the spans of `LOYALTY_TRACING` yourself."""
     runtime = runtime or Runtime.from_settings(settings or Settings())
+    if runtime.settings.tracing:
+        from api import tracing
+
+        tracer_provider = tracing.enable(runtime, tracer_provider)
+    else:
+        tracer_provider = None
     production = runtime.settings.production
     collected = Metrics()
     # Trusted documents replace automatic persisted queries: only the manifest runs.
@@ -59,6 +70,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         cpu_seconds=runtime.settings.query_cpu_seconds,
         trusted=trusted,
         metrics=collected,
+        tracer_provider=tracer_provider,
     )
     graphql_http = GraphQLHTTP(
         runtime,

@@ -90,6 +90,7 @@ def build_schema(
     cpu_seconds: float = QUERY_CPU_SECONDS,
     cpu_clock: Callable[[], float] = time.perf_counter,
     documents: DocumentCache | None = None,
+    tracer_provider: object | None = None,
 ) -> strawberry.Schema:
     """The schema with its limits; `budget` is the per-caller cost budget of one app;
     `trusted` documents (see `load_trusted_documents`) skip parsing and validation;
@@ -108,6 +109,10 @@ def build_schema(
     ]
     if metrics is not None:
         extensions.insert(0, lambda: OperationMetrics(metrics))
+    if tracer_provider is not None:
+        from api import tracing
+
+        extensions.insert(0, tracing.extension(tracer_provider))
     return LoyaltySchema(
         query=Query,
         mutation=Mutation,

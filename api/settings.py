@@ -122,6 +122,12 @@ class Settings(BaseSettings):
         le=65535,
         description="`loyalty jobs` serves its Prometheus metrics on 127.0.0.1 at this port.",
     )
+    tracing: bool = Field(
+        default=False,
+        description="OpenTelemetry spans for operations and SQL, exported over OTLP/HTTP "
+        "(OTEL_EXPORTER_OTLP_ENDPOINT); needs the `otel` extra.",
+    )
+    tracing_service_name: str = Field(default="loyalty", description="service.name of spans.")
     metrics_token: str | None = Field(
         default=None, description="When set, /metrics needs `Authorization: Bearer <token>`."
     )
