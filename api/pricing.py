@@ -53,6 +53,7 @@ from graphql.utilities import get_operation_ast
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from api.partners import REWARD_STATS_SHOWN
 from api.types.wallet import EXPIRING_SHOWN
+from domain.earning import MAX_LINES
 
 OBJECT_COST = 1
 MUTATION_COST = 10
@@ -78,6 +79,7 @@ LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     ("Program", "tiers"): TIERS_PRICED,
     ("Member", "paidTierOffers"): TIERS_PRICED,
     ("RetireTierPayload", "tiers"): TIERS_PRICED,
+    ("EarnBreakdown", "lines"): MAX_LINES,  # domain/earning.py: an order has at most 200
 }
 PAYLOAD_ERRORS = 1  # `attempt` turns one domain error into one UserError
 
