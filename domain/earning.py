@@ -176,16 +176,23 @@ def _best_campaign(
     at: datetime,
     category: str | None,
 ) -> Campaign | None:
+    """The running campaign with the highest multiplier for this line; among equal ones the
+    one that started first (then by id), so the answer never depends on the order the
+    campaigns were read in (the reasons name it)."""
     best: Campaign | None = None
     for campaign in campaigns:
         min_rank = ranks.get(campaign.min_tier_id, 0) if campaign.min_tier_id else 0
         if (
             campaign.applies(at, tier.rank, min_rank, category)
             and campaign.multiplier_permille > 1000
-            and (best is None or campaign.multiplier_permille > best.multiplier_permille)
+            and (best is None or _ranking(campaign) < _ranking(best))
         ):
             best = campaign
     return best
+
+
+def _ranking(campaign: Campaign) -> tuple[int, datetime, str]:
+    return (-campaign.multiplier_permille, campaign.starts_at, str(campaign.id))
 
 
 def _line_reasons(

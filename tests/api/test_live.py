@@ -212,8 +212,10 @@ async def test_a_subscription_flood_does_not_stall_other_members(live) -> None: 
         for n in range(2):
             await api.purchase(alice["id"], f"o-{n}", 1000)
         flooded = await reads
-    # a ratio, not a time, and generous: the old handler's reads waited seconds on the pool
-    assert flooded < 5 * quiet, (quiet, flooded)
+    # a ratio, not a time, and generous (a loaded CI machine shares its two cores with the
+    # flood's own client): the old handler's reads waited seconds on the pool, hundreds of
+    # times the quiet median; a few milliseconds of scheduling noise must not fail it
+    assert flooded < max(10 * quiet, quiet + 0.1), (quiet, flooded)
 
 
 @pytest.mark.asyncio

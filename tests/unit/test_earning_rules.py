@@ -123,3 +123,18 @@ def test_line_refunds_never_take_back_more_than_the_line_earned(
         kept = now
     if not any(left[: len(lines)]):
         assert kept == 0  # every line refunded: nothing is kept (no shipping here earns)
+
+
+def test_the_best_campaign_among_equals_does_not_depend_on_the_order_read() -> None:
+    # given two running campaigns with the same multiplier, the earlier one started first
+    first = Campaign(
+        new_id(), P, "Early", START - timedelta(days=2), START + timedelta(days=1), 2000
+    )
+    second = Campaign(
+        new_id(), P, "Late", START - timedelta(days=1), START + timedelta(days=1), 2000
+    )
+    for read in ([first, second], [second, first]):
+        # when an order is priced with them read in either order
+        order = compute_earn(1000, [], RATE, RULES, SILVER, [BASE, SILVER], read, START)
+        # then the same one counts and is named
+        assert [line.campaign for line in order.lines] == ["Early"]
