@@ -49,6 +49,26 @@ async def serve(runtime: Runtime) -> AsyncIterator[str]:
         _apps.pop(id(runtime), None)
 
 
+class Servers:
+    """One server per backend for a whole module, each with its own engine and bus
+    (enter `serving` from a module-scoped fixture holding the exit stack)."""
+
+    def __init__(self, stack: contextlib.AsyncExitStack) -> None:
+        self.stack = stack
+        self.running: dict[str, tuple[Runtime, str]] = {}
+
+    async def serving(self, runtime: Runtime) -> tuple[Runtime, str]:
+        """(the server's runtime, host) for `runtime`'s database, started on first use."""
+        url = runtime.settings.database_url
+        if url not in self.running:
+            server_runtime = Runtime(
+                settings=runtime.settings, db=type(runtime.db)(url), clock=runtime.clock
+            )
+            host = await self.stack.enter_async_context(serve(server_runtime))
+            self.running[url] = (server_runtime, host)
+        return self.running[url]
+
+
 @contextlib.asynccontextmanager
 async def running(
     runtime: Runtime, program: str, **settings: Any

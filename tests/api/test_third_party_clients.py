@@ -22,7 +22,7 @@ from gql.transport.exceptions import TransportConnectionFailed
 from gql.transport.websockets import WebsocketsTransport
 
 from api.runtime import Runtime
-from tests.api.live_support import http_client, serve, wait_for_subscribers
+from tests.api.live_support import Servers, http_client, wait_for_subscribers
 from tests.api.third_party_support import JS_DIR, run_node, subscribe
 from tests.support import Api
 
@@ -30,24 +30,6 @@ WALLET = "subscription { walletChanged { delta balance pending version } }"
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 Live = tuple[Api, Runtime, str]
-
-
-class Servers:
-    """One server per backend for the whole module, each with its own engine and bus."""
-
-    def __init__(self, stack: contextlib.AsyncExitStack) -> None:
-        self.stack = stack
-        self.running: dict[str, tuple[Runtime, str]] = {}
-
-    async def serving(self, runtime: Runtime) -> tuple[Runtime, str]:
-        url = runtime.settings.database_url
-        if url not in self.running:
-            server_runtime = Runtime(
-                settings=runtime.settings, db=type(runtime.db)(url), clock=runtime.clock
-            )
-            host = await self.stack.enter_async_context(serve(server_runtime))
-            self.running[url] = (server_runtime, host)
-        return self.running[url]
 
 
 @pytest_asyncio.fixture(scope="module")
