@@ -37,6 +37,18 @@ class AdminOnly(_Roles):
     roles = (Role.ADMIN,)
 
 
+class StaffAdminOrShop(_Roles):
+    """Those who credit and refund orders: tills, the back office and the web shop."""
+
+    roles = (Role.STAFF, Role.ADMIN, Role.SHOP)
+
+
+class MemberStaffAdminOrShop(_Roles):
+    """Those who price an order in points: the app, tills, the back office, the web shop."""
+
+    roles = (Role.MEMBER, Role.STAFF, Role.ADMIN, Role.SHOP)
+
+
 class MemberStaffOrAdmin(_Roles):
     """Members for themselves, staff and admins for members of their program."""
 

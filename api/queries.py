@@ -144,7 +144,7 @@ class Query(PartnerQueries, CampaignQueries):
         return await _member(info, id, refuse_outside_window=True)
 
     @strawberry.field(
-        description="Admins: scans, lookups and staff/partner actions, newest first.",
+        description="Admins: scans, lookups and staff, partner and web shop actions, newest first.",
         permission_classes=[AdminOnly],
     )
     async def audit_log(

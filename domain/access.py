@@ -18,7 +18,7 @@ def require_role(principal: Principal, *roles: Role) -> None:
 
 
 async def may_reach_member(
-    uow: UnitOfWork, principal: Principal, member: Member, now: datetime
+    uow: UnitOfWork, principal: Principal, member: Member, now: datetime, *, order: bool = False
 ) -> bool:
     """The one rule for reaching a member's data, whatever the path: `member(id)`, `node(id)`
     of the member, their ledger entries and redemptions, `previewEarn`, and every use case
@@ -26,10 +26,15 @@ async def may_reach_member(
 
     The member themself and admins always; staff only within a window their store opened
     by scanning the card (or an allowed lookup); partners never (they see of members only
-    what a voucher needs, through their own fields). The program boundary is kept by every
+    what a voucher needs, through their own fields). The web shop acts for any member of
+    its program, but only in the order calls (`order`: recordPurchase, refundPurchase,
+    previewEarn), server to server as admins do, with the member id the app handed it at
+    checkout; it reads nothing of members otherwise. The program boundary is kept by every
     repository call being scoped to the caller's program: a member of another program is
     never even loaded.
     """
+    if principal.role is Role.SHOP:
+        return order
     if principal.role is Role.MEMBER:
         return member.subject == principal.subject
     if principal.role is Role.ADMIN:
@@ -41,12 +46,18 @@ async def may_reach_member(
 
 
 async def ensure_may_reach_member(
-    uow: UnitOfWork, principal: Principal, member: Member, now: datetime, hidden: DomainError
+    uow: UnitOfWork,
+    principal: Principal,
+    member: Member,
+    now: datetime,
+    hidden: DomainError,
+    *,
+    order: bool = False,
 ) -> None:
     """Raise unless `may_reach_member`. Staff get FORBIDDEN (scanning the card is what they
     can do about it); everyone else gets `hidden`, the very answer for an ID that names
     nothing, so another member's IDs cannot be told from unknown ones."""
-    if await may_reach_member(uow, principal, member, now):
+    if await may_reach_member(uow, principal, member, now, order=order):
         return
     if principal.role is Role.STAFF:
         raise AccessDenied("Scan the member's card first.")
@@ -60,13 +71,20 @@ def can_read_personal_data(principal: Principal, member: Member) -> bool:
     return principal.role is Role.ADMIN
 
 
+def can_read_wallet_history(principal: Principal) -> bool:
+    """A wallet's entries are the member's data: everyone who gets a wallet reached the
+    member, except the web shop, which sees the wallet's figures after its own call."""
+    return principal.role is not Role.SHOP
+
+
 def can_see_reward(
     principal: Principal, partner_id: object, reward_partner_id: object, archived: bool
 ) -> bool:
-    """Partners see their own rewards; members the live catalog; staff and admins all."""
+    """Partners see their own rewards; members and the web shop the live catalog; staff
+    and admins all."""
     if principal.role is Role.PARTNER:
         return partner_id is not None and reward_partner_id == partner_id
-    if principal.role is Role.MEMBER:
+    if principal.role in (Role.MEMBER, Role.SHOP):
         return not archived
     return True
 

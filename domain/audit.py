@@ -1,4 +1,5 @@
-"""The audit trail of in-store and partner actions: who, from where, on whom, what, outcome."""
+"""The audit trail of in-store, partner and web shop actions: who, from where, on whom, what,
+outcome."""
 
 from __future__ import annotations
 

@@ -18,6 +18,10 @@ class Role(StrEnum):
     STAFF = "staff"
     PARTNER = "partner"
     ADMIN = "admin"
+    # The brand's web shop backend, server to server: credits, refunds and prices online
+    # orders for any member of its program, and reads the program and catalog; nothing
+    # else (domain/access.py).
+    SHOP = "shop"
 
 
 @dataclass(frozen=True)

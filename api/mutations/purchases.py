@@ -11,7 +11,7 @@ from api import ids
 from api.context import Info
 from api.errors import UserError
 from api.mutations.base import attempt
-from api.permissions import MemberStaffOrAdmin, StaffOrAdmin
+from api.permissions import MemberStaffAdminOrShop, StaffAdminOrShop
 from api.types.program import MoneyInput
 from api.types.wallet import Wallet
 from domain import earning
@@ -201,7 +201,9 @@ def order_lines(lines: list[OrderLineInput] | None) -> tuple[earning.OrderLine, 
 @strawberry.type(description="Purchases and refunds.")
 class PurchaseMutations:
     @strawberry.mutation(
-        description="Staff and admins: credit a purchase.", permission_classes=[StaffOrAdmin]
+        description="Staff (within the member's scan window), admins and the web shop "
+        "(role shop, for any member): credit a purchase.",
+        permission_classes=[StaffAdminOrShop],
     )
     async def record_purchase(
         self,
@@ -236,8 +238,9 @@ class PurchaseMutations:
         )
 
     @strawberry.mutation(
-        description="What an order would earn, with the reasons; writes nothing.",
-        permission_classes=[MemberStaffOrAdmin],
+        description="What an order would earn, with the reasons; writes nothing. Members for "
+        "themselves, staff within the scan window, admins and the web shop for any member.",
+        permission_classes=[MemberStaffAdminOrShop],
     )
     async def preview_earn(
         self,
@@ -266,8 +269,9 @@ class PurchaseMutations:
         )
 
     @strawberry.mutation(
-        description="Staff and admins: take back the points of a refunded (part of an) order.",
-        permission_classes=[StaffOrAdmin],
+        description="Staff (within the member's scan window), admins and the web shop: take "
+        "back the points of a refunded (part of an) order.",
+        permission_classes=[StaffAdminOrShop],
     )
     async def refund_purchase(
         self,

@@ -59,15 +59,18 @@ class CardSecret:
         )
 
 
-@strawberry.type(description="One audited action: a scan, lookup or staff/partner action.")
+@strawberry.type(
+    description="One audited action: a scan, lookup or staff, partner or web shop action."
+)
 class AuditEvent(Node):
     actor: str = strawberry.field(
-        description="Who: role:subject, with @store for staff and @partner for partners."
+        description="Who: role:subject, with @store for staff and @partner for partners "
+        "(shop:<subject> for the web shop)."
     )
     store: str | None = strawberry.field(description="The store of a staff actor.")
     member_id: strawberry.ID | None = strawberry.field(description="The member concerned.")
     action: str = strawberry.field(
-        description="scan, lookup, purchase, partner-purchase, redeem, use-voucher, "
+        description="scan, lookup, purchase, refund, partner-purchase, redeem, use-voucher, "
         "cancel-redemption, pay-with-points, refund-points-payment."
     )
     outcome: str = strawberry.field(description="OK, or the error code it ended with.")

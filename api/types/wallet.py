@@ -20,7 +20,8 @@ from api.pagination import (
     page_size,
 )
 from api.types.node import Node
-from domain import model
+from domain import access, model
+from domain.errors import AccessDenied
 
 EXPIRING_SHOWN = 12
 
@@ -98,13 +99,18 @@ class Wallet:
             )
         return [ExpiringPoints(points=points, expires_at=at) for at, points in rows]
 
-    @strawberry.field(description="Ledger entries, newest first.")
+    @strawberry.field(
+        description="Ledger entries, newest first. The web shop, which sees a wallet only in "
+        "the answer to its own order calls, gets FORBIDDEN."
+    )
     async def history(
         self,
         info: Info,
         first: First = None,
         after: After = None,
     ) -> Connection[LedgerEntry]:
+        if not access.can_read_wallet_history(info.context.caller()):
+            raise AccessDenied("The web shop does not read a member's history.")
         size = page_size(first)
         position = decode_cursor(after, "v", int)
         before = position[0] if position else None

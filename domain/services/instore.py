@@ -271,8 +271,8 @@ async def record(
     now: datetime,
     detail: str = "",
 ) -> None:
-    """Audit a staff or partner action in the same transaction as the action."""
-    if principal.role in (Role.STAFF, Role.PARTNER):
+    """Audit a staff, partner or web shop action in the same transaction as the action."""
+    if principal.role in (Role.STAFF, Role.PARTNER, Role.SHOP):
         await uow.instore.add_audit(
             audit.event(
                 principal, program.id, member.id if member else None, action, audit.OK, now, detail

@@ -131,14 +131,17 @@ async def member_for(
     member_id: uuid.UUID,
     field: tuple[str, ...],
     now: datetime,
+    *,
+    order: bool = False,
 ) -> Member:
-    """A member the caller may reach (`access.may_reach_member`): NOT_FOUND when unknown or
-    another member's, FORBIDDEN for staff without an open window."""
+    """A member the caller may reach (`access.may_reach_member`, for an order call with
+    `order`): NOT_FOUND when unknown or another member's, FORBIDDEN for staff without an
+    open window."""
     member = await uow.members.get(program.id, member_id)
     hidden = NotFound("No such member.", field)
     if member is None:
         raise hidden
-    await ensure_may_reach_member(uow, principal, member, now, hidden)
+    await ensure_may_reach_member(uow, principal, member, now, hidden, order=order)
     return member
 
 

@@ -97,7 +97,7 @@ async def record_purchase(
     Points are pending during the program's hold period, expire under its policy, and
     lift the member to a higher tier at once when they cross its threshold.
     """
-    require_role(principal, Role.STAFF, Role.ADMIN)
+    require_role(principal, Role.STAFF, Role.ADMIN, Role.SHOP)
     program, all_tiers = await program_and_tiers(uow, principal)
     now = clock.now()
     order_id = validate_key(command.order_id, ("input", "orderId"))
@@ -107,7 +107,7 @@ async def record_purchase(
     occurred_at = purchase_time(command.occurred_at, now)
     lines = validate_lines(command.lines, ("input", "lines"))
     member = await member_for(
-        uow, principal, program, command.member_id, ("input", "memberId"), now
+        uow, principal, program, command.member_id, ("input", "memberId"), now, order=True
     )
     request = _request(member, command, money.amount_minor, money.currency)
     previous = await claim(uow, program, "purchase", order_id, request, now, ("input", "orderId"))
@@ -198,7 +198,7 @@ async def preview_earn(
     uow: UnitOfWork, clock: Clock, principal: Principal, command: PreviewEarn
 ) -> EarnBreakdown:
     """What an order would earn now, with the reasons; writes nothing."""
-    require_role(principal, Role.MEMBER, Role.STAFF, Role.ADMIN)
+    require_role(principal, Role.MEMBER, Role.STAFF, Role.ADMIN, Role.SHOP)
     program, all_tiers = await program_and_tiers(uow, principal)
     now = clock.now()
     money = validate_money(
@@ -206,7 +206,7 @@ async def preview_earn(
     )
     lines = validate_lines(command.lines, ("input", "lines"))
     member = await member_for(
-        uow, principal, program, command.member_id, ("input", "memberId"), now
+        uow, principal, program, command.member_id, ("input", "memberId"), now, order=True
     )
     at = purchase_time(command.occurred_at, now)
     return await _breakdown(uow, program, member, money.amount_minor, lines, at, all_tiers)

@@ -123,7 +123,7 @@ async def refund_purchase(
     points already spent make the balance negative, which later credits repay first. A
     tier reached in this period with the refunded points is given up again.
     """
-    require_role(principal, Role.STAFF, Role.ADMIN)
+    require_role(principal, Role.STAFF, Role.ADMIN, Role.SHOP)
     program, all_tiers = await program_and_tiers(uow, principal)
     now = clock.now()
     key = validate_key(command.idempotency_key, ("input", "idempotencyKey"))
@@ -141,7 +141,7 @@ async def refund_purchase(
     if purchase is None:
         raise NotFound("No purchase with this order id.", ("input", "orderId"))
     member = await member_for(
-        uow, principal, program, purchase.member_id, ("input", "orderId"), now
+        uow, principal, program, purchase.member_id, ("input", "orderId"), now, order=True
     )
     request = _request_of(order_id, command)
     previous = await claim(uow, program, "refund", key, request, now, ("input", "idempotencyKey"))

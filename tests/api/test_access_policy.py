@@ -1,9 +1,11 @@
 """Every root field declares who may call it, and behaves as declared for every role.
 
 The test walks the schema: a root field without a permission class fails it. Then
-it calls every root field as anonymous, member, staff, partner and admin with
+it calls every root field as anonymous, member, staff, partner, web shop and admin with
 placeholder arguments, and checks the outcome against the declaration: refused
 roles get FORBIDDEN (anonymous UNAUTHENTICATED), allowed roles are never refused.
+The web shop's declarations are pinned to its list, so a new field is closed to it
+unless someone decides otherwise.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ from api.schema import schema
 from domain.model import Role
 from tests.support import Api
 
-ROLES: list[Role | None] = [None, Role.MEMBER, Role.STAFF, Role.PARTNER, Role.ADMIN]
+ROLES: list[Role | None] = [None, Role.MEMBER, Role.STAFF, Role.PARTNER, Role.SHOP, Role.ADMIN]
+# The web shop's whole API (issue 21): its order calls and the program and catalog it shows.
+# A new root field open to it (`Authenticated` included) must be added here on purpose.
+SHOP_FIELDS = {"node", "program", "rewards", "recordPurchase", "refundPurchase", "previewEarn"}
 PLACEHOLDER = {"ID": "eA", "String": "x", "Int": 1, "Float": 1.0, "Boolean": True}
 PLACEHOLDER.update({"DateTime": "2026-01-01T00:00:00+00:00", "Date": "2000-01-01"})
 
@@ -98,6 +103,14 @@ def test_every_root_field_declares_a_permission() -> None:
             undeclared.append(name)
     assert undeclared == []
     assert issubclass(permissions.Authenticated, permissions.BasePermission)
+
+
+def test_the_shop_is_declared_for_its_order_calls_and_reads_only() -> None:
+    open_to_shop = {name for _, name, field in root_fields() if Role.SHOP in allowed_roles(field)}
+    assert open_to_shop == SHOP_FIELDS
+    # no live updates either: those are the member's and the partner's
+    subscriptions = schema.subscription.__strawberry_definition__.fields  # type: ignore[union-attr]
+    assert [f.python_name for f in subscriptions if Role.SHOP in allowed_roles(f)] == []
 
 
 @pytest.mark.asyncio

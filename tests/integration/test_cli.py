@@ -13,6 +13,7 @@ import jwt
 import pytest
 
 from api.app import create_app
+from api.auth import principal_from_claims
 from api.runtime import Runtime
 from api.settings import Settings
 from tests.support import Api
@@ -222,6 +223,25 @@ def test_token_is_signed_with_the_secret_generated_once_under_var(tmp_path: Path
         "token", "--program", "demo", "--role", "staff", "--sub", "e1", url=url, cwd=tmp_path
     )
     assert refused.returncode == 2
+
+
+def test_token_for_the_web_shop(tmp_path: Path) -> None:
+    # when an operator mints the web shop's token as the README shows
+    url = f"sqlite:///{tmp_path / 'unused.db'}"
+    minted = run_cli(
+        "token", "--program", "demo", "--role", "shop", "--sub", "webshop", url=url, cwd=tmp_path
+    )
+    # then it is a shop token, and the API takes it for the shop role
+    assert minted.returncode == 0, minted.stderr
+    secret = (tmp_path / "var" / "jwt-secret").read_text().strip()
+    options = {"audience": "loyalty-api", "issuer": "loyalty", "algorithms": ["HS256"]}
+    claims = jwt.decode(minted.stdout.strip(), secret, **options)
+    principal = principal_from_claims(claims)
+    assert (principal.role.value, principal.actor, principal.program_slug) == (
+        "shop",
+        "shop:webshop",
+        "demo",
+    )
 
 
 GC_PROBE = """
