@@ -84,15 +84,32 @@ class Campaign(Node):
 
 @strawberry.input(description="A time-bound earning campaign, e.g. double points on Black Friday.")
 class CreateCampaignInput:
-    name: str = strawberry.field(description="Shown in the ledger, e.g. 'Black Friday'.")
-    starts_at: datetime = strawberry.field(description="First instant it applies.")
-    ends_at: datetime = strawberry.field(description="First instant it no longer applies.")
-    multiplier: float = strawberry.field(description="E.g. 2.0 for double points (1 to 100).")
+    name: str = strawberry.field(
+        description=(
+            "Name shown in the ledger's reasons, e.g. 'Black Friday' (at most 80 characters)."
+        )
+    )
+    starts_at: datetime = strawberry.field(
+        description="First instant it applies, with its UTC offset (ISO 8601)."
+    )
+    ends_at: datetime = strawberry.field(
+        description="First instant it no longer applies, after `startsAt`, with its UTC offset."
+    )
+    multiplier: float = strawberry.field(
+        description="Multiplier on purchase points, 1 to 100, e.g. 2.0 for double points."
+    )
     min_tier_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Only for this tier and above."
+        default=None,
+        description=(
+            "Global ID of the lowest tier that earns it (`Tier.id`); left out: every member."
+        ),
     )
     categories: list[str] | None = strawberry.field(
-        default=None, description="Only for lines in these categories."
+        default=None,
+        description=(
+            "Only lines in these product categories earn it (case-insensitive); "
+            "left out or empty: the whole order."
+        ),
     )
     idempotency_key: str | None = strawberry.field(
         default=None,
@@ -110,26 +127,40 @@ class CreateCampaignPayload:
 @strawberry.input(description="Changes to a campaign; fields left out stay as they are.")
 class UpdateCampaignInput:
     campaign_id: strawberry.ID = strawberry.field(
-        description="The campaign; it must not have ended."
+        description="Global ID of the campaign (`Campaign.id`); it must not have ended."
     )
-    name: str | None = strawberry.field(default=None, description="New name.")
-    starts_at: datetime | None = strawberry.field(default=None, description="New start.")
+    name: str | None = strawberry.field(
+        default=None, description="New name shown in the ledger's reasons; left out: unchanged."
+    )
+    starts_at: datetime | None = strawberry.field(
+        default=None,
+        description=(
+            "New start, with its UTC offset; only before the campaign has started; "
+            "left out: unchanged."
+        ),
+    )
     ends_at: datetime | None = strawberry.field(
         default=None, description="New end; in the future (`endCampaign` ends it now)."
     )
-    multiplier: float | None = strawberry.field(default=None, description="1 to 100.")
+    multiplier: float | None = strawberry.field(
+        default=None,
+        description="New multiplier on purchase points, 1 to 100; left out: unchanged.",
+    )
     min_tier_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET,
         description="A new lowest tier; an explicit null opens it to every member.",
     )
     categories: list[str] | None = strawberry.field(
-        default=None, description="Replaces the categories; [] for the whole order."
+        default=None,
+        description="Replaces the categories; [] for the whole order; left out: unchanged.",
     )
 
 
 @strawberry.input(description="The campaign to end now.")
 class EndCampaignInput:
-    campaign_id: strawberry.ID = strawberry.field(description="The campaign.")
+    campaign_id: strawberry.ID = strawberry.field(
+        description="Global ID of the campaign to end now (`Campaign.id`)."
+    )
 
 
 @strawberry.type(description="Result of `updateCampaign` and `endCampaign`.")
@@ -154,7 +185,14 @@ class CampaignMutations:
     async def create_campaign(
         self,
         info: Info,
-        input: Annotated[CreateCampaignInput, strawberry.argument(description="It.")],
+        input: Annotated[
+            CreateCampaignInput,
+            strawberry.argument(
+                description=(
+                    "The campaign's name, window, multiplier and optional tier and categories."
+                )
+            ),
+        ],
     ) -> CreateCampaignPayload:
         context = info.context
 
@@ -185,7 +223,14 @@ class CampaignMutations:
     async def update_campaign(
         self,
         info: Info,
-        input: Annotated[UpdateCampaignInput, strawberry.argument(description="Changes.")],
+        input: Annotated[
+            UpdateCampaignInput,
+            strawberry.argument(
+                description=(
+                    "The campaign and the fields to change; fields left out keep their value."
+                )
+            ),
+        ],
     ) -> UpdateCampaignPayload:
         context = info.context
 
@@ -223,7 +268,9 @@ class CampaignMutations:
     async def end_campaign(
         self,
         info: Info,
-        input: Annotated[EndCampaignInput, strawberry.argument(description="Which.")],
+        input: Annotated[
+            EndCampaignInput, strawberry.argument(description="The campaign to end now.")
+        ],
     ) -> UpdateCampaignPayload:
         context = info.context
 
@@ -258,8 +305,8 @@ class CampaignQueries:
         active: Annotated[
             bool | None,
             strawberry.argument(
-                description="true: only campaigns running now; false: only those scheduled "
-                "or ended; absent: all."
+                description="True: only campaigns running now; false: only those scheduled "
+                "or ended; left out: all."
             ),
         ] = None,
     ) -> Connection[Campaign]:

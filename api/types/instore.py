@@ -72,7 +72,7 @@ class AuditEvent(Node):
     )
     outcome: str = strawberry.field(description="OK, or the error code it ended with.")
     detail: str = strawberry.field(description="Order id, reward or voucher concerned.")
-    occurred_at: datetime = strawberry.field(description="When.")
+    occurred_at: datetime = strawberry.field(description="When the action happened (UTC).")
 
     @classmethod
     def from_domain(cls, event: audit.AuditEvent) -> AuditEvent:
