@@ -17,11 +17,12 @@ from api.mutations.base import attempt
 from api.pagination import (
     After,
     Connection,
+    Counter,
     Edge,
     First,
-    connection,
     decode_cursor,
     encode_cursor,
+    page_info,
     page_size,
 )
 from api.permissions import AdminOnly
@@ -290,6 +291,22 @@ def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     return (position[0], position[1]) if position is not None else None
 
 
+@strawberry.type(
+    name="CampaignConnection",
+    description="A page of campaigns, latest start first; page with `first` and `after`.",
+)
+class CampaignConnection(Connection[Campaign]):
+    counter: strawberry.Private[Counter]
+
+    @strawberry.field(
+        description="How many campaigns match in all pages together (with the `active` "
+        "filter). Computed only when selected, with one statement more (a count over the "
+        "program's campaigns, which are few)."
+    )
+    async def total_count(self) -> int:
+        return await self.counter()
+
+
 @strawberry.type(description="Reading campaigns.")
 class CampaignQueries:
     @strawberry.field(
@@ -309,7 +326,7 @@ class CampaignQueries:
                 "or ended; left out: all."
             ),
         ] = None,
-    ) -> Connection[Campaign]:
+    ) -> CampaignConnection:
         context = info.context
         size = page_size(first)
         position = _after(after)
@@ -329,7 +346,14 @@ class CampaignQueries:
             )
             for c in page.campaigns
         ]
-        return connection(edges, page.has_next, after)
+
+        async def count() -> int:
+            async with context.reader() as uow:
+                return await campaigns.count_campaigns(uow, page, active)
+
+        return CampaignConnection(
+            edges=edges, page_info=page_info(edges, page.has_next, after), counter=count
+        )
 
 
 async def resolve_campaign(info: Info, campaign_id: uuid.UUID) -> Campaign | None:

@@ -323,7 +323,9 @@ class PartnerQueries:
         return PartnerStatement.from_domain(statement, (await context.program()).currency)
 
     @strawberry.field(
-        description="Partners: redemptions of their rewards, newest first.",
+        description="Partners: redemptions of their rewards, newest first. No `totalCount`: "
+        "they grow without bound and no index leads with the partner; see "
+        "`partnerRewardStats` for totals per reward.",
         permission_classes=[PartnerOnly],
     )
     async def partner_redemptions(

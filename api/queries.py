@@ -150,7 +150,9 @@ class Query(PartnerQueries, CampaignQueries):
         return await _member(info, id, refuse_outside_window=True)
 
     @strawberry.field(
-        description="Admins: scans, lookups and staff/partner actions, newest first.",
+        description="Admins: scans, lookups and staff/partner actions, newest first. No "
+        "`totalCount`: the log grows with every scan without bound; page with "
+        "`pageInfo.hasNextPage`.",
         permission_classes=[AdminOnly],
     )
     async def audit_log(

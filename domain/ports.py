@@ -413,6 +413,10 @@ class CampaignRepository(Protocol):
         True keeps campaigns running at `now`, False those that are not."""
         ...
 
+    async def count(self, program_id: uuid.UUID, *, active: bool | None, now: datetime) -> int:
+        """How many campaigns `page` would list over all its pages."""
+        ...
+
 
 class PaymentRepository(Protocol):
     async def add(self, payment: PointsPayment, takes: Sequence[PaymentTake]) -> None: ...

@@ -98,7 +98,11 @@ class Wallet:
             )
         return [ExpiringPoints(points=points, expires_at=at) for at, points in rows]
 
-    @strawberry.field(description="Ledger entries, newest first.")
+    @strawberry.field(
+        description="Ledger entries, newest first. No `totalCount`: a member's history grows "
+        "with every purchase for as long as they are a member, and counting it would read all "
+        "of it on every screen; page with `pageInfo.hasNextPage` instead."
+    )
     async def history(
         self,
         info: Info,

@@ -113,7 +113,11 @@ async def test_every_connection_answers_nodes(api: Api) -> None:
     history = await api.ok(
         "{ me { wallet { history { nodes { kind points } } } } }", token=api.member("alice")
     )
-    campaigns = await api.ok("{ campaigns { nodes { name } } }", token=api.admin())
+    campaigns = await api.ok(
+        "{ campaigns { totalCount nodes { name } } stopped: campaigns(active: false) { "
+        "totalCount } }",
+        token=api.admin(),
+    )
     audit = await api.ok(
         "query($m: ID) { auditLog(memberId: $m) { nodes { action } edges { node { action } } } }",
         {"m": member["id"]},
@@ -121,7 +125,8 @@ async def test_every_connection_answers_nodes(api: Api) -> None:
     )
     # then they answer the same items edges would
     assert history["me"]["wallet"]["history"]["nodes"] == [{"kind": "EARN", "points": 100}]
-    assert campaigns["campaigns"]["nodes"] == [{"name": "Double"}]
+    assert campaigns["campaigns"] == {"totalCount": 1, "nodes": [{"name": "Double"}]}
+    assert campaigns["stopped"]["totalCount"] == 0  # the filter counts too
     nodes = audit["auditLog"]["nodes"]
     assert nodes == [e["node"] for e in audit["auditLog"]["edges"]]
 
