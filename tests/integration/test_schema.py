@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,8 @@ from graphql import (
 from api.runtime import Runtime
 from api.schema import schema
 from persistence.tables import metadata
+from tests.api.third_party_support import JS_DIR
+from tests.conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,6 +82,42 @@ def test_every_connection_offers_nodes_and_relay_page_info() -> None:
         if get_named_type(fields["pageInfo"].type).name != "PageInfo":
             lacking.append(f"{name}.pageInfo")
     assert lacking == []
+
+
+# graphql-schema-linter's rules for what client code generators rely on; none needs an
+# exception for a contract name today.
+LINTER_RULES = (
+    "relay-connection-types-spec",
+    "relay-connection-arguments-spec",
+    "relay-page-info-spec",
+    "descriptions-are-capitalized",
+    "fields-have-descriptions",
+    "types-have-descriptions",
+    "arguments-have-descriptions",
+    "enum-values-have-descriptions",
+    "input-object-values-have-descriptions",
+)
+LINTER = JS_DIR / "node_modules" / ".bin" / "graphql-schema-linter"
+
+
+def test_graphql_schema_linter_passes_the_relay_and_description_rules() -> None:
+    # given the linter from tests/clients/js (`make test` runs `npm ci` there)
+    if shutil.which("node") is None or not LINTER.exists():
+        problem = f"graphql-schema-linter is not installed: run `npm ci` in {JS_DIR}"
+        if IN_CI:
+            pytest.fail(problem)
+        pytest.skip(problem + " (CI fails instead of skipping)")
+    # when it reads the committed schema
+    result = subprocess.run(
+        [str(LINTER), "--format", "compact", "--rules", ",".join(LINTER_RULES), "schema.graphql"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # then it finds nothing
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.asyncio
