@@ -115,7 +115,8 @@ class CreateCampaignInput:
     idempotency_key: str | None = strawberry.field(
         default=None,
         description="Retrying with the same key and input returns the campaign the first "
-        "request made (one campaign); the same key with other input is IDEMPOTENCY_CONFLICT.",
+        "request made (one campaign); the same key with other input is IDEMPOTENCY_CONFLICT. "
+        "Left out: every request creates a new one.",
     )
 
 
@@ -141,7 +142,9 @@ class UpdateCampaignInput:
         ),
     )
     ends_at: datetime | None = strawberry.field(
-        default=None, description="New end; in the future (`endCampaign` ends it now)."
+        default=None,
+        description="New end, in the future, with its UTC offset (`endCampaign` ends it "
+        "now); left out: unchanged.",
     )
     multiplier: float | None = strawberry.field(
         default=None,

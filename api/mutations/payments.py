@@ -61,7 +61,7 @@ class RefundPointsPaymentInput:
     member_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="The paying member, as a check: NOT_FOUND if the order was not paid "
-        "with this member's points.",
+        "with this member's points. Left out: no check.",
     )
 
 

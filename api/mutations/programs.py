@@ -102,13 +102,14 @@ class CreateTierInput:
         default=None, description="Multiplier on purchase points (default 1.0, at most 100)."
     )
     benefits: list[str] | None = strawberry.field(
-        default=None, description="Perks shown to members (at most 20)."
+        default=None,
+        description="Perks shown to members, e.g. 'Free shipping' (at most 20); left out: none.",
     )
     idempotency_key: str | None = strawberry.field(
         default=None,
         description="Retrying with the same key and input returns the tier the first request "
         "made (one tier, however often it is sent); the same key with other input is "
-        "IDEMPOTENCY_CONFLICT.",
+        "IDEMPOTENCY_CONFLICT. Left out: every request creates a new one.",
     )
 
 

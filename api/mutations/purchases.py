@@ -215,14 +215,16 @@ class RefundPurchaseInput:
     amount: MoneyInput | None = strawberry.field(
         default=None,
         description="Money refunded without naming lines: takes back that share of what the "
-        "order earned. Ignored when `lines` are given (then only its currency is checked).",
+        "order earned. Ignored when `lines` are given (then only its currency is checked). "
+        "Give `amount` or `lines`: with neither the refund is INVALID_INPUT.",
     )
     lines: list[OrderLineInput] | None = strawberry.field(
         default=None,
         description="The refunded lines, by sku and quantity: takes back exactly what those "
         "units earned with the order's own rules (multiplier, exclusion, campaign, tier), and "
         "the spend bonus once the spend left falls below its threshold. Orders recorded "
-        "without lines need each line's unitPriceMinor (a proportional refund of that sum).",
+        "without lines need each line's unitPriceMinor (a proportional refund of that sum). "
+        "Left out: refund by `amount`.",
     )
     idempotency_key: str = strawberry.field(
         description=(

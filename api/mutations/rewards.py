@@ -146,7 +146,7 @@ class CreateRewardInput:
         default=None,
         description="Retrying with the same key and input returns the reward the first request "
         "made (one reward, however often it is sent); the same key with other input is "
-        "IDEMPOTENCY_CONFLICT.",
+        "IDEMPOTENCY_CONFLICT. Left out: every request creates a new one.",
     )
 
     def fields(self) -> catalog.RewardFields:
@@ -255,7 +255,7 @@ class CreatePartnerInput:
         default=None,
         description="Retrying with the same key and input returns the partner the first request "
         "made (one partner, however often it is sent); the same key with other input is "
-        "IDEMPOTENCY_CONFLICT.",
+        "IDEMPOTENCY_CONFLICT. Left out: every request creates a new one.",
     )
 
 

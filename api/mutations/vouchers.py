@@ -35,7 +35,8 @@ class UseVoucherInput:
     total: MoneyInput | None = strawberry.field(
         default=None,
         description="The order total: checked against the voucher's minimum order, and the "
-        "base of its discount when no lines are given.",
+        "base of its discount when no lines are given; in the program's currency. Left out: "
+        "the lines' sum counts as the total (with neither, nothing is checked).",
     )
     lines: list[OrderLineInput] | None = strawberry.field(
         default=None,
