@@ -104,6 +104,7 @@ class Loaders:
                 r.id: (view.unavailable(r), view.enrolled and view.balance >= r.points_cost)
                 for r in rewards
             }
+        # A reward that no longer loads is not on offer: answered like an archived one.
         return [found.get(i, (Unavailable.ARCHIVED, None)) for i in ids]
 
     async def partner_id(self) -> uuid.UUID | None:
