@@ -17,11 +17,12 @@ from api.mutations.base import attempt
 from api.pagination import (
     After,
     Connection,
+    Counter,
     Edge,
     First,
-    connection,
     decode_cursor,
     encode_cursor,
+    page_info,
     page_size,
 )
 from api.permissions import AdminOnly
@@ -84,20 +85,38 @@ class Campaign(Node):
 
 @strawberry.input(description="A time-bound earning campaign, e.g. double points on Black Friday.")
 class CreateCampaignInput:
-    name: str = strawberry.field(description="Shown in the ledger, e.g. 'Black Friday'.")
-    starts_at: datetime = strawberry.field(description="First instant it applies.")
-    ends_at: datetime = strawberry.field(description="First instant it no longer applies.")
-    multiplier: float = strawberry.field(description="E.g. 2.0 for double points (1 to 100).")
+    name: str = strawberry.field(
+        description=(
+            "Name shown in the ledger's reasons, e.g. 'Black Friday' (at most 80 characters)."
+        )
+    )
+    starts_at: datetime = strawberry.field(
+        description="First instant it applies, with its UTC offset (ISO 8601)."
+    )
+    ends_at: datetime = strawberry.field(
+        description="First instant it no longer applies, after `startsAt`, with its UTC offset."
+    )
+    multiplier: float = strawberry.field(
+        description="Multiplier on purchase points, 1 to 100, e.g. 2.0 for double points."
+    )
     min_tier_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Only for this tier and above."
+        default=None,
+        description=(
+            "Global ID of the lowest tier that earns it (`Tier.id`); left out: every member."
+        ),
     )
     categories: list[str] | None = strawberry.field(
-        default=None, description="Only for lines in these categories."
+        default=None,
+        description=(
+            "Only lines in these product categories earn it (case-insensitive); "
+            "left out or empty: the whole order."
+        ),
     )
     idempotency_key: str | None = strawberry.field(
         default=None,
         description="Retrying with the same key and input returns the campaign the first "
-        "request made (one campaign); the same key with other input is IDEMPOTENCY_CONFLICT.",
+        "request made (one campaign); the same key with other input is IDEMPOTENCY_CONFLICT. "
+        "Left out: every request creates a new one.",
     )
 
 
@@ -110,26 +129,42 @@ class CreateCampaignPayload:
 @strawberry.input(description="Changes to a campaign; fields left out stay as they are.")
 class UpdateCampaignInput:
     campaign_id: strawberry.ID = strawberry.field(
-        description="The campaign; it must not have ended."
+        description="Global ID of the campaign (`Campaign.id`); it must not have ended."
     )
-    name: str | None = strawberry.field(default=None, description="New name.")
-    starts_at: datetime | None = strawberry.field(default=None, description="New start.")
+    name: str | None = strawberry.field(
+        default=None, description="New name shown in the ledger's reasons; left out: unchanged."
+    )
+    starts_at: datetime | None = strawberry.field(
+        default=None,
+        description=(
+            "New start, with its UTC offset; only before the campaign has started; "
+            "left out: unchanged."
+        ),
+    )
     ends_at: datetime | None = strawberry.field(
-        default=None, description="New end; in the future (`endCampaign` ends it now)."
+        default=None,
+        description="New end, in the future, with its UTC offset (`endCampaign` ends it "
+        "now); left out: unchanged.",
     )
-    multiplier: float | None = strawberry.field(default=None, description="1 to 100.")
+    multiplier: float | None = strawberry.field(
+        default=None,
+        description="New multiplier on purchase points, 1 to 100; left out: unchanged.",
+    )
     min_tier_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET,
         description="A new lowest tier; an explicit null opens it to every member.",
     )
     categories: list[str] | None = strawberry.field(
-        default=None, description="Replaces the categories; [] for the whole order."
+        default=None,
+        description="Replaces the categories; [] for the whole order; left out: unchanged.",
     )
 
 
 @strawberry.input(description="The campaign to end now.")
 class EndCampaignInput:
-    campaign_id: strawberry.ID = strawberry.field(description="The campaign.")
+    campaign_id: strawberry.ID = strawberry.field(
+        description="Global ID of the campaign to end now (`Campaign.id`)."
+    )
 
 
 @strawberry.type(description="Result of `updateCampaign` and `endCampaign`.")
@@ -154,7 +189,14 @@ class CampaignMutations:
     async def create_campaign(
         self,
         info: Info,
-        input: Annotated[CreateCampaignInput, strawberry.argument(description="It.")],
+        input: Annotated[
+            CreateCampaignInput,
+            strawberry.argument(
+                description=(
+                    "The campaign's name, window, multiplier and optional tier and categories."
+                )
+            ),
+        ],
     ) -> CreateCampaignPayload:
         context = info.context
 
@@ -185,7 +227,14 @@ class CampaignMutations:
     async def update_campaign(
         self,
         info: Info,
-        input: Annotated[UpdateCampaignInput, strawberry.argument(description="Changes.")],
+        input: Annotated[
+            UpdateCampaignInput,
+            strawberry.argument(
+                description=(
+                    "The campaign and the fields to change; fields left out keep their value."
+                )
+            ),
+        ],
     ) -> UpdateCampaignPayload:
         context = info.context
 
@@ -223,7 +272,9 @@ class CampaignMutations:
     async def end_campaign(
         self,
         info: Info,
-        input: Annotated[EndCampaignInput, strawberry.argument(description="Which.")],
+        input: Annotated[
+            EndCampaignInput, strawberry.argument(description="The campaign to end now.")
+        ],
     ) -> UpdateCampaignPayload:
         context = info.context
 
@@ -243,6 +294,22 @@ def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     return (position[0], position[1]) if position is not None else None
 
 
+@strawberry.type(
+    name="CampaignConnection",
+    description="A page of campaigns, latest start first; page with `first` and `after`.",
+)
+class CampaignConnection(Connection[Campaign]):
+    counter: strawberry.Private[Counter]
+
+    @strawberry.field(
+        description="How many campaigns match in all pages together (with the `active` "
+        "filter). Computed only when selected, with one statement more (a count over the "
+        "program's campaigns, which are few)."
+    )
+    async def total_count(self) -> int:
+        return await self.counter()
+
+
 @strawberry.type(description="Reading campaigns.")
 class CampaignQueries:
     @strawberry.field(
@@ -258,11 +325,11 @@ class CampaignQueries:
         active: Annotated[
             bool | None,
             strawberry.argument(
-                description="true: only campaigns running now; false: only those scheduled "
-                "or ended; absent: all."
+                description="True: only campaigns running now; false: only those scheduled "
+                "or ended; left out: all."
             ),
         ] = None,
-    ) -> Connection[Campaign]:
+    ) -> CampaignConnection:
         context = info.context
         size = page_size(first)
         position = _after(after)
@@ -282,7 +349,14 @@ class CampaignQueries:
             )
             for c in page.campaigns
         ]
-        return connection(edges, page.has_next, after)
+
+        async def count() -> int:
+            async with context.reader() as uow:
+                return await campaigns.count_campaigns(uow, page, active)
+
+        return CampaignConnection(
+            edges=edges, page_info=page_info(edges, page.has_next, after), counter=count
+        )
 
 
 async def resolve_campaign(info: Info, campaign_id: uuid.UUID) -> Campaign | None:

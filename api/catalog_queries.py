@@ -8,15 +8,31 @@ from datetime import datetime
 
 from api import ids
 from api.context import Info
-from api.pagination import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
+from api.pagination import (
+    NO_ITEMS,
+    Connection,
+    Edge,
+    connection,
+    decode_cursor,
+    encode_cursor,
+    page_info,
+    page_size,
+)
 from api.types.instore import AuditEvent
-from api.types.rewards import Partner, Redemption, RedemptionStatus, Reward
+from api.types.rewards import (
+    Partner,
+    Redemption,
+    RedemptionConnection,
+    RedemptionStatus,
+    Reward,
+    RewardConnection,
+)
 from domain import access
 from domain.rewards import RedemptionStatus as DomainStatus
 from domain.services import catalog
 
 
-async def rewards_page(info: Info, first: int | None, after: str | None) -> Connection[Reward]:
+async def rewards_page(info: Info, first: int | None, after: str | None) -> RewardConnection:
     size = page_size(first)
     keyset = decode_cursor(after, "rw", int, uuid.UUID)
     context = info.context
@@ -28,11 +44,20 @@ async def rewards_page(info: Info, first: int | None, after: str | None) -> Conn
     edges = [
         Edge(
             cursor=encode_cursor("rw", e.reward.points_cost, e.reward.id),
-            node=Reward.from_domain(e.reward, currency, (e.available, e.affordable)),
+            node=Reward.from_domain(e.reward, currency, (e.unavailable, e.affordable)),
         )
         for e in page.entries
     ]
-    return connection(edges, page.has_next, after)
+
+    async def count() -> int:
+        async with context.reader() as uow:
+            return await catalog.count_catalog(uow, page.scope)
+
+    return RewardConnection(
+        edges=edges,
+        page_info=page_info(edges, page.has_next, after),
+        counter=count if page.scope is not None else NO_ITEMS,
+    )
 
 
 async def redemptions_page(
@@ -41,7 +66,7 @@ async def redemptions_page(
     first: int | None,
     after: str | None,
     status: list[RedemptionStatus] | None,
-) -> Connection[Redemption]:
+) -> RedemptionConnection:
     size = page_size(first)
     before = decode_cursor(after, "rd", datetime, uuid.UUID)
     statuses = [DomainStatus(s.value) for s in status] if status else None
@@ -57,7 +82,16 @@ async def redemptions_page(
         )
         for r in found[:size]
     ]
-    return connection(edges, len(found) > size, after)
+
+    async def count() -> int:
+        async with info.context.reader() as uow:
+            return await uow.rewards.member_redemptions_count(
+                program.id, member_id, statuses=statuses
+            )
+
+    return RedemptionConnection(
+        edges=edges, page_info=page_info(edges, len(found) > size, after), counter=count
+    )
 
 
 async def audit_page(

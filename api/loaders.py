@@ -10,7 +10,7 @@ from strawberry.dataloader import DataLoader
 
 from api.runtime import Runtime
 from domain.model import LedgerEntry, Principal, Program, Role, Tier, Wallet
-from domain.rewards import Partner, Redemption, Reward, is_offered
+from domain.rewards import Partner, Redemption, Reward, Unavailable, unavailable_reason
 from domain.services.catalog import member_context
 from domain.tiers import QUALIFYING_KINDS, qualifying_window
 from persistence.unit_of_work import SqlUnitOfWork
@@ -32,7 +32,7 @@ class Loaders:
     partners: DataLoader[uuid.UUID, Partner | None] = field(init=False)
     redemptions: DataLoader[uuid.UUID, Redemption | None] = field(init=False)
     donated_points: DataLoader[uuid.UUID, int] = field(init=False)
-    availability: DataLoader[uuid.UUID, tuple[bool, bool | None]] = field(init=False)
+    availability: DataLoader[uuid.UUID, tuple[Unavailable | None, bool | None]] = field(init=False)
     _partner_id: list[uuid.UUID | None] = field(default_factory=list)
 
     @property
@@ -87,22 +87,25 @@ class Loaders:
             found = await uow.rewards.donated_points(self.program_id, ids)
         return [found.get(i, 0) for i in ids]
 
-    async def _load_availability(self, ids: list[uuid.UUID]) -> list[tuple[bool, bool | None]]:
-        """(available, affordable) for the caller, as the catalog computes it."""
+    async def _load_availability(
+        self, ids: list[uuid.UUID]
+    ) -> list[tuple[Unavailable | None, bool | None]]:
+        """(why unavailable or None, affordable) for the caller, as the catalog computes it."""
         now = self.runtime.clock.now()
         rewards = [r for r in await self.rewards.load_many(ids) if r is not None]
         if self.principal.role is not Role.MEMBER:
-            found = {r.id: (is_offered(r, now), None) for r in rewards}
+            found = {r.id: (unavailable_reason(r, now), None) for r in rewards}
         else:
             async with self.reader() as uow:
                 view = await member_context(
                     uow, self.program_id, self.tiers, self.principal, rewards, now
                 )
             found = {
-                r.id: (view.available(r), view.enrolled and view.balance >= r.points_cost)
+                r.id: (view.unavailable(r), view.enrolled and view.balance >= r.points_cost)
                 for r in rewards
             }
-        return [found.get(i, (False, None)) for i in ids]
+        # A reward that no longer loads is not on offer: answered like an archived one.
+        return [found.get(i, (Unavailable.ARCHIVED, None)) for i in ids]
 
     async def partner_id(self) -> uuid.UUID | None:
         """The caller's partner, for partner tokens (None otherwise or if unknown)."""

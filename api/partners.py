@@ -36,16 +36,25 @@ REWARD_STATS_SHOWN = 100  # by reward id; a cap so the query can be priced (api/
 
 @strawberry.input(description="The terms of a partner deal.")
 class UpdatePartnerTermsInput:
-    partner_id: strawberry.ID = strawberry.field(description="The partner.")
-    earn_rate: EarnRateInput = strawberry.field(description="What purchases at the partner earn.")
+    partner_id: strawberry.ID = strawberry.field(
+        description="Global ID of the partner (`Partner.id`)."
+    )
+    earn_rate: EarnRateInput = strawberry.field(
+        description="What purchases at the partner earn: points per step of spend."
+    )
     price_per_100_points_minor: int = strawberry.field(
         description="What the partner pays the brand per 100 points issued at it (minor units)."
     )
     payout_per_redemption_minor: int = strawberry.field(
-        description="What the brand pays the partner per used voucher of its rewards."
+        description=(
+            "What the brand pays the partner per used voucher of its rewards, in minor units."
+        )
     )
     may_edit_rewards: bool = strawberry.field(
-        default=False, description="The partner may edit its rewards' text and stock."
+        default=False,
+        description=(
+            "True lets the partner edit its rewards' name, description and stock; left out: false."
+        ),
     )
 
 
@@ -76,15 +85,28 @@ class UpdatePartnerTermsPayload:
 
 @strawberry.input(description="A purchase at the partner, by a member of the program.")
 class RecordPartnerPurchaseInput:
-    order_id: str = strawberry.field(description="The partner's order id; credited once.")
-    total: MoneyInput = strawberry.field(description="Amount paid, in the program's currency.")
+    order_id: str = strawberry.field(
+        description=(
+            "The partner's order id (at most 200 characters); credited once, a "
+            "retry answers the same."
+        )
+    )
+    total: MoneyInput = strawberry.field(
+        description="Amount paid in minor units, in the program's currency."
+    )
     card_payload: str | None = strawberry.field(
-        default=None, description="The QR text scanned from the member's app (preferred)."
+        default=None,
+        description=(
+            "The QR text scanned from the member's app (preferred); give this or `cardNumber`."
+        ),
     )
     card_number: str | None = strawberry.field(
-        default=None, description="Or the card number, typed in."
+        default=None, description="The member's card number, typed in; give this or `cardPayload`."
     )
-    occurred_at: datetime | None = strawberry.field(default=None, description="Default now.")
+    occurred_at: datetime | None = strawberry.field(
+        default=None,
+        description="When the purchase happened, with its UTC offset; left out: now.",
+    )
 
 
 @strawberry.type(description="Result of `recordPartnerPurchase`.")
@@ -97,7 +119,7 @@ class RecordPartnerPurchasePayload:
 
 @strawberry.type(description="What each side of a partner deal owes for a month.")
 class PartnerStatement:
-    period: str = strawberry.field(description="YYYY-MM (UTC).")
+    period: str = strawberry.field(description="The month as YYYY-MM (UTC), e.g. 2026-11.")
     points_issued: int = strawberry.field(description="Points issued at the partner.")
     owed_by_partner: Money = strawberry.field(description="For the points issued.")
     redemptions: int = strawberry.field(description="Vouchers of the partner's rewards used.")
@@ -123,8 +145,12 @@ class PartnerStatement:
 
 @strawberry.input(description="A finished month to freeze.")
 class ClosePartnerPeriodInput:
-    partner_id: strawberry.ID = strawberry.field(description="The partner.")
-    period: str = strawberry.field(description="YYYY-MM.")
+    partner_id: strawberry.ID = strawberry.field(
+        description="Global ID of the partner (`Partner.id`)."
+    )
+    period: str = strawberry.field(
+        description="The month to freeze as YYYY-MM (UTC), e.g. 2026-11; it must be over."
+    )
 
 
 @strawberry.type(description="Result of `closePartnerPeriod`.")
@@ -144,10 +170,10 @@ class PartnerRedemption:
 
 @strawberry.type(description="How one of the partner's rewards performs.")
 class PartnerRewardStats:
-    reward: Reward = strawberry.field(description="The reward.")
+    reward: Reward = strawberry.field(description="The partner's reward these numbers are about.")
     redemptions: int = strawberry.field(description="Live redemptions (issued or used).")
     points_spent: int = strawberry.field(description="Points members spent on it.")
-    used: int = strawberry.field(description="Vouchers used.")
+    used: int = strawberry.field(description="Vouchers of it used at a till or the partner.")
     issued: int = strawberry.field(description="Vouchers issued, not used yet.")
 
 
@@ -163,7 +189,15 @@ class PartnerMutations:
     async def update_partner_terms(
         self,
         info: Info,
-        input: Annotated[UpdatePartnerTermsInput, strawberry.argument(description="Terms.")],
+        input: Annotated[
+            UpdatePartnerTermsInput,
+            strawberry.argument(
+                description=(
+                    "The partner and its new terms; every term is replaced (mayEditRewards "
+                    "false when left out)."
+                )
+            ),
+        ],
     ) -> UpdatePartnerTermsPayload:
         context = info.context
 
@@ -190,7 +224,15 @@ class PartnerMutations:
     async def record_partner_purchase(
         self,
         info: Info,
-        input: Annotated[RecordPartnerPurchaseInput, strawberry.argument(description="Order.")],
+        input: Annotated[
+            RecordPartnerPurchaseInput,
+            strawberry.argument(
+                description=(
+                    "The partner's order: its id (credited once), the total paid and the "
+                    "member's card scan or card number."
+                )
+            ),
+        ],
     ) -> RecordPartnerPurchasePayload:
         context = info.context
         key = context.runtime.settings.card_key_bytes
@@ -227,7 +269,15 @@ class PartnerMutations:
     async def close_partner_period(
         self,
         info: Info,
-        input: Annotated[ClosePartnerPeriodInput, strawberry.argument(description="Which.")],
+        input: Annotated[
+            ClosePartnerPeriodInput,
+            strawberry.argument(
+                description=(
+                    "The partner and a finished month (YYYY-MM, UTC) to freeze; closing it "
+                    "again changes nothing."
+                )
+            ),
+        ],
     ) -> ClosePartnerPeriodPayload:
         context = info.context
 
@@ -253,9 +303,17 @@ class PartnerQueries:
     async def partner_statement(
         self,
         info: Info,
-        period: Annotated[str, strawberry.argument(description="YYYY-MM (UTC).")],
+        period: Annotated[
+            str, strawberry.argument(description="The month as YYYY-MM (UTC), e.g. 2026-11.")
+        ],
         partner_id: Annotated[
-            strawberry.ID | None, strawberry.argument(description="Admins: which partner.")
+            strawberry.ID | None,
+            strawberry.argument(
+                description=(
+                    "Admins: global ID of the partner (`Partner.id`), required for them; "
+                    "partners leave it out and get their own."
+                )
+            ),
         ] = None,
     ) -> PartnerStatement:
         context = info.context
@@ -265,7 +323,9 @@ class PartnerQueries:
         return PartnerStatement.from_domain(statement, (await context.program()).currency)
 
     @strawberry.field(
-        description="Partners: redemptions of their rewards, newest first.",
+        description="Partners: redemptions of their rewards, newest first. No `totalCount`: "
+        "they grow without bound and no index leads with the partner; see "
+        "`partnerRewardStats` for totals per reward.",
         permission_classes=[PartnerOnly],
     )
     async def partner_redemptions(
@@ -274,11 +334,31 @@ class PartnerQueries:
         first: First = None,
         after: After = None,
         status: Annotated[
-            list[RedemptionStatus] | None, strawberry.argument(description="Only these statuses.")
+            list[RedemptionStatus] | None,
+            strawberry.argument(
+                description=(
+                    "Only redemptions in these statuses (as stored; EXPIRED is derived); "
+                    "left out: all."
+                )
+            ),
         ] = None,
-        since: Annotated[datetime | None, strawberry.argument(description="Created from.")] = None,
+        since: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description=(
+                    "Only redemptions created at or after this time, with its UTC offset; "
+                    "left out: from the first."
+                )
+            ),
+        ] = None,
         until: Annotated[
-            datetime | None, strawberry.argument(description="Created before.")
+            datetime | None,
+            strawberry.argument(
+                description=(
+                    "Only redemptions created before this time, with its UTC offset; left "
+                    "out: up to now."
+                )
+            ),
         ] = None,
     ) -> Connection[PartnerRedemption]:
         context = info.context

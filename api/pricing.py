@@ -7,9 +7,10 @@ The rules (a point is roughly 40 µs of server work; the wallet screen below is 
   cost 0, except fields that render an image: `Redemption.voucherQrSvg` and
   `MemberCard.qrSvg` cost 100 each (one QR code as SVG is ~3-4 ms of CPU, as much as a
   whole wallet screen);
-- a connection's `edges` count `first` times: the value the resolver will see, so
-  variables, their defaults and coerced values all count (`first: $n` with `$n: Int = 100`
-  is 100), 20 when not given, at most 100; `pageInfo` counts once;
+- a connection's `edges` (and `nodes`, the same items without cursors) count `first`
+  times: the value the resolver will see, so variables, their defaults and coerced
+  values all count (`first: $n` with `$n: Int = 100` is 100), 20 when not given, at
+  most 100; `pageInfo` counts once;
 - lists without `first` count their cap in the code: `usableVouchers` 50,
   `affordableRewards` 20, `partnerRewardStats` 100, `expiring` 12,
   `categoryMultipliers` 100, tiers 20, a payload's `errors` 1 (`LIST_BOUNDS`; a test
@@ -79,9 +80,12 @@ LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     ("Program", "tiers"): TIERS_PRICED,
     ("Member", "paidTierOffers"): TIERS_PRICED,
     ("RetireTierPayload", "tiers"): TIERS_PRICED,
-    ("EarnBreakdown", "lines"): MAX_LINES,  # domain/earning.py: an order has at most 200
+    # domain/earning.py validate_lines keeps MAX_LINES, plus the part no line covers
+    ("EarnBreakdown", "lines"): MAX_LINES + 1,
 }
-PAYLOAD_ERRORS = 1  # `attempt` turns one domain error into one UserError
+PAYLOAD_ERRORS = 1
+# A connection's lists of the page: `nodes` holds the same items as `edges { node }`.
+PAGE_LISTS = frozenset({"edges", "nodes"})  # `attempt` turns one domain error into one UserError
 
 _Composite = GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
 
@@ -186,7 +190,7 @@ class _Pricer:
         return own + children
 
     def _count(self, parent: _Composite, name: str, item: GraphQLType, page: int) -> int:
-        if name == "edges" and parent.name.endswith("Connection"):
+        if name in PAGE_LISTS and parent.name.endswith("Connection"):
             return page
         if name == "errors" and getattr(item, "name", None) == "UserError":
             return PAYLOAD_ERRORS

@@ -17,7 +17,7 @@ from api.types.instore import AuditEvent
 from api.types.member import Member
 from api.types.node import Node
 from api.types.program import Program, Tier
-from api.types.rewards import Reward
+from api.types.rewards import RewardConnection
 from api.types.wallet import LedgerEntry
 from domain import access
 from domain.errors import NotFound
@@ -93,7 +93,10 @@ class Query(PartnerQueries, CampaignQueries):
     async def node(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="A global ID.")],
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="A global ID as returned in any `id` field."),
+        ],
     ) -> Node | None:
         return await resolve_node(info, id)
 
@@ -129,7 +132,7 @@ class Query(PartnerQueries, CampaignQueries):
         info: Info,
         first: First = None,
         after: After = None,
-    ) -> Connection[Reward]:
+    ) -> RewardConnection:
         return await rewards_page(info, first, after)
 
     @strawberry.field(
@@ -139,12 +142,17 @@ class Query(PartnerQueries, CampaignQueries):
     async def member(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="Member ID.")],
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="Global ID of the member (`Member.id`)."),
+        ],
     ) -> Member | None:
         return await _member(info, id, refuse_outside_window=True)
 
     @strawberry.field(
-        description="Admins: scans, lookups and staff, partner and web shop actions, newest first.",
+        description="Admins: scans, lookups and staff, partner and web shop actions, newest "
+        "first. No `totalCount`: the log grows with every scan without bound; page with "
+        "`pageInfo.hasNextPage`.",
         permission_classes=[AdminOnly],
     )
     async def audit_log(
@@ -153,7 +161,13 @@ class Query(PartnerQueries, CampaignQueries):
         first: First = None,
         after: After = None,
         member_id: Annotated[
-            strawberry.ID | None, strawberry.argument(description="Only events of this member.")
+            strawberry.ID | None,
+            strawberry.argument(
+                description=(
+                    "Global ID of a member (`Member.id`): only events about them; left out:"
+                    " all events."
+                )
+            ),
         ] = None,
     ) -> Connection[AuditEvent]:
         return await audit_page(info, first, after, member_id)

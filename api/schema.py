@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import time
 from collections.abc import Callable
 
@@ -15,6 +17,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.types.base_scalars import DateDefinition, DateTimeDefinition
 
 from api.campaigns import CampaignMutations
 from api.documents import DocumentCache
@@ -40,6 +43,20 @@ from api.subscriptions import Subscription
 from api.types.member import Member
 from api.types.program import Money, Program, Tier
 from api.types.wallet import LedgerEntry
+
+# The built-in Date and DateTime, with descriptions that say what to send.
+SCALARS = {
+    datetime.date: dataclasses.replace(
+        DateDefinition,
+        description="A calendar date in ISO 8601, YYYY-MM-DD, e.g. 1990-04-23.",
+    ),
+    datetime.datetime: dataclasses.replace(
+        DateTimeDefinition,
+        description="An instant in ISO 8601 with its UTC offset, e.g. "
+        "2026-11-27T09:00:00+00:00; we answer in UTC, and times without an offset are "
+        "INVALID_INPUT.",
+    ),
+}
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -120,6 +137,7 @@ def build_schema(
         extensions=extensions,
         types=[Money, Program, Tier, Member, LedgerEntry],
         config=StrawberryConfig(disable_field_suggestions=production),
+        scalar_overrides=SCALARS,
         execution_context_class=LoyaltyExecutor,
     )
 

@@ -230,6 +230,17 @@ class RewardRepository(Protocol):
         open_after: datetime | None,
     ) -> list[Reward]: ...
 
+    async def catalog_count(
+        self,
+        program_id: uuid.UUID,
+        *,
+        partner_id: uuid.UUID | None,
+        include_archived: bool,
+        open_after: datetime | None,
+    ) -> int:
+        """How many rewards `catalog` would list over all its pages."""
+        ...
+
     async def take_stock(self, program_id: uuid.UUID, reward_id: uuid.UUID) -> bool:
         """Take one unit of a limited reward; False when none is left."""
         ...
@@ -283,6 +294,16 @@ class RewardRepository(Protocol):
         limit: int,
         before: tuple[datetime, uuid.UUID] | None,
     ) -> list[Redemption]: ...
+
+    async def member_redemptions_count(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        *,
+        statuses: Sequence[RedemptionStatus] | None,
+    ) -> int:
+        """How many redemptions `member_redemptions` would list over all its pages."""
+        ...
 
     async def donated_points(
         self, program_id: uuid.UUID, reward_ids: Sequence[uuid.UUID]
@@ -390,6 +411,10 @@ class CampaignRepository(Protocol):
     ) -> list[Campaign]:
         """Latest start first (then id), strictly after the `after` position; `active`
         True keeps campaigns running at `now`, False those that are not."""
+        ...
+
+    async def count(self, program_id: uuid.UUID, *, active: bool | None, now: datetime) -> int:
+        """How many campaigns `page` would list over all its pages."""
         ...
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -138,6 +138,65 @@ def opens_at(reward: Reward, tiers: Sequence[Tier], member_tier: Tier | None) ->
     return reward.available_from
 
 
+class Unavailable(StrEnum):
+    """Why a reward cannot be redeemed now, balance aside."""
+
+    NOT_ENROLLED = "NOT_ENROLLED"
+    MEMBER_BLOCKED = "MEMBER_BLOCKED"
+    ARCHIVED = "ARCHIVED"
+    EARLY_ACCESS_ONLY = "EARLY_ACCESS_ONLY"
+    NOT_YET_AVAILABLE = "NOT_YET_AVAILABLE"
+    ENDED = "ENDED"
+    TIER_REQUIRED = "TIER_REQUIRED"
+    OUT_OF_STOCK = "OUT_OF_STOCK"
+    MEMBER_LIMIT_REACHED = "MEMBER_LIMIT_REACHED"
+    PERIOD_LIMIT_REACHED = "PERIOD_LIMIT_REACHED"
+
+
+@dataclass(frozen=True)
+class Redeemer:
+    """The member who would redeem: their tier among the program's tiers, and their counts."""
+
+    tiers: Sequence[Tier]
+    tier: Tier | None
+    counts: RedemptionCounts = field(default_factory=RedemptionCounts)
+
+
+def unavailable_reason(
+    reward: Reward, now: datetime, redeemer: Redeemer | None = None
+) -> Unavailable | None:
+    """Why the reward cannot be redeemed now (balance aside), or None when it can: for a
+    redeemer, with early access, tier and limits; without one, the offer itself (window, stock).
+    The first rule that fails wins, in the order redeeming checks them."""
+    if reward.archived:
+        return Unavailable.ARCHIVED
+    tiers, tier = (redeemer.tiers, redeemer.tier) if redeemer else ((), None)
+    start = opens_at(reward, tiers, tier)
+    if start is not None and now < start:
+        early = reward.early_access_from
+        if reward.early_access_tier_id is not None and early is not None and early <= now:
+            return Unavailable.EARLY_ACCESS_ONLY
+        return Unavailable.NOT_YET_AVAILABLE
+    if reward.available_until is not None and now >= reward.available_until:
+        return Unavailable.ENDED
+    needed = reward.min_tier_id
+    if (
+        redeemer is not None
+        and needed is not None
+        and (tier is None or tier.rank < _rank(tiers, needed))
+    ):
+        return Unavailable.TIER_REQUIRED
+    if reward.stock is not None and reward.stock <= 0:
+        return Unavailable.OUT_OF_STOCK
+    if redeemer is None:
+        return None
+    if reward.per_member_limit is not None and redeemer.counts.total >= reward.per_member_limit:
+        return Unavailable.MEMBER_LIMIT_REACHED
+    if reward.period_limit is not None and redeemer.counts.in_period >= reward.period_limit:
+        return Unavailable.PERIOD_LIMIT_REACHED
+    return None
+
+
 def check_available(
     reward: Reward,
     tiers: Sequence[Tier],
@@ -146,32 +205,29 @@ def check_available(
     now: datetime,
 ) -> None:
     """Raise why this member cannot redeem the reward now (balance aside), or return."""
-    if reward.archived:
-        raise RewardUnavailable("This reward is no longer offered.", ("input", "rewardId"))
-    start = opens_at(reward, tiers, member_tier)
-    if start is not None and now < start:
-        raise RewardUnavailable("This reward is not available yet.", ("input", "rewardId"))
-    if reward.available_until is not None and now >= reward.available_until:
-        raise RewardUnavailable("This reward is no longer available.", ("input", "rewardId"))
-    if reward.min_tier_id is not None:
-        needed = _rank(tiers, reward.min_tier_id)
-        if member_tier is None or member_tier.rank < needed:
-            raise TierRequired("A higher tier is needed for this reward.", ("input", "rewardId"))
-    if reward.stock is not None and reward.stock <= 0:
-        raise OutOfStock("This reward is out of stock.", ("input", "rewardId"))
-    if reward.per_member_limit is not None and counts.total >= reward.per_member_limit:
+    reason = unavailable_reason(reward, now, Redeemer(tiers, member_tier, counts))
+    at = ("input", "rewardId")
+    if reason is Unavailable.ARCHIVED:
+        raise RewardUnavailable("This reward is no longer offered.", at)
+    if reason is Unavailable.EARLY_ACCESS_ONLY:
+        raise RewardUnavailable("This reward is open only to early access for now.", at)
+    if reason is Unavailable.NOT_YET_AVAILABLE:
+        raise RewardUnavailable("This reward is not available yet.", at)
+    if reason is Unavailable.ENDED:
+        raise RewardUnavailable("This reward is no longer available.", at)
+    if reason is Unavailable.TIER_REQUIRED:
+        raise TierRequired("A higher tier is needed for this reward.", at)
+    if reason is Unavailable.OUT_OF_STOCK:
+        raise OutOfStock("This reward is out of stock.", at)
+    if reason is Unavailable.MEMBER_LIMIT_REACHED:
         raise LimitReached("You have redeemed this reward as often as allowed.")
-    if reward.period_limit is not None and counts.in_period >= reward.period_limit:
+    if reason is Unavailable.PERIOD_LIMIT_REACHED:
         raise LimitReached("You have redeemed this reward as often as allowed for now.")
 
 
 def is_offered(reward: Reward, now: datetime) -> bool:
     """Whether the reward is on offer at all now (not archived, in its window, in stock)."""
-    if reward.archived or (reward.stock is not None and reward.stock <= 0):
-        return False
-    if reward.available_from is not None and now < reward.available_from:
-        return False
-    return reward.available_until is None or now < reward.available_until
+    return unavailable_reason(reward, now) is None
 
 
 def is_available(
@@ -182,11 +238,7 @@ def is_available(
     now: datetime,
 ) -> bool:
     """Whether `check_available` would pass."""
-    try:
-        check_available(reward, tiers, member_tier, counts, now)
-    except (RewardUnavailable, TierRequired, OutOfStock, LimitReached):
-        return False
-    return True
+    return unavailable_reason(reward, now, Redeemer(tiers, member_tier, counts)) is None
 
 
 def period_start(period: LimitPeriod | None, now: datetime) -> datetime:

@@ -18,7 +18,12 @@ from domain.services import instore
 
 @strawberry.input(description="What the till's scanner read from the member's app.")
 class ScanMemberCardInput:
-    payload: str = strawberry.field(description="The QR text, e.g. L1:9123456789012345:48213377.")
+    payload: str = strawberry.field(
+        description=(
+            "The QR text exactly as scanned, e.g. L1:9123456789012345:48213377 "
+            "(`MemberCard.qrPayload`)."
+        )
+    )
 
 
 @strawberry.type(
@@ -37,8 +42,20 @@ class ScanMemberCardPayload:
 
 @strawberry.input(description="Find a member without their phone: exactly one of the two.")
 class LookupMemberInput:
-    card_number: str | None = strawberry.field(default=None, description="The card number.")
-    phone: str | None = strawberry.field(default=None, description="Phone, international format.")
+    card_number: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The member's card number as printed (digits; spaces ignored); leave "
+            "out when giving `phone`."
+        ),
+    )
+    phone: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The member's phone in international format, e.g. +4915123456789; leave"
+            " out when giving `cardNumber`."
+        ),
+    )
 
 
 @strawberry.type(description="Result of `issueCardSecret`.")
@@ -69,7 +86,12 @@ class InStoreMutations:
     async def scan_member_card(
         self,
         info: Info,
-        input: Annotated[ScanMemberCardInput, strawberry.argument(description="The scan.")],
+        input: Annotated[
+            ScanMemberCardInput,
+            strawberry.argument(
+                description="The QR text the till's scanner read from the member's app."
+            ),
+        ],
     ) -> ScanMemberCardPayload:
         context = info.context
         key = context.runtime.settings.card_key_bytes
@@ -89,7 +111,14 @@ class InStoreMutations:
     async def lookup_member(
         self,
         info: Info,
-        input: Annotated[LookupMemberInput, strawberry.argument(description="What to look up.")],
+        input: Annotated[
+            LookupMemberInput,
+            strawberry.argument(
+                description=(
+                    "Exactly one of cardNumber or phone, where the program allows that lookup."
+                )
+            ),
+        ],
     ) -> ScanMemberCardPayload:
         context = info.context
         found, errors = await attempt(

@@ -21,15 +21,37 @@ from domain.services import members
 @strawberry.input(description="What a new member tells the program about themself.")
 class EnrollInput:
     display_name: str | None = strawberry.field(
-        default=None, description="Name to greet the member with (at most 80 characters)."
+        default=None,
+        description=(
+            "Name to greet the member with, at most 80 characters; left out: the "
+            "app greets without a name."
+        ),
     )
-    email: str | None = strawberry.field(default=None, description="Email address.")
+    email: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Email address for receipts and offers, at most 254 characters; left out: none stored."
+        ),
+    )
     phone: str | None = strawberry.field(
-        default=None, description="Phone in international format, e.g. +4915123456789."
+        default=None,
+        description=(
+            "Phone in international format, e.g. +4915123456789 (stored as E.164); "
+            "left out: staff cannot look the member up by phone."
+        ),
     )
-    birthday: date | None = strawberry.field(default=None, description="For birthday bonuses.")
+    birthday: date | None = strawberry.field(
+        default=None,
+        description=(
+            "Date of birth as YYYY-MM-DD, for birthday bonuses; left out: no birthday bonus."
+        ),
+    )
     referral_code: str | None = strawberry.field(
-        default=None, description="A friend's referral code, if they referred the member."
+        default=None,
+        description=(
+            "A friend's `referralCode`, if they referred the new member; unknown, "
+            "blocked or own codes are REFERRAL_INVALID. Left out: no referral."
+        ),
     )
 
 
@@ -41,9 +63,18 @@ class EnrollPayload:
 
 @strawberry.input(description="Block a member, or lift a block.")
 class BlockMemberInput:
-    member_id: strawberry.ID = strawberry.field(description="The member.")
-    blocked: bool = strawberry.field(description="true blocks, false unblocks.")
-    reason: str = strawberry.field(description="Why; kept in the audit log.")
+    member_id: strawberry.ID = strawberry.field(
+        description="Global ID of the member to block or unblock (`Member.id`)."
+    )
+    blocked: bool = strawberry.field(
+        description="True blocks the member (no earning, spending or scans), false lifts the block."
+    )
+    reason: str = strawberry.field(
+        description=(
+            "Why, in words an admin will understand later (at most 10,000 "
+            "characters); kept in the audit log."
+        )
+    )
 
 
 @strawberry.type(description="Result of `blockMember`.")
@@ -61,7 +92,12 @@ class MemberMutations:
     async def block_member(
         self,
         info: Info,
-        input: Annotated[BlockMemberInput, strawberry.argument(description="Who.")],
+        input: Annotated[
+            BlockMemberInput,
+            strawberry.argument(
+                description="The member to block or unblock, and the reason kept in the audit log."
+            ),
+        ],
     ) -> BlockMemberPayload:
         context = info.context
 
@@ -85,7 +121,12 @@ class MemberMutations:
     async def enroll(
         self,
         info: Info,
-        input: Annotated[EnrollInput, strawberry.argument(description="Who joins.")],
+        input: Annotated[
+            EnrollInput,
+            strawberry.argument(
+                description="What the new member tells about themself; every field is optional."
+            ),
+        ],
     ) -> EnrollPayload:
         context = info.context
         command = members.Enrollment(

@@ -20,9 +20,23 @@ from domain.services import payments
 
 @strawberry.input(description="Points to turn into money off an order at the till.")
 class RedeemPointsForOrderInput:
-    member_id: strawberry.ID = strawberry.field(description="The paying member.")
-    order_id: str = strawberry.field(description="The order; each order pays with points once.")
-    points: int = strawberry.field(description="Points to spend, within the program's bounds.")
+    member_id: strawberry.ID = strawberry.field(
+        description=(
+            "Global ID of the paying member (`Member.id`), scanned at this store within its window."
+        )
+    )
+    order_id: str = strawberry.field(
+        description=(
+            "The till's order id (at most 200 characters); each order pays with "
+            "points once, a retry answers the same payment."
+        )
+    )
+    points: int = strawberry.field(
+        description=(
+            "Points to spend: positive, within `Program.pointValue` minPoints and "
+            "maxPoints, at most the spendable balance."
+        )
+    )
 
 
 @strawberry.type(description="Result of `redeemPointsForOrder`.")
@@ -39,12 +53,15 @@ class RefundPointsPaymentInput:
         description="The order id that was paid with points (`redeemPointsForOrder`)."
     )
     idempotency_key: str = strawberry.field(
-        description="Retrying with the same key refunds once and answers the same."
+        description=(
+            "A key the till makes up once per refund (e.g. a UUID); retrying with "
+            "the same key refunds once and answers the same."
+        )
     )
     member_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="The paying member, as a check: NOT_FOUND if the order was not paid "
-        "with this member's points.",
+        "with this member's points. Left out: no check.",
     )
 
 
@@ -72,7 +89,15 @@ class PaymentMutations:
     async def redeem_points_for_order(
         self,
         info: Info,
-        input: Annotated[RedeemPointsForOrderInput, strawberry.argument(description="Payment.")],
+        input: Annotated[
+            RedeemPointsForOrderInput,
+            strawberry.argument(
+                description=(
+                    "The paying member, the order id (pays with points once) and the points"
+                    " to spend."
+                )
+            ),
+        ],
     ) -> RedeemPointsForOrderPayload:
         context = info.context
 
@@ -107,7 +132,15 @@ class PaymentMutations:
     async def refund_points_payment(
         self,
         info: Info,
-        input: Annotated[RefundPointsPaymentInput, strawberry.argument(description="Which.")],
+        input: Annotated[
+            RefundPointsPaymentInput,
+            strawberry.argument(
+                description=(
+                    "The order paid with points and an idempotency key; optionally the "
+                    "paying member as a check."
+                )
+            ),
+        ],
     ) -> RefundPointsPaymentPayload:
         context = info.context
 

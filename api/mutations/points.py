@@ -18,10 +18,27 @@ from domain.services import points
 
 @strawberry.input(description="A manual correction of a member's points.")
 class AdjustPointsInput:
-    member_id: strawberry.ID = strawberry.field(description="The member to adjust.")
-    points: int = strawberry.field(description="Signed: positive adds, negative takes away.")
-    reason: str = strawberry.field(description="Why; kept in the ledger and the audit trail.")
-    idempotency_key: str = strawberry.field(description="Retrying with the same key adjusts once.")
+    member_id: strawberry.ID = strawberry.field(
+        description="Global ID of the member whose wallet to correct (`Member.id`)."
+    )
+    points: int = strawberry.field(
+        description=(
+            "Signed points, not zero: positive adds, negative takes away (at most "
+            "the spendable balance)."
+        )
+    )
+    reason: str = strawberry.field(
+        description=(
+            "Why, shown to the member as the ledger entry's description and kept in"
+            " the audit trail."
+        )
+    )
+    idempotency_key: str = strawberry.field(
+        description=(
+            "A key the caller makes up once per adjustment (e.g. a UUID); retrying "
+            "with the same key adjusts once."
+        )
+    )
 
 
 @strawberry.type(description="Result of `adjustPoints`.")
@@ -38,7 +55,15 @@ class PointsMutations:
     async def adjust_points(
         self,
         info: Info,
-        input: Annotated[AdjustPointsInput, strawberry.argument(description="Change.")],
+        input: Annotated[
+            AdjustPointsInput,
+            strawberry.argument(
+                description=(
+                    "The member, the signed points to add or take away, the reason and an "
+                    "idempotency key."
+                )
+            ),
+        ],
     ) -> AdjustPointsPayload:
         context = info.context
 

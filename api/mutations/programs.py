@@ -31,24 +31,35 @@ from domain.services import programs, vip
 
 @strawberry.input(description="Program settings to change; omitted fields stay as they are.")
 class UpdateProgramInput:
-    name: str | None = strawberry.field(default=None, description="Display name.")
+    name: str | None = strawberry.field(
+        default=None, description="New display name of the program; left out: unchanged."
+    )
     points_name: str | None = strawberry.field(
-        default=None, description="What the program calls its points, e.g. stars."
+        default=None,
+        description="What the program calls its points, e.g. stars; left out: unchanged.",
     )
     earn_rate: EarnRateInput | None = strawberry.field(
-        default=None, description="Base rate at which purchases earn."
+        default=None, description="New base rate at which purchases earn; left out: unchanged."
     )
     point_value: PointValueInput | None = strawberry.field(
-        default=None, description="What points are worth when paying for orders with them."
+        default=None,
+        description="What points are worth when paying for orders with them; left out: unchanged.",
     )
     in_store: InStoreRulesInput | None = strawberry.field(
-        default=None, description="Lookups staff may use, and how long a scan lasts."
+        default=None,
+        description="Lookups staff may use, and how long a scan lasts; left out: unchanged.",
     )
     policy: PointsPolicyInput | None = strawberry.field(
-        default=None, description="Hold period, expiry and tier qualification."
+        default=None,
+        description=(
+            "Hold period, expiry and tier qualification, replaced as a whole; left out: unchanged."
+        ),
     )
     earn_rules: EarnRulesInput | None = strawberry.field(
-        default=None, description="Category multipliers and the spend bonus."
+        default=None,
+        description=(
+            "Category multipliers and the spend bonus, replaced as a whole; left out: unchanged."
+        ),
     )
 
 
@@ -83,7 +94,7 @@ class UpdateProgramPayload:
 
 @strawberry.input(description="A new tier above the existing ones.")
 class CreateTierInput:
-    name: str = strawberry.field(description="Display name, e.g. Gold.")
+    name: str = strawberry.field(description="Display name, e.g. Gold (at most 80 characters).")
     threshold: int = strawberry.field(
         description="Qualifying points needed; above every existing tier's threshold."
     )
@@ -91,13 +102,14 @@ class CreateTierInput:
         default=None, description="Multiplier on purchase points (default 1.0, at most 100)."
     )
     benefits: list[str] | None = strawberry.field(
-        default=None, description="Perks shown to members (at most 20)."
+        default=None,
+        description="Perks shown to members, e.g. 'Free shipping' (at most 20); left out: none.",
     )
     idempotency_key: str | None = strawberry.field(
         default=None,
         description="Retrying with the same key and input returns the tier the first request "
         "made (one tier, however often it is sent); the same key with other input is "
-        "IDEMPOTENCY_CONFLICT.",
+        "IDEMPOTENCY_CONFLICT. Left out: every request creates a new one.",
     )
 
 
@@ -116,7 +128,12 @@ class ProgramMutations:
     async def update_program(
         self,
         info: Info,
-        input: Annotated[UpdateProgramInput, strawberry.argument(description="Changes.")],
+        input: Annotated[
+            UpdateProgramInput,
+            strawberry.argument(
+                description="The settings to change; fields left out keep their value."
+            ),
+        ],
     ) -> UpdateProgramPayload:
         context = info.context
         rate = input.earn_rate
@@ -160,7 +177,14 @@ class ProgramMutations:
     async def create_tier(
         self,
         info: Info,
-        input: Annotated[CreateTierInput, strawberry.argument(description="The tier.")],
+        input: Annotated[
+            CreateTierInput,
+            strawberry.argument(
+                description=(
+                    "The new tier's name, threshold (above every existing tier's) and perks."
+                )
+            ),
+        ],
     ) -> CreateTierPayload:
         context = info.context
         command = programs.NewTier(
@@ -180,23 +204,54 @@ class ProgramMutations:
 
 @strawberry.input(description="Changes to a tier; fields left out stay as they are.")
 class UpdateTierInput:
-    tier_id: strawberry.ID = strawberry.field(description="The tier.")
-    name: str | None = strawberry.field(default=None, description="Display name.")
-    threshold: int | None = strawberry.field(
-        default=None, description="Between the thresholds of the tiers below and above."
+    tier_id: strawberry.ID = strawberry.field(
+        description="Global ID of the tier to change (`Tier.id`)."
     )
-    earn_multiplier: float | None = strawberry.field(default=None, description="0 < x <= 100.")
-    benefits: list[str] | None = strawberry.field(default=None, description="Perks (max 20).")
+    name: str | None = strawberry.field(
+        default=None, description="New display name, e.g. Gold; left out: unchanged."
+    )
+    threshold: int | None = strawberry.field(
+        default=None,
+        description=(
+            "New qualifying points needed, between the thresholds of the tiers "
+            "below and above; left out: unchanged."
+        ),
+    )
+    earn_multiplier: float | None = strawberry.field(
+        default=None,
+        description=(
+            "New multiplier on purchase points, above 0 and at most 100; left out: unchanged."
+        ),
+    )
+    benefits: list[str] | None = strawberry.field(
+        default=None,
+        description=(
+            "New perks shown to members, at most 20, replacing the old ones; left out: unchanged."
+        ),
+    )
     paid_fee_minor: int | None = strawberry.field(
-        default=None, description="Make the tier buyable for a year at this fee."
+        default=None,
+        description=(
+            "Make the tier buyable for a year at this fee, in minor units; left out: unchanged."
+        ),
     )
     reduced_fee_minor: int | None = strawberry.field(
-        default=None, description="A reduced fee for members with enough points..."
+        default=None,
+        description=(
+            "A reduced yearly fee, in minor units, for members with "
+            "`reducedFromPoints` points or more; left out: unchanged."
+        ),
     )
     reduced_from_points: int | None = strawberry.field(
-        default=None, description="...namely this many points or more."
+        default=None,
+        description="Balance from which `reducedFeeMinor` applies; left out: unchanged.",
     )
-    not_for_sale: bool = strawberry.field(default=False, description="Stop selling the tier.")
+    not_for_sale: bool = strawberry.field(
+        default=False,
+        description=(
+            "True stops selling the tier (paid years already bought stay); left out: false."
+        ),
+    )
 
 
 @strawberry.type(description="Result of `updateTier`.")
@@ -207,10 +262,24 @@ class UpdateTierPayload:
 
 @strawberry.input(description="A paid year of a VIP tier, recorded after the member paid.")
 class RecordPaidTierInput:
-    member_id: strawberry.ID = strawberry.field(description="Who bought it.")
-    tier_id: strawberry.ID = strawberry.field(description="Which tier.")
-    amount: MoneyInput = strawberry.field(description="What was paid: the member's fee.")
-    idempotency_key: str = strawberry.field(description="Retrying with the same key records once.")
+    member_id: strawberry.ID = strawberry.field(
+        description="Global ID of the member who bought the year (`Member.id`)."
+    )
+    tier_id: strawberry.ID = strawberry.field(
+        description="Global ID of the tier bought (`Tier.id`); it must be for sale."
+    )
+    amount: MoneyInput = strawberry.field(
+        description=(
+            "What was paid: the member's fee now (`Member.paidTierOffers`), in the "
+            "program's currency."
+        )
+    )
+    idempotency_key: str = strawberry.field(
+        description=(
+            "A key the caller makes up once per payment (e.g. a UUID); retrying "
+            "with the same key records once."
+        )
+    )
 
 
 @strawberry.type(description="Result of `recordPaidTier`.")
@@ -222,7 +291,9 @@ class RecordPaidTierPayload:
 
 @strawberry.input(description="A tier to retire.")
 class RetireTierInput:
-    tier_id: strawberry.ID = strawberry.field(description="Any tier but the entry tier.")
+    tier_id: strawberry.ID = strawberry.field(
+        description="Global ID of the tier to retire (`Tier.id`); any tier but the entry tier."
+    )
 
 
 @strawberry.type(description="Result of `retireTier`.")
@@ -239,7 +310,16 @@ class TierMutations:
         permission_classes=[AdminOnly],
     )
     async def retire_tier(
-        self, info: Info, input: Annotated[RetireTierInput, strawberry.argument(description="It.")]
+        self,
+        info: Info,
+        input: Annotated[
+            RetireTierInput,
+            strawberry.argument(
+                description=(
+                    "The tier to retire (not the entry tier); its members move to the tier below."
+                )
+            ),
+        ],
     ) -> RetireTierPayload:
         context = info.context
 
@@ -255,7 +335,14 @@ class TierMutations:
 
     @strawberry.mutation(description="Admins: change a tier.", permission_classes=[AdminOnly])
     async def update_tier(
-        self, info: Info, input: Annotated[UpdateTierInput, strawberry.argument(description="It.")]
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateTierInput,
+            strawberry.argument(
+                description="The tier and the fields to change; fields left out keep their value."
+            ),
+        ],
     ) -> UpdateTierPayload:
         context = info.context
 
@@ -284,7 +371,12 @@ class TierMutations:
     async def record_paid_tier(
         self,
         info: Info,
-        input: Annotated[RecordPaidTierInput, strawberry.argument(description="It.")],
+        input: Annotated[
+            RecordPaidTierInput,
+            strawberry.argument(
+                description="The member, the tier bought, the fee paid and an idempotency key."
+            ),
+        ],
     ) -> RecordPaidTierPayload:
         context = info.context
 

@@ -25,11 +25,18 @@ from domain.services import purchases, refunds
     "line refunded (sku and quantity are enough)."
 )
 class OrderLineInput:
-    sku: str = strawberry.field(description="Product id in the shop.")
+    sku: str = strawberry.field(description="The shop's product id (SKU), at most 80 characters.")
     category: str | None = strawberry.field(
-        default=None, description="Product category (not needed in a refund)."
+        default=None,
+        description=(
+            "Product category for category multipliers, exclusions and campaigns, "
+            "e.g. shoes (case-insensitive); left out: the line earns at the base "
+            "rate. Not needed in a refund."
+        ),
     )
-    quantity: int = strawberry.field(default=1, description="How many (1 to 100,000).")
+    quantity: int = strawberry.field(
+        default=1, description="Units on the line, 1 to 100,000; left out: 1."
+    )
     unit_price_minor: int | None = strawberry.field(
         default=None,
         description="Price of one, in minor units. Required in recordPurchase and previewEarn; "
@@ -48,17 +55,32 @@ class OrderLineInput:
 
 @strawberry.input(description="A purchase to credit to a member.")
 class RecordPurchaseInput:
-    member_id: strawberry.ID = strawberry.field(description="The member who bought.")
-    order_id: str = strawberry.field(
-        description="The shop's order id; recording the same order twice credits once."
+    member_id: strawberry.ID = strawberry.field(
+        description="Global ID of the member who bought (`Member.id`)."
     )
-    total: MoneyInput = strawberry.field(description="Amount paid, in the program's currency.")
+    order_id: str = strawberry.field(
+        description=(
+            "The shop's order id (at most 200 characters); recording the same order"
+            " twice credits once and answers the same."
+        )
+    )
+    total: MoneyInput = strawberry.field(
+        description="Amount paid in minor units, in the program's currency (`Program.currency`)."
+    )
     occurred_at: datetime | None = strawberry.field(
-        default=None, description="When the purchase happened; defaults to now."
+        default=None,
+        description=(
+            "When the purchase happened, with its UTC offset (ISO 8601); left out: "
+            "now. Decides which campaigns apply."
+        ),
     )
     lines: list[OrderLineInput] | None = strawberry.field(
         default=None,
-        description="Order lines, so category multipliers, exclusions and campaigns apply.",
+        description=(
+            "Order lines, so category multipliers, exclusions and campaigns apply, "
+            "and refunds can name lines; left out: the whole total earns at the "
+            "base rate."
+        ),
     )
 
 
@@ -117,7 +139,7 @@ class EarnBreakdown:
         description="Spend-threshold bonus points: given when the spend that earns points "
         "(lines not excluded) reaches the program's threshold."
     )
-    total: int = strawberry.field(description="points + bonusPoints.")
+    total: int = strawberry.field(description="All points the order earns: points + bonusPoints.")
     reasons: list[str] = strawberry.field(
         description="Readable reasons, each rule that counted on some line, once: e.g. "
         "'2x shoes', 'Black Friday 2x', '1.5x Gold'. A campaign that lost to a better one "
@@ -154,35 +176,62 @@ class RecordPurchasePayload:
 
 @strawberry.input(description="An order to price in points without crediting it.")
 class PreviewEarnInput:
-    member_id: strawberry.ID = strawberry.field(description="Whose tier and campaigns apply.")
-    total: MoneyInput = strawberry.field(description="Order total.")
-    lines: list[OrderLineInput] | None = strawberry.field(default=None, description="Lines.")
-    occurred_at: datetime | None = strawberry.field(default=None, description="Default now.")
+    member_id: strawberry.ID = strawberry.field(
+        description="Global ID of the member whose tier multiplier applies (`Member.id`)."
+    )
+    total: MoneyInput = strawberry.field(
+        description="Order total in minor units, in the program's currency."
+    )
+    lines: list[OrderLineInput] | None = strawberry.field(
+        default=None,
+        description=(
+            "Order lines, as for `recordPurchase`; left out: the whole total earns "
+            "at the base rate."
+        ),
+    )
+    occurred_at: datetime | None = strawberry.field(
+        default=None,
+        description=(
+            "When the order would happen, with its UTC offset; left out: now. "
+            "Decides which campaigns apply."
+        ),
+    )
 
 
 @strawberry.type(description="Result of `previewEarn`.")
 class PreviewEarnPayload:
     points_earned: int | None = strawberry.field(description="What the order would earn.")
-    breakdown: EarnBreakdown | None = strawberry.field(description="Why.")
+    breakdown: EarnBreakdown | None = strawberry.field(
+        description="Where the points come from, line by line."
+    )
     errors: list[UserError] = strawberry.field(description="Empty on success.")
 
 
 @strawberry.input(description="A refund of all or part of an order.")
 class RefundPurchaseInput:
-    order_id: str = strawberry.field(description="The order refunded.")
+    order_id: str = strawberry.field(
+        description="The order id given to `recordPurchase` for this order."
+    )
     amount: MoneyInput | None = strawberry.field(
         default=None,
         description="Money refunded without naming lines: takes back that share of what the "
-        "order earned. Ignored when `lines` are given (then only its currency is checked).",
+        "order earned. Ignored when `lines` are given (then only its currency is checked). "
+        "Give `amount` or `lines`: with neither the refund is INVALID_INPUT.",
     )
     lines: list[OrderLineInput] | None = strawberry.field(
         default=None,
         description="The refunded lines, by sku and quantity: takes back exactly what those "
         "units earned with the order's own rules (multiplier, exclusion, campaign, tier), and "
         "the spend bonus once the spend left falls below its threshold. Orders recorded "
-        "without lines need each line's unitPriceMinor (a proportional refund of that sum).",
+        "without lines need each line's unitPriceMinor (a proportional refund of that sum). "
+        "Left out: refund by `amount`.",
     )
-    idempotency_key: str = strawberry.field(description="Retrying with the same key refunds once.")
+    idempotency_key: str = strawberry.field(
+        description=(
+            "A key the caller makes up once per refund (e.g. a UUID); retrying with"
+            " the same key refunds once."
+        )
+    )
 
 
 @strawberry.type(description="Result of `refundPurchase`.")
@@ -208,7 +257,15 @@ class PurchaseMutations:
     async def record_purchase(
         self,
         info: Info,
-        input: Annotated[RecordPurchaseInput, strawberry.argument(description="Order.")],
+        input: Annotated[
+            RecordPurchaseInput,
+            strawberry.argument(
+                description=(
+                    "The member, the order id (credited once), the total paid and, for "
+                    "category rules and campaigns, the lines."
+                )
+            ),
+        ],
     ) -> RecordPurchasePayload:
         context = info.context
 
@@ -245,7 +302,14 @@ class PurchaseMutations:
     async def preview_earn(
         self,
         info: Info,
-        input: Annotated[PreviewEarnInput, strawberry.argument(description="Order.")],
+        input: Annotated[
+            PreviewEarnInput,
+            strawberry.argument(
+                description=(
+                    "The member and the order to price (total, lines, time); nothing is written."
+                )
+            ),
+        ],
     ) -> PreviewEarnPayload:
         context = info.context
 
@@ -276,7 +340,14 @@ class PurchaseMutations:
     async def refund_purchase(
         self,
         info: Info,
-        input: Annotated[RefundPurchaseInput, strawberry.argument(description="Refund.")],
+        input: Annotated[
+            RefundPurchaseInput,
+            strawberry.argument(
+                description=(
+                    "The refunded order, the lines (or amount) refunded and an idempotency key."
+                )
+            ),
+        ],
     ) -> RefundPurchasePayload:
         context = info.context
 

@@ -31,62 +31,122 @@ def _id(value: strawberry.ID | None, type_name: str, name: str) -> uuid.UUID | N
 
 @strawberry.input(description="A reward for the catalog.")
 class CreateRewardInput:
-    name: str = strawberry.field(description="Display name (at most 120 characters).")
-    description: str | None = strawberry.field(default=None, description="Catalog text.")
-    kind: RewardKind = strawberry.field(description="What the reward gives.")
-    points_cost: int = strawberry.field(description="Points one redemption costs (> 0).")
-    stock: int | None = strawberry.field(default=None, description="null or absent: unlimited.")
+    name: str = strawberry.field(description="Display name in the catalog, at most 120 characters.")
+    description: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Catalog text describing the reward, at most 2,000 characters; left out: empty."
+        ),
+    )
+    kind: RewardKind = strawberry.field(
+        description=(
+            "What the reward gives; decides which of valueMinor, percentOff, sku or"
+            " cause is required."
+        )
+    )
+    points_cost: int = strawberry.field(
+        description="Points one redemption costs, 1 to 1,000,000,000."
+    )
+    stock: int | None = strawberry.field(
+        default=None,
+        description="Units that can be redeemed, 0 to 1,000,000,000; null or left out: unlimited.",
+    )
     min_tier_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Lowest tier that may redeem it."
+        default=None,
+        description=(
+            "Global ID of the lowest tier that may redeem it (`Tier.id`); left out: every member."
+        ),
     )
     partner_id: strawberry.ID | None = strawberry.field(
-        default=None, description="The partner of a co-branded reward."
+        default=None,
+        description=(
+            "Global ID of the partner of a co-branded reward (`Partner.id`); left "
+            "out: the brand's own reward."
+        ),
     )
     value_minor: int | None = strawberry.field(
-        default=None, description="FIXED_DISCOUNT: money off in the program's minor units."
+        default=None,
+        description="Required for FIXED_DISCOUNT: money off in the program's minor units (> 0).",
     )
     percent_off: int | None = strawberry.field(
-        default=None, description="PERCENT_DISCOUNT: 1 to 100."
+        default=None, description="Required for PERCENT_DISCOUNT: percent off, 1 to 100."
     )
-    sku: str | None = strawberry.field(default=None, description="FREE_PRODUCT: the product.")
-    cause: str | None = strawberry.field(default=None, description="DONATION: who receives it.")
+    sku: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Required for FREE_PRODUCT: the sku of the free product (at most 80 characters)."
+        ),
+    )
+    cause: str | None = strawberry.field(
+        default=None,
+        description="Required for DONATION: who receives the points (at most 120 characters).",
+    )
     category: str | None = strawberry.field(
-        default=None, description="Restrict a discount to one product category."
+        default=None,
+        description=(
+            "Restrict a discount to lines of one product category (case-"
+            "insensitive); left out: the whole order."
+        ),
     )
     min_order_minor: int | None = strawberry.field(
         default=None,
-        description="Vouchers apply only to orders of at least this total (minor units).",
+        description=(
+            "Vouchers apply only to orders of at least this total, in minor units; "
+            "left out: any order."
+        ),
     )
-    image_url: str | None = strawberry.field(default=None, description="https:// picture.")
+    image_url: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Picture for the catalog: an https:// address, at most 500 characters; left out: none."
+        ),
+    )
     available_from: datetime | None = strawberry.field(
-        default=None, description="Start of availability for everyone."
+        default=None,
+        description="When everyone may start redeeming it, with its UTC offset; left out: at once.",
     )
     available_until: datetime | None = strawberry.field(
-        default=None, description="End of availability."
+        default=None,
+        description="When redeeming ends (exclusive), after `availableFrom`; left out: never.",
     )
     early_access_tier_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Tier (and above) that may redeem from `earlyAccessFrom`."
+        default=None,
+        description=(
+            "Global ID of the tier (and above) that may redeem from "
+            "`earlyAccessFrom`; give both or neither."
+        ),
     )
     early_access_from: datetime | None = strawberry.field(
-        default=None, description="Start of early access."
+        default=None,
+        description=(
+            "When `earlyAccessTierId` members may start redeeming, with its UTC "
+            "offset; give both or neither."
+        ),
     )
     per_member_limit: int | None = strawberry.field(
-        default=None, description="Redemptions per member in all."
+        default=None,
+        description="How often one member may redeem it in all, at least 1; left out: unlimited.",
     )
     period_limit: int | None = strawberry.field(
-        default=None, description="Redemptions per member per `limitPeriod`."
+        default=None,
+        description=(
+            "How often one member may redeem it per `limitPeriod`, at least 1; give"
+            " both or neither; left out: unlimited."
+        ),
     )
     limit_period: LimitPeriod | None = strawberry.field(
-        default=None, description="Period of `periodLimit`."
+        default=None,
+        description="The calendar period (UTC) `periodLimit` counts in; give both or neither.",
     )
     voucher_valid_days: int | None = strawberry.field(
-        default=None, description="Days a voucher stays usable (default 30)."
+        default=None,
+        description="Days a voucher stays usable after redeeming, 1 to 3,650; left out: 30.",
     )
     idempotency_key: str | None = strawberry.field(
         default=None,
         description="Retrying with the same key and input returns the reward the first request "
         "made (one reward, however often it is sent); the same key with other input is "
-        "IDEMPOTENCY_CONFLICT.",
+        "IDEMPOTENCY_CONFLICT. Left out: every request creates a new one.",
     )
 
     def fields(self) -> catalog.RewardFields:
@@ -123,20 +183,47 @@ class CreateRewardPayload:
 
 @strawberry.input(description="Changes to a reward; fields left out stay as they are.")
 class UpdateRewardInput:
-    reward_id: strawberry.ID = strawberry.field(description="The reward to change.")
-    name: str | None = strawberry.field(default=None, description="Display name.")
-    description: str | None = strawberry.field(default=None, description="Catalog text.")
-    points_cost: int | None = strawberry.field(default=None, description="Points per redemption.")
-    stock: int | None = strawberry.field(default=None, description="New remaining stock.")
-    image_url: str | None = strawberry.field(default=None, description="https:// picture.")
-    category: str | None = strawberry.field(default=None, description="Discount category.")
-    min_order_minor: int | None = strawberry.field(
-        default=None, description="New minimum order total for its vouchers (minor units)."
+    reward_id: strawberry.ID = strawberry.field(
+        description="Global ID of the reward to change (`Reward.id`)."
     )
-    available_from: datetime | None = strawberry.field(default=None, description="New start.")
-    available_until: datetime | None = strawberry.field(default=None, description="New end.")
+    name: str | None = strawberry.field(
+        default=None, description="New display name, at most 120 characters; left out: unchanged."
+    )
+    description: str | None = strawberry.field(
+        default=None,
+        description="New catalog text, at most 2,000 characters; left out: unchanged.",
+    )
+    points_cost: int | None = strawberry.field(
+        default=None,
+        description="New points cost per redemption, 1 to 1,000,000,000; left out: unchanged.",
+    )
+    stock: int | None = strawberry.field(
+        default=None, description="New remaining stock, 0 to 1,000,000,000; left out: unchanged."
+    )
+    image_url: str | None = strawberry.field(
+        default=None, description="New picture, an https:// address; left out: unchanged."
+    )
+    category: str | None = strawberry.field(
+        default=None,
+        description="New product category the discount is restricted to; left out: unchanged.",
+    )
+    min_order_minor: int | None = strawberry.field(
+        default=None,
+        description=(
+            "New minimum order total for its vouchers, in minor units; left out: unchanged."
+        ),
+    )
+    available_from: datetime | None = strawberry.field(
+        default=None,
+        description="New start of availability, with its UTC offset; left out: unchanged.",
+    )
+    available_until: datetime | None = strawberry.field(
+        default=None,
+        description="New end of availability (exclusive), after the start; left out: unchanged.",
+    )
     per_member_limit: int | None = strawberry.field(
-        default=None, description="Redemptions per member in all."
+        default=None,
+        description="New limit of redemptions per member in all, at least 1; left out: unchanged.",
     )
 
 
@@ -148,18 +235,27 @@ class UpdateRewardPayload:
 
 @strawberry.input(description="Which reward to withdraw from the catalog.")
 class ArchiveRewardInput:
-    reward_id: strawberry.ID = strawberry.field(description="The reward to archive.")
+    reward_id: strawberry.ID = strawberry.field(
+        description="Global ID of the reward to archive (`Reward.id`)."
+    )
 
 
 @strawberry.input(description="A partner brand.")
 class CreatePartnerInput:
-    slug: str = strawberry.field(description="Short unique name, used in its tokens.")
-    name: str = strawberry.field(description="Display name.")
+    slug: str = strawberry.field(
+        description=(
+            "Short unique name used in the partner's tokens: lowercase letters, "
+            "digits and dashes, e.g. acme-coffee."
+        )
+    )
+    name: str = strawberry.field(
+        description="Display name of the partner brand, at most 80 characters."
+    )
     idempotency_key: str | None = strawberry.field(
         default=None,
         description="Retrying with the same key and input returns the partner the first request "
         "made (one partner, however often it is sent); the same key with other input is "
-        "IDEMPOTENCY_CONFLICT.",
+        "IDEMPOTENCY_CONFLICT. Left out: every request creates a new one.",
     )
 
 
@@ -171,8 +267,15 @@ class CreatePartnerPayload:
 
 @strawberry.input(description="A redemption request.")
 class RedeemRewardInput:
-    reward_id: strawberry.ID = strawberry.field(description="The reward to redeem.")
-    idempotency_key: str = strawberry.field(description="Retrying with the same key redeems once.")
+    reward_id: strawberry.ID = strawberry.field(
+        description="Global ID of the reward to redeem (`Reward.id`)."
+    )
+    idempotency_key: str = strawberry.field(
+        description=(
+            "A key the app makes up once per redemption (e.g. a UUID); retrying "
+            "with the same key redeems once and answers the same."
+        )
+    )
     member_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="Staff redeeming for a member at the counter pass the member; members omit it.",
@@ -188,7 +291,11 @@ class RedeemRewardPayload:
 
 @strawberry.input(description="A voucher to cancel before it is used.")
 class CancelRedemptionInput:
-    redemption_id: strawberry.ID = strawberry.field(description="The redemption to cancel.")
+    redemption_id: strawberry.ID = strawberry.field(
+        description=(
+            "Global ID of the redemption to cancel (`Redemption.id`); its voucher must be unused."
+        )
+    )
 
 
 def _reward_payload(info: Info, currency: str, reward, errors) -> UpdateRewardPayload:  # type: ignore[no-untyped-def]
@@ -203,7 +310,14 @@ class RewardMutations:
     async def create_reward(
         self,
         info: Info,
-        input: Annotated[CreateRewardInput, strawberry.argument(description="The reward.")],
+        input: Annotated[
+            CreateRewardInput,
+            strawberry.argument(
+                description=(
+                    "The new reward: name, kind, cost and the optional limits, window and terms."
+                )
+            ),
+        ],
     ) -> CreateRewardPayload:
         context = info.context
 
@@ -232,7 +346,12 @@ class RewardMutations:
     async def update_reward(
         self,
         info: Info,
-        input: Annotated[UpdateRewardInput, strawberry.argument(description="The changes.")],
+        input: Annotated[
+            UpdateRewardInput,
+            strawberry.argument(
+                description="The reward and the fields to change; fields left out keep their value."
+            ),
+        ],
     ) -> UpdateRewardPayload:
         context = info.context
 
@@ -262,7 +381,12 @@ class RewardMutations:
     async def archive_reward(
         self,
         info: Info,
-        input: Annotated[ArchiveRewardInput, strawberry.argument(description="The reward.")],
+        input: Annotated[
+            ArchiveRewardInput,
+            strawberry.argument(
+                description="The reward to withdraw from the catalog; issued vouchers stay valid."
+            ),
+        ],
     ) -> UpdateRewardPayload:
         context = info.context
 
@@ -279,7 +403,12 @@ class RewardMutations:
     async def create_partner(
         self,
         info: Info,
-        input: Annotated[CreatePartnerInput, strawberry.argument(description="The partner.")],
+        input: Annotated[
+            CreatePartnerInput,
+            strawberry.argument(
+                description="The partner's slug (used in its tokens) and display name."
+            ),
+        ],
     ) -> CreatePartnerPayload:
         context = info.context
         partner, errors = await attempt(
@@ -304,7 +433,14 @@ class RewardMutations:
     async def redeem_reward(
         self,
         info: Info,
-        input: Annotated[RedeemRewardInput, strawberry.argument(description="What to redeem.")],
+        input: Annotated[
+            RedeemRewardInput,
+            strawberry.argument(
+                description=(
+                    "The reward, an idempotency key from the app and, for staff, the member."
+                )
+            ),
+        ],
     ) -> RedeemRewardPayload:
         context = info.context
 
@@ -327,7 +463,10 @@ class RewardMutations:
     async def cancel_redemption(
         self,
         info: Info,
-        input: Annotated[CancelRedemptionInput, strawberry.argument(description="Which.")],
+        input: Annotated[
+            CancelRedemptionInput,
+            strawberry.argument(description="The redemption whose unused voucher to cancel."),
+        ],
     ) -> RedeemRewardPayload:
         context = info.context
 

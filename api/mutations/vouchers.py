@@ -20,7 +20,12 @@ from domain.services import redemptions
 
 @strawberry.input(description="A voucher presented at a till or a partner.")
 class UseVoucherInput:
-    code: str = strawberry.field(description="The voucher code (case, spaces, dashes ignored).")
+    code: str = strawberry.field(
+        description=(
+            "The voucher code as shown or typed, e.g. K7M2-QX9D-4HTP (case, spaces "
+            "and dashes ignored)."
+        )
+    )
     card_payload: str | None = strawberry.field(
         default=None,
         description="Partners (required): the QR text of the member's card, scanned from "
@@ -30,7 +35,8 @@ class UseVoucherInput:
     total: MoneyInput | None = strawberry.field(
         default=None,
         description="The order total: checked against the voucher's minimum order, and the "
-        "base of its discount when no lines are given.",
+        "base of its discount when no lines are given; in the program's currency. Left out: "
+        "the lines' sum counts as the total (with neither, nothing is checked).",
     )
     lines: list[OrderLineInput] | None = strawberry.field(
         default=None,
@@ -62,7 +68,15 @@ class VoucherMutations:
     async def use_voucher(
         self,
         info: Info,
-        input: Annotated[UseVoucherInput, strawberry.argument(description="The voucher.")],
+        input: Annotated[
+            UseVoucherInput,
+            strawberry.argument(
+                description=(
+                    "The voucher code and, to check its terms and get the discount, the "
+                    "order's lines and total."
+                )
+            ),
+        ],
     ) -> UseVoucherPayload:
         context = info.context
         key = context.runtime.settings.card_key_bytes

@@ -70,12 +70,12 @@ class AuditEvent(Node):
     store: str | None = strawberry.field(description="The store of a staff actor.")
     member_id: strawberry.ID | None = strawberry.field(description="The member concerned.")
     action: str = strawberry.field(
-        description="scan, lookup, purchase, refund, partner-purchase, redeem, use-voucher, "
-        "cancel-redemption, pay-with-points, refund-points-payment."
+        description="What was done, one of: scan, lookup, purchase, refund, partner-purchase, "
+        "redeem, use-voucher, cancel-redemption, pay-with-points, refund-points-payment."
     )
     outcome: str = strawberry.field(description="OK, or the error code it ended with.")
     detail: str = strawberry.field(description="Order id, reward or voucher concerned.")
-    occurred_at: datetime = strawberry.field(description="When.")
+    occurred_at: datetime = strawberry.field(description="When the action happened (UTC).")
 
     @classmethod
     def from_domain(cls, event: audit.AuditEvent) -> AuditEvent:

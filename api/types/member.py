@@ -10,12 +10,12 @@ import strawberry
 from api import ids
 from api.catalog_queries import redemptions_page
 from api.context import Info
-from api.pagination import After, Connection, First
+from api.pagination import After, First
 from api.qr import qr_svg
 from api.types.instore import MemberCard
 from api.types.node import Node
 from api.types.program import Money, Tier
-from api.types.rewards import Redemption, RedemptionStatus, Reward
+from api.types.rewards import Redemption, RedemptionConnection, RedemptionStatus, Reward
 from api.types.wallet import Wallet
 from domain import access, model, tiers
 from domain.errors import AccessDenied
@@ -49,7 +49,7 @@ class TierProgress:
 
 @strawberry.type(description="A tier the member can buy for a year, and what it costs them.")
 class PaidTierOffer:
-    tier: Tier = strawberry.field(description="The tier.")
+    tier: Tier = strawberry.field(description="The tier on offer.")
     fee: Money = strawberry.field(description="The yearly fee for this member now.")
 
 
@@ -150,9 +150,14 @@ class Member(Node):
         after: After = None,
         status: Annotated[
             list[RedemptionStatus] | None,
-            strawberry.argument(description="Only these statuses (as stored; EXPIRED is derived)."),
+            strawberry.argument(
+                description=(
+                    "Only redemptions in these statuses, as stored (EXPIRED is derived, so "
+                    "ISSUED includes expired vouchers); left out: all."
+                )
+            ),
         ] = None,
-    ) -> Connection[Redemption]:
+    ) -> RedemptionConnection:
         return await redemptions_page(info, self.member.id, first, after, status)
 
     @strawberry.field(description="Unused, unexpired vouchers, newest first (at most 50).")
@@ -180,7 +185,7 @@ class Member(Node):
             rewards = await catalog.affordable_for(
                 uow, self.member.program_id, self.member.subject, now
             )
-        return [Reward.from_domain(r, currency, (True, True)) for r in rewards]
+        return [Reward.from_domain(r, currency, (None, True)) for r in rewards]
 
     @strawberry.field(
         description="Only the member themself may read their card; others get FORBIDDEN."

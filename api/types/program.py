@@ -20,7 +20,9 @@ class Money:
 
 @strawberry.input(description="An amount of money in integer minor units and its currency.")
 class MoneyInput:
-    amount_minor: int = strawberry.field(description="Amount in minor units, e.g. 1999 = 19.99.")
+    amount_minor: int = strawberry.field(
+        description="Amount in minor units (cents), e.g. 1999 = 19.99; not negative."
+    )
     currency: str = strawberry.field(description="ISO 4217 code; must be the program's currency.")
 
 
@@ -33,7 +35,9 @@ class EarnRate:
 @strawberry.input(description="How purchases earn: `points` for every `perAmountMinor` spent.")
 class EarnRateInput:
     points: int = strawberry.field(description="Points earned per step (0 to 1,000,000).")
-    per_amount_minor: int = strawberry.field(description="Step of spend in minor units (> 0).")
+    per_amount_minor: int = strawberry.field(
+        description="Step of spend in minor units, greater than 0, e.g. 100."
+    )
 
 
 @strawberry.type(description="What points are worth when paying for an order with them.")
@@ -48,11 +52,19 @@ class PointValue:
 
 @strawberry.input(description="What points are worth when paying for an order with them.")
 class PointValueInput:
-    points: int = strawberry.field(description="This many points (e.g. 100)...")
-    value_minor: int = strawberry.field(description="...are worth this much (e.g. 100 = 1.00).")
-    min_points: int = strawberry.field(default=1, description="Fewest points per order.")
+    points: int = strawberry.field(
+        description="This many points (e.g. 100), greater than 0, are worth `valueMinor`."
+    )
+    value_minor: int = strawberry.field(
+        description=(
+            "What `points` points are worth in minor units (e.g. 100 = 1.00), greater than 0."
+        )
+    )
+    min_points: int = strawberry.field(
+        default=1, description="Fewest points one order may use, at least 1; left out: 1."
+    )
     max_points: int | None = strawberry.field(
-        default=None, description="Most points per order; null when unbounded."
+        default=None, description="Most points one order may use; null or left out: unbounded."
     )
 
 
@@ -69,9 +81,18 @@ class InStoreRules:
 
 @strawberry.input(description="How staff may find members and act for them.")
 class InStoreRulesInput:
-    card_number_lookup: bool = strawberry.field(description="Allow lookups by card number.")
-    phone_lookup: bool = strawberry.field(description="Allow lookups by phone.")
-    window_minutes: int = strawberry.field(default=10, description="1 to 1440 minutes.")
+    card_number_lookup: bool = strawberry.field(
+        description="True lets staff find members by card number (`lookupMember`)."
+    )
+    phone_lookup: bool = strawberry.field(
+        description="True lets staff find members by phone (`lookupMember`)."
+    )
+    window_minutes: int = strawberry.field(
+        default=10,
+        description=(
+            "Minutes a scan or lookup lets the store act for the member, 1 to 1440; left out: 10."
+        ),
+    )
 
 
 @strawberry.enum(description="Which earned points count towards tiers.")
@@ -86,7 +107,7 @@ class QualifyingPeriod(Enum):
 
 @strawberry.enum(description="When points expire.")
 class ExpiryPolicy(Enum):
-    NONE = strawberry.enum_value("NONE", description="Never.")
+    NONE = strawberry.enum_value("NONE", description="Points never expire.")
     AFTER_EARNING = strawberry.enum_value(
         "AFTER_EARNING", description="Each credit `expiryMonths` after it was earned."
     )
@@ -110,12 +131,27 @@ class PointsPolicy:
 
 @strawberry.input(description="Hold period, expiry and tier qualification of the program.")
 class PointsPolicyInput:
-    hold_days: int = strawberry.field(default=0, description="0 to 365 days.")
-    expiry: ExpiryPolicy = strawberry.field(default=ExpiryPolicy.NONE, description="Policy.")
-    expiry_months: int = strawberry.field(default=12, description="1 to 120 months.")
-    expiry_at_month_end: bool = strawberry.field(default=False, description="Round to month end.")
+    hold_days: int = strawberry.field(
+        default=0,
+        description=(
+            "Days credits stay pending before they can be spent (returns window), 0"
+            " to 365; left out: 0."
+        ),
+    )
+    expiry: ExpiryPolicy = strawberry.field(
+        default=ExpiryPolicy.NONE,
+        description="When points expire; left out: NONE (points never expire).",
+    )
+    expiry_months: int = strawberry.field(
+        default=12, description="Months used by the expiry policy, 1 to 120; left out: 12."
+    )
+    expiry_at_month_end: bool = strawberry.field(
+        default=False,
+        description="True rounds AFTER_EARNING expiry to the end of the month; left out: false.",
+    )
     qualifying_period: QualifyingPeriod = strawberry.field(
-        default=QualifyingPeriod.CALENDAR_YEAR, description="Tier qualification."
+        default=QualifyingPeriod.CALENDAR_YEAR,
+        description="Which earned points count towards tiers; left out: CALENDAR_YEAR.",
     )
 
 
@@ -127,8 +163,12 @@ class CategoryMultiplier:
 
 @strawberry.input(description="A multiplier for a product category; 0 excludes it.")
 class CategoryMultiplierInput:
-    category: str = strawberry.field(description="Category name (case-insensitive).")
-    multiplier: float = strawberry.field(description="0 to 100.")
+    category: str = strawberry.field(
+        description="Category name as sent in order lines, e.g. shoes (case-insensitive)."
+    )
+    multiplier: float = strawberry.field(
+        description="Multiplier on the category's points, 0 to 100: 0 excludes it, 2.0 doubles."
+    )
 
 
 @strawberry.type(description="Earning rules beyond the base rate.")
@@ -145,12 +185,23 @@ class EarnRules:
 @strawberry.input(description="Earning rules beyond the base rate.")
 class EarnRulesInput:
     category_multipliers: list[CategoryMultiplierInput] = strawberry.field(
-        default_factory=list, description="At most 100."
+        default_factory=list,
+        description="Per-category multipliers and exclusions, at most 100; left out: none.",
     )
     bonus_threshold_minor: int | None = strawberry.field(
-        default=None, description="Spend-bonus threshold in minor units; null for none."
+        default=None,
+        description=(
+            "Spend that earns `bonusPoints` extra, in minor units; null or left "
+            "out: no spend bonus."
+        ),
     )
-    bonus_points: int = strawberry.field(default=0, description="Bonus points.")
+    bonus_points: int = strawberry.field(
+        default=0,
+        description=(
+            "Points added once an order's earning spend reaches "
+            "`bonusThresholdMinor`, not negative; left out: 0."
+        ),
+    )
 
 
 @strawberry.type(description="A VIP level. Members move up as they earn qualifying points.")

@@ -9,6 +9,7 @@ import strawberry
 
 from api import ids
 from api.context import Info
+from api.pagination import Connection, Counter
 from api.qr import qr_svg
 from api.types.node import Node
 from api.types.program import Money, Tier
@@ -49,6 +50,48 @@ class LimitPeriod(Enum):
     MONTH = strawberry.enum_value("MONTH", description="A calendar month.")
 
 
+@strawberry.enum(
+    description="Why the caller cannot redeem a reward now, balance aside: the first rule "
+    "that fails, in the order `redeemReward` checks them."
+)
+class UnavailableReason(Enum):
+    NOT_ENROLLED = strawberry.enum_value(
+        "NOT_ENROLLED",
+        description="The calling member has not enrolled yet; `enroll` first.",
+    )
+    MEMBER_BLOCKED = strawberry.enum_value(
+        "MEMBER_BLOCKED", description="The calling member is blocked and cannot redeem."
+    )
+    ARCHIVED = strawberry.enum_value(
+        "ARCHIVED", description="An admin withdrew the reward from the catalog."
+    )
+    EARLY_ACCESS_ONLY = strawberry.enum_value(
+        "EARLY_ACCESS_ONLY",
+        description="Open only to `earlyAccessTier` and above until `availableFrom`.",
+    )
+    NOT_YET_AVAILABLE = strawberry.enum_value(
+        "NOT_YET_AVAILABLE",
+        description="Its window opens later: at `availableFrom` (or `earlyAccessFrom` for "
+        "early-access tiers).",
+    )
+    ENDED = strawberry.enum_value("ENDED", description="Its window closed at `availableUntil`.")
+    TIER_REQUIRED = strawberry.enum_value(
+        "TIER_REQUIRED", description="The member's tier is below `minTier`."
+    )
+    OUT_OF_STOCK = strawberry.enum_value(
+        "OUT_OF_STOCK", description="No stock is left (`remainingStock` is 0)."
+    )
+    MEMBER_LIMIT_REACHED = strawberry.enum_value(
+        "MEMBER_LIMIT_REACHED",
+        description="The member has redeemed it `perMemberLimit` times already.",
+    )
+    PERIOD_LIMIT_REACHED = strawberry.enum_value(
+        "PERIOD_LIMIT_REACHED",
+        description="The member has redeemed it `periodLimit` times this `limitPeriod`; "
+        "it opens again in the next period.",
+    )
+
+
 @strawberry.type(description="Another brand in a co-branded deal with the program.")
 class Partner(Node):
     slug: str = strawberry.field(description="Short unique name, used in partner tokens.")
@@ -65,11 +108,13 @@ class Partner(Node):
 
 @strawberry.type(description="Something members can spend points on.")
 class Reward(Node):
-    name: str = strawberry.field(description="Display name.")
+    name: str = strawberry.field(description="Display name in the catalog.")
     description: str = strawberry.field(description="What the member gets, for the catalog.")
     kind: RewardKind = strawberry.field(description="What kind of reward this is.")
     points_cost: int = strawberry.field(description="Points one redemption costs.")
-    remaining_stock: int | None = strawberry.field(description="null when unlimited.")
+    remaining_stock: int | None = strawberry.field(
+        description="Units left to redeem; null when unlimited."
+    )
     value: Money | None = strawberry.field(description="Money off, for FIXED_DISCOUNT rewards.")
     percent_off: int | None = strawberry.field(description="1..100, for PERCENT_DISCOUNT rewards.")
     sku: str | None = strawberry.field(description="The free product, for FREE_PRODUCT rewards.")
@@ -102,14 +147,14 @@ class Reward(Node):
     )
     archived: bool = strawberry.field(description="Withdrawn from the catalog by an admin.")
     reward: strawberry.Private[domain.Reward]
-    precomputed: strawberry.Private[tuple[bool, bool | None] | None]
+    precomputed: strawberry.Private[tuple[domain.Unavailable | None, bool | None] | None]
 
     @classmethod
     def from_domain(
         cls,
         reward: domain.Reward,
         currency: str,
-        precomputed: tuple[bool, bool | None] | None = None,
+        precomputed: tuple[domain.Unavailable | None, bool | None] | None = None,
     ) -> Reward:
         value = (
             Money(amount_minor=reward.value_minor, currency=currency)
@@ -144,7 +189,7 @@ class Reward(Node):
             precomputed=precomputed,
         )
 
-    async def _availability(self, info: Info) -> tuple[bool, bool | None]:
+    async def _availability(self, info: Info) -> tuple[domain.Unavailable | None, bool | None]:
         if self.precomputed is not None:
             return self.precomputed
         return await (await info.context.loaders()).availability.load(self.reward.id)
@@ -154,7 +199,16 @@ class Reward(Node):
         "early access, tier, stock and limits."
     )
     async def available(self, info: Info) -> bool:
-        return (await self._availability(info))[0]
+        return (await self._availability(info))[0] is None
+
+    @strawberry.field(
+        description="Why `available` is false: the first rule that fails, e.g. OUT_OF_STOCK "
+        "or TIER_REQUIRED; null when `available` is true. For staff, partners and admins "
+        "only the reward's own rules count (ARCHIVED, window, OUT_OF_STOCK)."
+    )
+    async def unavailable_reason(self, info: Info) -> UnavailableReason | None:
+        reason = (await self._availability(info))[0]
+        return UnavailableReason[reason.value] if reason is not None else None
 
     @strawberry.field(
         description="Whether the calling member's balance covers it now; null for other roles."
@@ -303,3 +357,35 @@ class Redemption(Node):
         reward = await self._reward(info)
         currency = (await info.context.program()).currency
         return VoucherTerms.from_domain(vouchers.terms_of(reward), currency)
+
+
+@strawberry.type(
+    name="RewardConnection",
+    description="A page of rewards, cheapest first; page with `first` and `after`.",
+)
+class RewardConnection(Connection[Reward]):
+    counter: strawberry.Private[Counter]
+
+    @strawberry.field(
+        description="How many rewards the caller may see in all pages together (the same "
+        "rewards as the list, available or not). Computed only when selected, with one "
+        "statement more (a count over the program's catalog index; catalogs are small)."
+    )
+    async def total_count(self) -> int:
+        return await self.counter()
+
+
+@strawberry.type(
+    name="RedemptionConnection",
+    description="A page of a member's redemptions, newest first; page with `first` and `after`.",
+)
+class RedemptionConnection(Connection[Redemption]):
+    counter: strawberry.Private[Counter]
+
+    @strawberry.field(
+        description="How many redemptions match in all pages together (with the `status` "
+        "filter, as stored: EXPIRED vouchers count as ISSUED). Computed only when selected, "
+        "with one statement more (a count over the member's redemptions index)."
+    )
+    async def total_count(self) -> int:
+        return await self.counter()

@@ -100,8 +100,10 @@ class Wallet:
         return [ExpiringPoints(points=points, expires_at=at) for at, points in rows]
 
     @strawberry.field(
-        description="Ledger entries, newest first. The web shop, which sees a wallet only in "
-        "the answer to its own order calls, gets FORBIDDEN."
+        description="Ledger entries, newest first. No `totalCount`: a member's history grows "
+        "with every purchase for as long as they are a member, and counting it would read all "
+        "of it on every screen; page with `pageInfo.hasNextPage` instead. The web shop, which "
+        "sees a wallet only in the answer to its own order calls, gets FORBIDDEN."
     )
     async def history(
         self,

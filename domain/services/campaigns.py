@@ -202,6 +202,8 @@ async def end_campaign(
 class CampaignPage:
     campaigns: list[Campaign]
     has_next: bool
+    program_id: uuid.UUID  # with `now` and the `active` filter: what `count_campaigns` counts
+    now: datetime
 
 
 async def list_campaigns(
@@ -217,7 +219,13 @@ async def list_campaigns(
     running now (true) or only those not running now (false)."""
     require_role(principal, Role.ADMIN)
     program = await program_of(uow, principal)
+    now = clock.now()
     found = await uow.campaigns.page(
-        program.id, limit=limit + 1, after=after, active=active, now=clock.now()
+        program.id, limit=limit + 1, after=after, active=active, now=now
     )
-    return CampaignPage(found[:limit], len(found) > limit)
+    return CampaignPage(found[:limit], len(found) > limit, program.id, now)
+
+
+async def count_campaigns(uow: UnitOfWork, page: CampaignPage, active: bool | None) -> int:
+    """How many campaigns the listing of `page` holds over all its pages (one read)."""
+    return await uow.campaigns.count(page.program_id, active=active, now=page.now)

@@ -15,12 +15,13 @@ from domain.ports import Clock, UnitOfWork
 from domain.rewards import (
     LimitPeriod,
     Partner,
+    Redeemer,
     RedemptionCounts,
     Reward,
     RewardKind,
-    is_available,
-    is_offered,
+    Unavailable,
     period_start,
+    unavailable_reason,
 )
 from domain.services.keys import claim_optional, complete_optional
 from domain.services.programs import program_of, validate_slug
@@ -239,14 +240,29 @@ async def create_partner(
 @dataclass(frozen=True)
 class CatalogEntry:
     reward: Reward
-    available: bool
+    unavailable: Unavailable | None  # None: the caller could redeem it now
     affordable: bool | None  # None when the caller is not a member
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable is None
+
+
+@dataclass(frozen=True)
+class CatalogScope:
+    """Which rewards a caller sees: the filter of their catalog, to page or count it."""
+
+    program_id: uuid.UUID
+    partner_id: uuid.UUID | None
+    include_archived: bool
+    open_after: datetime | None
 
 
 @dataclass
 class CatalogPage:
     entries: list[CatalogEntry] = field(default_factory=list)
     has_next: bool = False
+    scope: CatalogScope | None = None  # None: the caller sees no rewards at all
 
 
 async def browse(
@@ -270,28 +286,46 @@ async def browse(
         if partner is None:
             return CatalogPage()
         partner_id = partner.id
-    rewards = await uow.rewards.catalog(
-        program.id,
-        limit=limit + 1,
-        after=after,
+    scope = CatalogScope(
+        program_id=program.id,
         partner_id=partner_id,
         include_archived=principal.role in (Role.ADMIN, Role.PARTNER),
         open_after=now if principal.role is Role.MEMBER else None,
     )
+    rewards = await uow.rewards.catalog(
+        scope.program_id,
+        limit=limit + 1,
+        after=after,
+        partner_id=scope.partner_id,
+        include_archived=scope.include_archived,
+        open_after=scope.open_after,
+    )
     page, has_next = rewards[:limit], len(rewards) > limit
     if principal.role is not Role.MEMBER:
-        entries = [CatalogEntry(r, is_offered(r, now), None) for r in page]
-        return CatalogPage(entries, has_next)
+        entries = [CatalogEntry(r, unavailable_reason(r, now), None) for r in page]
+        return CatalogPage(entries, has_next, scope)
     member_view = await member_context(uow, program.id, tiers, principal, page, now)
     entries = [
         CatalogEntry(
             reward,
-            member_view.available(reward),
+            member_view.unavailable(reward),
             member_view.balance >= reward.points_cost if member_view.enrolled else False,
         )
         for reward in page
     ]
-    return CatalogPage(entries, has_next)
+    return CatalogPage(entries, has_next, scope)
+
+
+async def count_catalog(uow: UnitOfWork, scope: CatalogScope | None) -> int:
+    """How many rewards a catalog scope holds in all (one read; none without a scope)."""
+    if scope is None:
+        return 0
+    return await uow.rewards.catalog_count(
+        scope.program_id,
+        partner_id=scope.partner_id,
+        include_archived=scope.include_archived,
+        open_after=scope.open_after,
+    )
 
 
 @dataclass
@@ -305,11 +339,17 @@ class MemberView:
     now: datetime
     enrolled: bool
 
-    def available(self, reward: Reward) -> bool:
+    blocked: bool = False
+
+    def unavailable(self, reward: Reward) -> Unavailable | None:
+        """Why this member cannot redeem the reward now (balance aside); None if they can."""
         if not self.enrolled:
-            return False
+            return Unavailable.MEMBER_BLOCKED if self.blocked else Unavailable.NOT_ENROLLED
         counts = self.counts.get(reward.id, RedemptionCounts())
-        return is_available(reward, self.tiers, self.tier, counts, self.now)
+        return unavailable_reason(reward, self.now, Redeemer(self.tiers, self.tier, counts))
+
+    def available(self, reward: Reward) -> bool:
+        return self.unavailable(reward) is None
 
 
 async def member_context(
@@ -328,7 +368,15 @@ async def member_context(
     tier = next((t for t in tiers if t.id == member.tier_id), None)
     starts = {r.id: period_start(r.limit_period, now) for r in rewards}
     counts = await uow.rewards.counts(program_id, member.id, [r.id for r in rewards], starts)
-    return MemberView(tiers, tier, counts, wallet.balance, now, enrolled=not member.blocked)
+    return MemberView(
+        tiers,
+        tier,
+        counts,
+        wallet.balance,
+        now,
+        enrolled=not member.blocked,
+        blocked=member.blocked,
+    )
 
 
 async def affordable_for(

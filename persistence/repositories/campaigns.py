@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.earning import Campaign
@@ -67,12 +67,25 @@ class SqlCampaignRepository:
         now: datetime,
     ) -> list[Campaign]:
         c = campaigns_t.c
-        stmt = select(campaigns_t).where(c.program_id == program_id)
-        running = and_(c.starts_at <= now, c.ends_at > now)
-        if active is not None:
-            stmt = stmt.where(running if active else not_(running))
+        stmt = select(campaigns_t).where(*_listed(program_id, active, now))
         if after is not None:
             at, last = after
             stmt = stmt.where(or_(c.starts_at < at, and_(c.starts_at == at, c.id < last)))
         stmt = stmt.order_by(c.starts_at.desc(), c.id.desc()).limit(limit)
         return [_campaign(row) for row in await self.conn.execute(stmt)]
+
+    async def count(self, program_id: uuid.UUID, *, active: bool | None, now: datetime) -> int:
+        stmt = (
+            select(func.count()).select_from(campaigns_t).where(*_listed(program_id, active, now))
+        )
+        return int((await self.conn.execute(stmt)).scalar_one())
+
+
+def _listed(program_id: uuid.UUID, active: bool | None, now: datetime) -> list[ColumnElement[bool]]:
+    """The campaigns a page lists and `count` counts (indexed on program_id)."""
+    c = campaigns_t.c
+    where: list[ColumnElement[bool]] = [c.program_id == program_id]
+    running = and_(c.starts_at <= now, c.ends_at > now)
+    if active is not None:
+        where.append(running if active else not_(running))
+    return where

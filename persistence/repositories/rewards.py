@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.model import LotTake
@@ -181,15 +181,9 @@ class SqlRewardRepository:
         open_after: datetime | None,
     ) -> list[Reward]:
         """Rewards cheapest first (keyset on cost, id); `open_after` hides ended ones."""
-        stmt = select(rewards_t).where(rewards_t.c.program_id == program_id)
-        if partner_id is not None:
-            stmt = stmt.where(rewards_t.c.partner_id == partner_id)
-        if not include_archived:
-            stmt = stmt.where(rewards_t.c.archived.is_(False))
-        if open_after is not None:
-            stmt = stmt.where(
-                or_(rewards_t.c.available_until.is_(None), rewards_t.c.available_until > open_after)
-            )
+        stmt = select(rewards_t).where(
+            *_catalog_filter(program_id, partner_id, include_archived, open_after)
+        )
         if after is not None:
             cost, last_id = after
             stmt = stmt.where(
@@ -200,6 +194,21 @@ class SqlRewardRepository:
             )
         stmt = stmt.order_by(rewards_t.c.points_cost, rewards_t.c.id).limit(limit)
         return [reward_from_row(row) for row in await self.conn.execute(stmt)]
+
+    async def catalog_count(
+        self,
+        program_id: uuid.UUID,
+        *,
+        partner_id: uuid.UUID | None,
+        include_archived: bool,
+        open_after: datetime | None,
+    ) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(rewards_t)
+            .where(*_catalog_filter(program_id, partner_id, include_archived, open_after))
+        )
+        return int((await self.conn.execute(stmt)).scalar_one())
 
     async def take_stock(self, program_id: uuid.UUID, reward_id: uuid.UUID) -> bool:
         """One unit of a limited reward, if any is left (unlimited rewards always succeed)."""
@@ -370,11 +379,7 @@ class SqlRewardRepository:
         before: tuple[datetime, uuid.UUID] | None,
     ) -> list[Redemption]:
         """Newest first (keyset on created_at, id)."""
-        stmt = select(redemptions_t).where(
-            redemptions_t.c.program_id == program_id, redemptions_t.c.member_id == member_id
-        )
-        if statuses:
-            stmt = stmt.where(redemptions_t.c.status.in_([s.value for s in statuses]))
+        stmt = select(redemptions_t).where(*_member_filter(program_id, member_id, statuses))
         if before is not None:
             at, last_id = before
             stmt = stmt.where(
@@ -385,6 +390,20 @@ class SqlRewardRepository:
             )
         stmt = stmt.order_by(redemptions_t.c.created_at.desc(), redemptions_t.c.id.desc())
         return [redemption_from_row(row) for row in await self.conn.execute(stmt.limit(limit))]
+
+    async def member_redemptions_count(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        *,
+        statuses: Sequence[RedemptionStatus] | None,
+    ) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(redemptions_t)
+            .where(*_member_filter(program_id, member_id, statuses))
+        )
+        return int((await self.conn.execute(stmt)).scalar_one())
 
     async def donated_points(
         self, program_id: uuid.UUID, reward_ids: Sequence[uuid.UUID]
@@ -401,3 +420,32 @@ class SqlRewardRepository:
             .group_by(redemptions_t.c.reward_id)
         )
         return {reward_id: int(total or 0) for reward_id, total in result}
+
+
+def _catalog_filter(
+    program_id: uuid.UUID,
+    partner_id: uuid.UUID | None,
+    include_archived: bool,
+    open_after: datetime | None,
+) -> list[ColumnElement[bool]]:
+    """The rewards a catalog lists and counts (ix_reward_catalog leads with program_id)."""
+    where = [rewards_t.c.program_id == program_id]
+    if partner_id is not None:
+        where.append(rewards_t.c.partner_id == partner_id)
+    if not include_archived:
+        where.append(rewards_t.c.archived.is_(False))
+    if open_after is not None:
+        where.append(
+            or_(rewards_t.c.available_until.is_(None), rewards_t.c.available_until > open_after)
+        )
+    return where
+
+
+def _member_filter(
+    program_id: uuid.UUID, member_id: uuid.UUID, statuses: Sequence[RedemptionStatus] | None
+) -> list[ColumnElement[bool]]:
+    """A member's redemptions, listed and counted (ix_redemption_member_created)."""
+    where = [redemptions_t.c.program_id == program_id, redemptions_t.c.member_id == member_id]
+    if statuses:
+        where.append(redemptions_t.c.status.in_([s.value for s in statuses]))
+    return where

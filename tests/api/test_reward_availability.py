@@ -13,8 +13,8 @@ from domain.model import Role
 from tests.api.rewards_support import create_reward, funded_member
 from tests.support import Api
 
-FIELDS = "reward { id available affordable }"
-REWARD = "id available affordable"
+FIELDS = "reward { id available affordable unavailableReason }"
+REWARD = "id available affordable unavailableReason"
 
 # Every field whose type is Reward (or a list of them) and the probe below that selects it.
 PROBED = {
@@ -22,6 +22,7 @@ PROBED = {
     ("Redemption", "reward"),
     ("PartnerRewardStats", "reward"),
     ("RewardEdge", "node"),
+    ("RewardConnection", "nodes"),
     ("CreateRewardPayload", "reward"),
     ("UpdateRewardPayload", "reward"),
 }
@@ -80,7 +81,12 @@ async def test_available_and_affordable_resolve_through_every_path(api: Api) -> 
     # then the redemption comes back with them (it used to be null beside a committed debit)
     redemption = redeemed["redeemReward"]["redemption"]
     assert redemption is not None, redeemed
-    assert redemption["reward"] == {"id": reward_id, "available": True, "affordable": True}
+    assert redemption["reward"] == {
+        "id": reward_id,
+        "available": True,
+        "affordable": True,
+        "unavailableReason": None,
+    }
     second = await api.ok(
         f"""mutation($i: RedeemRewardInput!) {{ redeemReward(input: $i) {{
               redemption {{ id {FIELDS} }} errors {{ code }} }} }}""",
@@ -101,7 +107,7 @@ async def test_available_and_affordable_resolve_through_every_path(api: Api) -> 
             {},
             alice,
         ),
-        (f"{{ rewards {{ edges {{ node {{ {REWARD} }} }} }} }}", {}, alice),
+        (f"{{ rewards {{ edges {{ node {{ {REWARD} }} }} nodes {{ {REWARD} }} }} }}", {}, alice),
         (
             f"""{{ partnerRedemptions {{ edges {{ node {{ redemption {{ {FIELDS} }} }} }} }}
                 partnerRewardStats {{ {FIELDS} }} }}""",
@@ -122,6 +128,7 @@ async def test_available_and_affordable_resolve_through_every_path(api: Api) -> 
         assert found, (query, data)
         for reward in found:
             assert reward["available"] is True, (query, data)
+            assert reward["unavailableReason"] is None, (query, data)
             member_view = token == alice
             assert reward["affordable"] is (True if member_view else None), (query, data)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.runtime import Runtime
+from tests.api.rewards_support import create_reward, funded_member
 from tests.support import Api, StatementCounter
 
 WALLET_SCREEN = """query($first: Int) { me {
@@ -46,3 +47,24 @@ async def test_staff_member_lookup_is_bounded_too(api: Api, runtime: Runtime) ->
     assert data["member"]["wallet"]["balance"] == 100
     reads = [s for s in counter.statements if "cost_bucket" not in s]
     assert len(reads) <= 3, counter.statements
+
+
+@pytest.mark.asyncio
+async def test_nodes_add_no_statements_and_total_count_adds_one(api: Api, runtime: Runtime) -> None:
+    # given a catalog of 30 rewards and a member
+    for n in range(30):
+        await create_reward(api, name=f"R{n}", pointsCost=10 + n)
+    await funded_member(api, "alice", 0)
+    edges = "{ rewards(first: 25) { edges { node { name available } } pageInfo { hasNextPage } } }"
+    nodes = "{ rewards(first: 25) { nodes { name available } pageInfo { hasNextPage } } }"
+    counted = "{ rewards(first: 25) { totalCount nodes { name available } } }"
+
+    async def statements(query: str) -> int:
+        with StatementCounter(runtime) as counter:
+            await api.ok(query, token=api.member("alice"))
+        return len([s for s in counter.statements if "cost_bucket" not in s])
+
+    # when the page is read through edges, through nodes, and with totalCount
+    # then nodes cost what edges cost, and totalCount one statement more
+    assert await statements(nodes) == await statements(edges)
+    assert await statements(counted) == await statements(nodes) + 1

@@ -60,6 +60,19 @@ def test_objects_cost_one_scalars_nothing_and_pages_count_first_times() -> None:
     assert cost("{ program { slug name } }") == 1
 
 
+def test_nodes_are_priced_like_edges() -> None:
+    # given the wallet screen's history through `nodes` instead of `edges { node }`
+    nodes = WALLET_SCREEN.replace("edges { cursor node {", "nodes {").replace(
+        "occurredAt } } pageInfo", "occurredAt } pageInfo"
+    )
+    # then each node counts `first` times, as in `edges`, less the edge objects themselves
+    assert cost(nodes, {"first": 50}) == cost(WALLET_SCREEN, {"first": 50}) - 50 == 58
+    assert cost(nodes, {"first": 100}) == 108
+    assert cost(nodes, {}) == 28  # 20 nodes when `first` is not given
+    assert cost("{ rewards(first: 100) { nodes { name } edges { node { name } } } }") == 301
+    assert cost("{ rewards(first: 7) { totalCount nodes { name } } }") == 1 + 7
+
+
 def test_pages_are_priced_by_the_value_the_resolver_will_see() -> None:
     literal = cost(WALLET_SCREEN.replace("query($first: Int)", "").replace("$first", "100"))
     defaulted = WALLET_SCREEN.replace("query($first: Int)", "query($first: Int = 100)")
@@ -105,7 +118,7 @@ def test_every_list_of_objects_has_a_known_bound_and_says_it() -> None:
             item = get_named_type(field.type)
             if not _is_list(field.type) or is_leaf_type(item):
                 continue
-            if name == "edges" and type_name.endswith("Connection"):
+            if name in ("edges", "nodes") and type_name.endswith("Connection"):
                 continue  # counted `first` times
             if name == "errors" and item.name == "UserError":
                 continue  # one domain error each

@@ -11,15 +11,19 @@ from domain.errors import InvalidInput, LimitReached, OutOfStock, RewardUnavaila
 from domain.model import PointValue, Tier, new_id
 from domain.rewards import (
     LimitPeriod,
+    Redeemer,
     RedemptionCounts,
     Reward,
     RewardKind,
+    Unavailable,
     check_available,
     is_available,
+    is_offered,
     new_voucher_code,
     normalise_voucher_code,
     period_start,
     points_to_money,
+    unavailable_reason,
 )
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)  # a Friday
@@ -84,6 +88,83 @@ def test_each_reason_is_reported_with_its_code(
 ) -> None:
     with pytest.raises(error):
         check_available(reward(**fields), TIERS, tier, counts, NOW)
+
+
+EARLY = {
+    "available_from": NOW + timedelta(days=2),
+    "early_access_tier_id": SILVER.id,
+    "early_access_from": NOW - timedelta(hours=1),
+}
+
+
+@pytest.mark.parametrize(
+    ("fields", "counts", "tier", "reason", "error"),
+    [
+        ({}, RedemptionCounts(), MEMBER, None, None),
+        ({"archived": True, "stock": 0}, RedemptionCounts(), GOLD, "ARCHIVED", RewardUnavailable),
+        (EARLY, RedemptionCounts(), MEMBER, "EARLY_ACCESS_ONLY", RewardUnavailable),
+        (
+            {**EARLY, "early_access_from": NOW + timedelta(hours=1)},
+            RedemptionCounts(),
+            SILVER,
+            "NOT_YET_AVAILABLE",
+            RewardUnavailable,
+        ),
+        ({"available_until": NOW}, RedemptionCounts(), GOLD, "ENDED", RewardUnavailable),
+        (
+            {"min_tier_id": GOLD.id, "stock": 0},
+            RedemptionCounts(),
+            SILVER,
+            "TIER_REQUIRED",
+            TierRequired,
+        ),
+        (
+            {"stock": 0, "per_member_limit": 1},
+            RedemptionCounts(total=1),
+            GOLD,
+            "OUT_OF_STOCK",
+            OutOfStock,
+        ),
+        (
+            {"per_member_limit": 2},
+            RedemptionCounts(total=2),
+            GOLD,
+            "MEMBER_LIMIT_REACHED",
+            LimitReached,
+        ),
+        (
+            {"period_limit": 1, "limit_period": LimitPeriod.DAY},
+            RedemptionCounts(total=5, in_period=1),
+            GOLD,
+            "PERIOD_LIMIT_REACHED",
+            LimitReached,
+        ),
+    ],
+)
+def test_the_unavailable_reason_is_the_rule_redeeming_refuses_with(
+    fields: dict, counts: RedemptionCounts, tier: Tier, reason: str | None, error: type | None
+) -> None:
+    # given a reward that fails one rule (the first, when it fails several)
+    r = reward(**fields)
+    # then the reason names it, `available` agrees, and redeeming raises that rule's error
+    assert unavailable_reason(r, NOW, Redeemer(TIERS, tier, counts)) == (
+        Unavailable(reason) if reason else None
+    )
+    assert is_available(r, TIERS, tier, counts, NOW) is (reason is None)
+    if error is None:
+        check_available(r, TIERS, tier, counts, NOW)
+    else:
+        with pytest.raises(error):
+            check_available(r, TIERS, tier, counts, NOW)
+
+
+def test_without_a_redeemer_only_the_offer_counts() -> None:
+    # tier, early access and limits are the member's; staff see window and stock only
+    assert unavailable_reason(reward(min_tier_id=GOLD.id, per_member_limit=1), NOW) is None
+    assert unavailable_reason(reward(**EARLY), NOW) is Unavailable.EARLY_ACCESS_ONLY
+    assert unavailable_reason(reward(stock=0), NOW) is Unavailable.OUT_OF_STOCK
+    assert is_offered(reward(min_tier_id=GOLD.id), NOW)
+    assert not is_offered(reward(available_until=NOW), NOW)
 
 
 def test_limit_periods_start_at_day_monday_and_first_of_month() -> None:
