@@ -2,25 +2,41 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# `make run` installs what serving needs; `make test` adds the test tools.
+# `make run` installs what serving needs; `make test` adds the test tools. Both install the
+# pinned versions (with their hashes) of requirements.lock / requirements-dev.lock, which
+# `make lock` regenerates from pyproject.toml.
 RUN_STAMP := $(VENV)/.installed-run
 STAMP     := $(VENV)/.installed
+PIP       := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+UV        := uv==0.13.9
+# `make lock LOCK_ARGS=--upgrade` moves every pin to the newest release.
+LOCK_ARGS ?=
+COMPILE    = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+             --generate-hashes --custom-compile-command 'make lock' --quiet $(LOCK_ARGS)
 # `make run PORT=8080` (otherwise LOYALTY_PORT, or 8000)
 PORT ?=
 # The npm clients the suite drives against a live server (tests/api/test_third_party_clients.py).
 JS_CLIENTS := tests/clients/js
 JS_STAMP   := $(JS_CLIENTS)/node_modules/.installed
 
-.PHONY: run test lint format schema install clean bench graphiql-assets
+.PHONY: run test lint format schema install lock clean bench graphiql-assets
 
-$(RUN_STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	$(PIP) --require-hashes -r requirements.lock
+	$(PIP) --no-deps -e .
 	touch $(RUN_STAMP)
 
-$(STAMP): $(RUN_STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+$(STAMP): $(RUN_STAMP) requirements-dev.lock
+	$(PIP) --require-hashes -r requirements-dev.lock
 	touch $(STAMP)
+
+## Pin pyproject.toml's dependencies again: the dev lock first, then serving within its pins.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) '$(UV)'
+	$(COMPILE) --extra dev -o requirements-dev.lock
+	$(COMPILE) -c requirements-dev.lock -o requirements.lock
 
 # Without npm the tests that need Node skip, saying why (under CI=true they fail instead).
 $(JS_STAMP): $(JS_CLIENTS)/package.json $(JS_CLIENTS)/package-lock.json
