@@ -68,7 +68,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     )
     # graphql-transport-ws only: the legacy graphql-ws protocol is refused (CVE-2026-35523
     # was an auth bypass there).
-    live = LiveEndpoint(runtime, schema)
+    live = LiveEndpoint(runtime, schema, trusted)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
