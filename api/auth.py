@@ -246,15 +246,26 @@ def principal_from_claims(claims: dict[str, Any], names: ClaimNames | None = Non
     role = _role(claims, names.role)
     store = _claim(claims, names.store, required=role is Role.STAFF)
     partner = _claim(claims, names.partner, required=role is Role.PARTNER)
-    exp = claims.get("exp")
     return Principal(
         role=role,
         program_slug=_claim(claims, names.program) or "",
         subject=_claim(claims, "sub") or "",
         store=store if role is Role.STAFF else None,
         partner=partner if role is Role.PARTNER else None,
-        expires_at=datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None,
+        expires_at=_expiry(claims.get("exp")),
     )
+
+
+def _expiry(exp: object) -> datetime:
+    """`exp` as a time. PyJWT checks it once with int(), so it lets a string through, and
+    any size: without a time here the token would never expire on a socket or in the
+    cache of verified tokens, and one past year 9999 would fail every request."""
+    if not isinstance(exp, int | float) or isinstance(exp, bool):
+        raise NotAuthenticated("The token's exp must be a number (seconds since 1970).")
+    try:
+        return datetime.fromtimestamp(exp, UTC)
+    except (OverflowError, ValueError, OSError):
+        raise NotAuthenticated("The token's exp is out of range.") from None
 
 
 def _unverified_kid(header_value: str) -> str | None:

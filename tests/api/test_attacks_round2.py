@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import jwt
 import pytest
 
 from api.runtime import Runtime
 from tests.api.live_support import connect, running
+from tests.support import Api, MovableClock
 
 
 def sha256(document: str) -> str:
@@ -50,3 +55,49 @@ async def test_trusted_documents_hold_over_websocket_too(
             {"id": "3", "type": "subscribe", "payload": {"query": "", "extensions": persisted}}
         )
         assert (await sock.next_data()) == {"program": {"slug": program}}
+
+
+# --- tokens --------------------------------------------------------------------------------
+
+
+def token_with_exp(runtime: Runtime, program: str, exp: Any) -> str:
+    """A member token signed with the server's own key, its `exp` as given."""
+    settings = runtime.settings
+    now = int(time.time())
+    claims = {
+        "sub": "exp-probe",
+        "role": "member",
+        "program": program,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": exp,
+    }
+    return jwt.encode(claims, settings.secret, algorithm="HS256")
+
+
+@pytest.mark.asyncio
+async def test_a_token_whose_exp_is_a_string_still_expires_on_the_socket(
+    runtime: Runtime, program: str, clock: MovableClock
+) -> None:
+    # given a token whose exp is a JSON string (PyJWT checks it once, with int())
+    token = token_with_exp(runtime, program, str(int(time.time()) + 60))
+    async with running(runtime, program) as (_, _, host), connect(host, token) as sock:
+        # when the socket stays open past that exp
+        clock.advance(timedelta(hours=1))
+        await sock.subscribe("1", "{ program { slug } }")
+        # then the token no longer runs anything on it (refused or closed at exp: 4403)
+        code, _ = await sock.closed()
+        assert code == 4403
+
+
+@pytest.mark.asyncio
+async def test_an_exp_beyond_the_calendar_is_unauthenticated_not_a_crash(
+    api: Api, runtime: Runtime, program: str
+) -> None:
+    # given a token with exp past year 9999 (valid for PyJWT, no datetime can hold it)
+    token = token_with_exp(runtime, program, 10**13)
+    # when it is used
+    body = await api.raw("{ program { slug } }", token=token)
+    # then it is refused as a bad token, not answered as our own failure
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", body
