@@ -101,3 +101,33 @@ async def test_an_exp_beyond_the_calendar_is_unauthenticated_not_a_crash(
     body = await api.raw("{ program { slug } }", token=token)
     # then it is refused as a bad token, not answered as our own failure
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", body
+
+
+@pytest.mark.asyncio
+async def test_a_key_replaced_under_the_same_kid_retires_the_tokens_it_signed(
+    runtime: Runtime, program: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api import auth
+    from tests.api.test_identity_providers import (
+        KEY_A,
+        KEY_B,
+        _runtime_with,
+        _whoami,
+        idp_token,
+        jwk,
+        jwks_server,
+    )
+
+    monkeypatch.setattr(auth, "JWKS_MIN_REFETCH_SECONDS", 0.0)
+    with jwks_server() as provider:
+        # given a provider publishing key A as kid "main", and a token it signed, verified
+        provider.keys = [jwk(KEY_A.public_key(), "main", "RS256")]
+        idp = _runtime_with(runtime, jwks_url=provider.url, jwks_refresh_seconds=0)
+        old = idp_token(KEY_A, "main", program)
+        assert (await _whoami(idp, old))["data"] == {"program": {"slug": program}}
+        # when the provider replaces the (compromised) key with B under the same kid
+        provider.keys = [jwk(KEY_B.public_key(), "main", "RS256")]
+        assert "errors" not in await _whoami(idp, idp_token(KEY_B, "main", program))
+        # then a token signed with A is refused, though it verified before
+        refused = await _whoami(idp, old)
+        assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", refused
