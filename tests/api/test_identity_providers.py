@@ -80,7 +80,9 @@ async def _whoami(runtime: Runtime, token: str) -> dict[str, Any]:
             json={"query": "{ program { slug } }"},
             headers={"Authorization": f"Bearer {token}"},
         )
-    return dict(response.json())
+    body = dict(response.json())
+    body.pop("extensions", None)  # the cost every answer reports (api/limits.py)
+    return body
 
 
 def _runtime_with(runtime: Runtime, **settings: Any) -> Runtime:
