@@ -12,8 +12,8 @@ The rules (a point is roughly 40 µs of server work; the wallet screen below is 
   is 100), 20 when not given, at most 100; `pageInfo` counts once;
 - lists without `first` count their cap in the code: `usableVouchers` 50,
   `affordableRewards` 20, `partnerRewardStats` 100, `expiring` 12,
-  `categoryMultipliers` 100, tiers 20, a payload's `errors` 1 (`LIST_BOUNDS`; a test
-  fails when a list of objects has no entry);
+  `categoryMultipliers` 100, tiers 20, an earn breakdown's `lines` 201, a payload's
+  `errors` 1 (`LIST_BOUNDS`; a test fails when a list of objects has no entry);
 - each mutation costs 10 on top of its payload; `__schema` and `__type` cost 100 whole.
 
 So the wallet screen (`me`, tier, tier progress, wallet and `history(first: 50)` with
@@ -53,6 +53,7 @@ from graphql.utilities import get_operation_ast
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from api.partners import REWARD_STATS_SHOWN
 from api.types.wallet import EXPIRING_SHOWN
+from domain.earning import MAX_LINES
 
 OBJECT_COST = 1
 MUTATION_COST = 10
@@ -78,6 +79,7 @@ LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     ("Program", "tiers"): TIERS_PRICED,
     ("Member", "paidTierOffers"): TIERS_PRICED,
     ("RetireTierPayload", "tiers"): TIERS_PRICED,
+    ("EarnBreakdown", "lines"): MAX_LINES + 1,  # the order's lines and the uncovered rest
 }
 PAYLOAD_ERRORS = 1  # `attempt` turns one domain error into one UserError
 
