@@ -338,7 +338,9 @@ async def test_partners_see_a_code_only_once_used_and_accept_it_only_with_the_me
         }
         assert (await sock.next_data())["partnerRedemptions"] == hidden
         listed = await api.ok(
-            "{ partnerRedemptions { edges { node { redemption { " + SEEN_BY_PARTNER + " } } } } }",
+            "{ partnerRedemptions(first: 5) { edges { node { redemption { "
+            + SEEN_BY_PARTNER
+            + " } } } } }",
             token=till,
         )
         assert listed["partnerRedemptions"]["edges"] == [{"node": {"redemption": hidden}}]
