@@ -80,7 +80,7 @@ def create_app(
     )
     # graphql-transport-ws only: the legacy graphql-ws protocol is refused (CVE-2026-35523
     # was an auth bypass there).
-    live = LiveEndpoint(runtime, schema)
+    live = LiveEndpoint(runtime, schema, trusted)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jwt import PyJWK, PyJWKClient, PyJWKSet
 
 from api.settings import ConfigurationError, Settings
@@ -104,7 +105,8 @@ class TokenVerifier:
                 )
                 return
             keys = {key.key_id: key for key in keyset.keys if key.key_id}
-            if keys.keys() != self._remote_keys.keys():
+            # a key replaced under the same kid retires the tokens it signed, as a new kid does
+            if _material(keys) != _material(self._remote_keys):
                 self._remote_generation += 1
             self._remote_keys = keys
 
@@ -246,15 +248,45 @@ def principal_from_claims(claims: dict[str, Any], names: ClaimNames | None = Non
     role = _role(claims, names.role)
     store = _claim(claims, names.store, required=role is Role.STAFF)
     partner = _claim(claims, names.partner, required=role is Role.PARTNER)
-    exp = claims.get("exp")
     return Principal(
         role=role,
         program_slug=_claim(claims, names.program) or "",
         subject=_claim(claims, "sub") or "",
         store=store if role is Role.STAFF else None,
         partner=partner if role is Role.PARTNER else None,
-        expires_at=datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None,
+        expires_at=_expiry(claims.get("exp")),
     )
+
+
+def _expiry(exp: object) -> datetime:
+    """`exp` as a time. PyJWT checks it once with int(), so it lets a string through, and
+    any size: without a time here the token would never expire on a socket or in the
+    cache of verified tokens, and one past year 9999 would fail every request."""
+    if not isinstance(exp, int | float) or isinstance(exp, bool):
+        raise NotAuthenticated("The token's exp must be a number (seconds since 1970).")
+    try:
+        return datetime.fromtimestamp(exp, UTC)
+    except (OverflowError, ValueError, OSError):
+        raise NotAuthenticated("The token's exp is out of range.") from None
+
+
+def _material(keys: dict[str, PyJWK]) -> dict[str, tuple[str, str, bytes]]:
+    """What each key is, by kid: type, algorithm and public key (DER)."""
+    return {
+        kid: (
+            key.key_type,
+            key.algorithm_name,
+            _public_der(key.key),
+        )
+        for kid, key in keys.items()
+    }
+
+
+def _public_der(key: Any) -> bytes:
+    if isinstance(key, bytes):  # a symmetric ("oct") key: never used, but compared
+        return key
+    public = key.public_key() if hasattr(key, "private_bytes") else key
+    return bytes(public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
 
 
 def _unverified_kid(header_value: str) -> str | None:

@@ -13,8 +13,8 @@ The rules (a point is roughly 40 µs of server work; the wallet screen below is 
   most 100; `pageInfo` counts once;
 - lists without `first` count their cap in the code: `usableVouchers` 50,
   `affordableRewards` 20, `partnerRewardStats` 100, `expiring` 12,
-  `categoryMultipliers` 100, tiers 20, a payload's `errors` 1 (`LIST_BOUNDS`; a test
-  fails when a list of objects has no entry);
+  `categoryMultipliers` 100, tiers 20, an earn breakdown's `lines` 201, a payload's
+  `errors` 1 (`LIST_BOUNDS`; a test fails when a list of objects has no entry);
 - each mutation costs 10 on top of its payload; `__schema` and `__type` cost 100 whole.
 
 So the wallet screen (`me`, tier, tier progress, wallet and `history(first: 50)` with

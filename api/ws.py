@@ -59,6 +59,7 @@ from strawberry.types.execution import PreExecutionError
 
 from api.context import Context, Feed
 from api.errors import mask
+from api.persisted import PersistedDocuments, PersistedQueryError, TrustedDocuments
 from api.runtime import Runtime
 from domain.errors import NotAuthenticated
 from domain.model import Principal
@@ -75,9 +76,13 @@ class LiveEndpoint:
     """The ASGI app behind `WebSocketRoute("/graphql")`: one per process, so its counts
     and limits are the process's."""
 
-    def __init__(self, runtime: Runtime, schema: strawberry.Schema) -> None:
+    def __init__(
+        self, runtime: Runtime, schema: strawberry.Schema, trusted: TrustedDocuments | None = None
+    ) -> None:
         self.runtime = runtime
         self.schema = schema
+        # with trusted documents, sockets run only the manifest's, as HTTP does
+        self.trusted = PersistedDocuments(trusted, None) if trusted is not None else None
         self.settings = runtime.settings
         self.connection_count = 0
         self.subscriber_count = 0
@@ -369,11 +374,15 @@ class Connection:
         if not isinstance(op_id, str) or not op_id or not isinstance(payload, dict):
             await self.close(4400, "Invalid subscribe message")
             return
-        query, variables, name = (payload.get(k) for k in ("query", "variables", "operationName"))
+        query, variables, name, extensions = (
+            payload.get(k) for k in ("query", "variables", "operationName", "extensions")
+        )
+        trusted = self.endpoint.trusted
         if (
-            not isinstance(query, str)
+            not (isinstance(query, str) or (trusted is not None and query is None))
             or not isinstance(variables, dict | None)
             or not isinstance(name, str | None)
+            or not isinstance(extensions, dict | None)
         ):
             await self.close(4400, "Invalid subscribe payload")
             return
@@ -383,6 +392,13 @@ class Connection:
         if op_id in self.operations:
             await self.close(4409, f"Subscriber for {op_id} already exists")
             return
+        if trusted is not None:
+            try:
+                query = trusted.resolve(query or None, extensions).query
+            except PersistedQueryError as error:
+                await self.refuse(op_id, error.code, error.message)
+                return
+        assert isinstance(query, str)
         if self.expired(self.endpoint.runtime.clock.now()):
             await self.expire()
             return
