@@ -346,7 +346,8 @@ class Connection:
         params = payload or {}
         header = params.get("Authorization") or params.get("authorization")
         try:
-            principal = self.endpoint.runtime.verifier.from_header(
+            # (fetches the JWKS URL's keys first when a token names a new one, as HTTP does)
+            principal = await self.endpoint.runtime.verifier.authenticate(
                 header if isinstance(header, str) else None
             )
         except NotAuthenticated:

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from api import auth
 from api.app import create_app
 from api.runtime import Runtime
+from tests.api.live_support import connect, running
 from tests.unit.test_tokens import jwk
 
 KEY_A = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -166,3 +167,20 @@ async def test_claim_names_of_the_identity_provider_are_configurable(
         claims["realm_access"] = {"roles": ["offline_access"]}
         body = await _whoami(idp, idp_token(KEY_A, "a", program, **claims))
         assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.asyncio
+async def test_a_websocket_token_naming_a_new_key_makes_the_server_fetch_it(
+    runtime: Runtime, program: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(auth, "JWKS_MIN_REFETCH_SECONDS", 0.0)
+    with jwks_server() as provider:
+        # given a server that fetched key A at start
+        provider.keys = [jwk(KEY_A.public_key(), "a", "RS256")]
+        async with running(runtime, program, jwks_url=provider.url) as (_api, _, host):
+            # when the provider adds key B and an app connects with a token signed by B
+            provider.keys.append(jwk(KEY_B.public_key(), "b", "RS256"))
+            token = idp_token(KEY_B, "b", program, role="admin")
+            async with connect(host, token) as sock:
+                # then the socket is accepted, as HTTP would accept the token
+                assert (await sock.receive())["type"] == "connection_ack"
