@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from graphql import DocumentNode, GraphQLError, parse
-from strawberry.extensions import SchemaExtension
+from graphql import DocumentNode, GraphQLError
 
 MAX_CACHED_QUERY_CHARS = 16 * 1024
 MAX_CACHE_BYTES = 32 * 1024 * 1024
@@ -75,23 +73,3 @@ class DocumentCache:
 def _digest(query: str) -> bytes:
     # lone surrogates reach us from JSON bodies; they must hash, not raise
     return hashlib.sha256(query.encode("utf-8", "surrogatepass")).digest()
-
-
-class CachedParser(SchemaExtension):
-    """Parses each distinct query text once (replaces strawberry's ParserCache, which keys
-    an entry-counted cache by the whole text)."""
-
-    def __init__(self, cache: DocumentCache) -> None:
-        self.cache = cache
-
-    def on_parse(self) -> Iterator[None]:
-        ctx = self.execution_context
-        if ctx.query and ctx.graphql_document is None:
-            entry = self.cache.get(ctx.query)
-            if entry is None:
-                document = parse(ctx.query, **ctx.parse_options)
-                self.cache.put(ctx.query, document)
-                ctx.graphql_document = document
-            else:
-                ctx.graphql_document = entry.document
-        yield

@@ -175,19 +175,13 @@ async def scan_card(
     now = clock.now()
     await ensure_not_flooding(uow, principal, program, SCAN, now)
     member = None
+    field = ("input", "payload")
     try:
-        scanned = cards.parse_payload(payload)
-        member = await uow.members.get_by_card_number(program.id, scanned.card_number)
-        if member is None:
-            raise CardInvalid("No member has this card.", ("input", "payload"))
-        secret = cards.card_secret(card_key, program.id, member.id, member.card_generation)
-        step = cards.verify_code(secret, scanned.code, now)
+        member, code = await _card_holder(uow, program, payload, field)
+        step = _verified_step(card_key, program, member, code, now)
         if member.blocked:
             raise MemberBlocked("This member is blocked.")
-        if not await uow.instore.accept_step(program.id, member.id, member.card_generation, step):
-            raise CardAlreadyUsed(
-                "This code was already scanned; ask for a fresh one.", ("input", "payload")
-            )
+        await _spend(uow, program, member, step, field)
     except DomainError as error:
         raise await refuse(uow, principal, program, SCAN, error, now, member) from None
     return await _identified(uow, principal, program, member, SCAN, now)
@@ -204,21 +198,43 @@ async def presented_card(
     """The member whose app shows `payload` now, for partners: proof that the member is at
     the partner's counter. The code must be current (one step of drift) and is spent: the
     same code, or an older one, is refused afterwards (CARD_ALREADY_USED). (The staff's
-    `scan_card` checks the same, keeping the member at hand for its audit and block check.)
+    `scan_card` checks the same, with a block check and an audit naming the member.)
     """
     try:
-        scanned = cards.parse_payload(payload)
-        member = await uow.members.get_by_card_number(program.id, scanned.card_number)
-        if member is None:
-            raise CardInvalid("No member has this card.", field)
-        secret = cards.card_secret(card_key, program.id, member.id, member.card_generation)
-        step = cards.verify_code(secret, scanned.code, now)
+        member, code = await _card_holder(uow, program, payload, field)
+        step = _verified_step(card_key, program, member, code, now)
     except DomainError as error:
         error.field = field  # the card rules name the staff's input; say which one it was
         raise
+    await _spend(uow, program, member, step, field)
+    return member
+
+
+async def _card_holder(
+    uow: UnitOfWork, program: Program, payload: str, field: tuple[str, ...]
+) -> tuple[Member, str]:
+    """The member whose card number the scanned payload carries, and its code."""
+    scanned = cards.parse_payload(payload)
+    member = await uow.members.get_by_card_number(program.id, scanned.card_number)
+    if member is None:
+        raise CardInvalid("No member has this card.", field)
+    return member, scanned.code
+
+
+def _verified_step(
+    card_key: bytes, program: Program, member: Member, code: str, now: datetime
+) -> int:
+    """The time step the code belongs to, if it verifies against the card's secret now."""
+    secret = cards.card_secret(card_key, program.id, member.id, member.card_generation)
+    return cards.verify_code(secret, code, now)
+
+
+async def _spend(
+    uow: UnitOfWork, program: Program, member: Member, step: int, field: tuple[str, ...]
+) -> None:
+    """Each code works once, and no older code after a newer one (per card generation)."""
     if not await uow.instore.accept_step(program.id, member.id, member.card_generation, step):
         raise CardAlreadyUsed("This code was already scanned; ask for a fresh one.", field)
-    return member
 
 
 async def lookup_member(
