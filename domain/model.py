@@ -50,6 +50,7 @@ class EntryKind(StrEnum):
     EXPIRE = "EXPIRE"
     ADJUST = "ADJUST"
     REVERSAL = "REVERSAL"
+    CHALLENGE = "CHALLENGE"  # a completed challenge's points
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from domain.audit import AuditEvent
+from domain.challenges import Badge, Challenge, EarnedBadge, Progress
 from domain.earning import Campaign, EarnBreakdown
 from domain.events import Event
 from domain.idempotency import IdempotencyRecord
@@ -478,6 +479,89 @@ class PartnerRepository(Protocol):
     ) -> list[RewardStats]: ...
 
 
+class ChallengeRepository(Protocol):
+    async def add(self, challenge: Challenge) -> None: ...
+
+    async def update(self, challenge: Challenge) -> None: ...
+
+    async def get(
+        self, program_id: uuid.UUID, challenge_id: uuid.UUID, *, lock: bool = False
+    ) -> Challenge | None: ...
+
+    async def page(
+        self,
+        program_id: uuid.UUID,
+        *,
+        limit: int,
+        after: tuple[datetime, uuid.UUID] | None,
+        archived: bool | None,
+    ) -> list[Challenge]:
+        """Latest start first (then id), strictly after `after`; `archived` filters."""
+        ...
+
+    async def open_at(self, program_id: uuid.UUID, at: datetime) -> list[Challenge]:
+        """Challenges not archived whose fixed window holds `at`."""
+        ...
+
+    async def advance(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        steps: Sequence[tuple[uuid.UUID, str, int]],
+        now: datetime,
+    ) -> list[Progress]:
+        """Add each (challenge, period key, step) to the member's progress atomically
+        (concurrent advances all count); the progress after, in any order."""
+        ...
+
+    async def complete(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        challenge_id: uuid.UUID,
+        period_key: str,
+        target: int,
+        now: datetime,
+    ) -> bool:
+        """Mark the period complete if it reached `target` and was not complete; True only
+        for the one call that did (completion pays once)."""
+        ...
+
+    async def progress_of(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        keys: Sequence[tuple[uuid.UUID, str]],
+    ) -> list[Progress]: ...
+
+    async def add_badge(self, badge: Badge) -> None: ...
+
+    async def update_badge(self, badge: Badge) -> None: ...
+
+    async def badges(self, program_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Badge]: ...
+
+    async def all_badges(self, program_id: uuid.UUID, limit: int) -> list[Badge]:
+        """The program's badges, oldest first."""
+        ...
+
+    async def award_badge(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        badge_id: uuid.UUID,
+        challenge_id: uuid.UUID | None,
+        now: datetime,
+    ) -> bool:
+        """Give the member the badge; False if they had it (each badge once)."""
+        ...
+
+    async def member_badges(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, limit: int
+    ) -> list[EarnedBadge]:
+        """The member's badges, latest first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories share it; nothing is written unless `commit` is called."""
 
@@ -492,6 +576,7 @@ class UnitOfWork(Protocol):
     campaigns: CampaignRepository
     payments: PaymentRepository
     partners: PartnerRepository
+    challenges: ChallengeRepository
 
     def record(self, event: Event) -> None:
         """Announce `event` once the transaction commits (never if it rolls back)."""

@@ -13,6 +13,7 @@ from domain.events import Event
 from persistence.db import Database
 from persistence.events import EventBus
 from persistence.repositories.campaigns import SqlCampaignRepository
+from persistence.repositories.challenges import SqlChallengeRepository
 from persistence.repositories.core import (
     SqlIdempotencyRepository,
     SqlLedgerRepository,
@@ -72,6 +73,7 @@ class SqlUnitOfWork:
         self.campaigns = SqlCampaignRepository(self.conn)
         self.payments = SqlPaymentRepository(self.conn)
         self.partners = SqlPartnerRepository(self.conn)
+        self.challenges = SqlChallengeRepository(self.conn)
         return self
 
     async def commit(self) -> None:

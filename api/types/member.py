@@ -12,6 +12,7 @@ from api.catalog_queries import redemptions_page
 from api.context import Info
 from api.pagination import After, First
 from api.qr import qr_svg
+from api.types.challenges import EarnedBadge, MemberChallenge, member_badges, member_challenges
 from api.types.instore import MemberCard
 from api.types.node import Node
 from api.types.program import Money, Tier
@@ -205,6 +206,17 @@ class Member(Node):
             qr_svg=qr_svg(view.payload),
             expires_at=view.expires_at,
         )
+
+    @strawberry.field(
+        description="Challenges open to the member now (at most 50), with their progress in "
+        "the current period: those of their tier; hidden ones once started."
+    )
+    async def challenges(self, info: Info) -> list[MemberChallenge]:
+        return await member_challenges(info, self.member)
+
+    @strawberry.field(description="Badges the member earned, latest first (at most 200).")
+    async def badges(self, info: Info) -> list[EarnedBadge]:
+        return await member_badges(info, self.member)
 
     @strawberry.field(description="The member's points wallet.")
     async def wallet(self, info: Info) -> Wallet:

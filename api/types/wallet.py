@@ -40,6 +40,7 @@ class LedgerEntryKind(Enum):
     REVERSAL = strawberry.enum_value(
         "REVERSAL", description="Points taken back because a purchase was refunded."
     )
+    CHALLENGE = strawberry.enum_value("CHALLENGE", description="Points for completing a challenge.")
 
 
 @strawberry.type(description="One immutable change of a wallet.")

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from domain import ledger, tiers
 from domain.access import require_role
+from domain.challenges import PurchaseFacts
 from domain.earning import (
     EarnBreakdown,
     OrderLine,
@@ -28,6 +29,7 @@ from domain.model import (
 )
 from domain.money import validate_money
 from domain.ports import Clock, UnitOfWork
+from domain.services.challenges import advance_challenges_for_purchase
 from domain.services.instore import record
 from domain.services.members import ensure_active, member_for
 from domain.services.points import claim, locked_wallet, purchase_time, wallet_of
@@ -155,6 +157,15 @@ async def record_purchase(
         entry_ids,
         occurred_at,
         breakdown,
+    )
+    wallet = await advance_challenges_for_purchase(
+        uow,
+        program,
+        member,
+        wallet,
+        PurchaseFacts(money.amount_minor, breakdown.lines),
+        occurred_at,
+        now,
     )
     await upgrade_if_reached(uow, program, member, all_tiers, now)
     await record(uow, principal, program, member, "purchase", now, f"order {order_id}")

@@ -1,5 +1,11 @@
 """All tables, one module per concern. Importing the package registers them all for Alembic."""
 
+from persistence.tables.challenges import (
+    BadgeRow,
+    ChallengeProgressRow,
+    ChallengeRow,
+    MemberBadgeRow,
+)
 from persistence.tables.core import (
     IdempotencyKeyRow,
     LedgerEntryRow,
@@ -19,12 +25,16 @@ from persistence.tables.rewards import PartnerRow, RedemptionRow, RedemptionTake
 
 __all__ = [
     "AuditEventRow",
+    "BadgeRow",
     "CampaignRow",
+    "ChallengeProgressRow",
+    "ChallengeRow",
     "ClosedStatementRow",
     "CostBucketRow",
     "IdempotencyKeyRow",
     "LedgerEntryRow",
     "LotRow",
+    "MemberBadgeRow",
     "MemberRow",
     "PartnerRow",
     "PartnerTermsRow",
