@@ -67,12 +67,6 @@ class Challenge:
     badge_id: uuid.UUID | None = None
     archived_at: datetime | None = None
 
-    def open_at(self, at: datetime) -> bool:
-        """Whether events at `at` count: not archived, within the fixed window."""
-        if self.archived_at is not None and self.archived_at <= at:
-            return False
-        return self.starts_at <= at and (self.ends_at is None or at < self.ends_at)
-
     def for_tier(self, tier_id: uuid.UUID) -> bool:
         return not self.tier_ids or tier_id in self.tier_ids
 

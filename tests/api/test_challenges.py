@@ -454,3 +454,59 @@ async def test_me_challenges_takes_the_same_statements_for_many_challenges(
         counts.append(len([s for s in counter.statements if "cost_bucket" not in s]))
     # program+tiers, member, challenges, progress, badges, rewards, member badges
     assert counts[0] == counts[1] <= 7, counts
+
+
+REFUND = """mutation($i: RefundPurchaseInput!) { refundPurchase(input: $i) {
+  errors { code field } } }"""
+
+
+@pytest.mark.asyncio
+async def test_a_refund_leaves_progress_and_the_completion_as_they_were(api: Api) -> None:
+    # given a completed challenge of two purchases
+    await challenge(api, goal={"kind": "PURCHASE_COUNT", "target": 2}, rewardPoints=300)
+    member = await api.enroll("kai")
+    await buy(api, member["id"], "o-1", 1000)
+    await buy(api, member["id"], "o-2", 1000)
+    # when one of the purchases is refunded in full
+    refund = {
+        "orderId": "o-2",
+        "idempotencyKey": "r-1",
+        "amount": {"amountMinor": 1000, "currency": "EUR"},
+    }
+    assert (await api.ok(REFUND, {"i": refund}, api.admin()))["refundPurchase"]["errors"] == []
+    # then progress is not rolled back and the challenge's points stay (a simple rule,
+    # stated in the README): only the purchase's own points are taken back
+    got = (await mine(api, "kai"))["challenges"][0]
+    assert (got["progress"], got["completedAt"] is not None) == (2, True)
+    assert (await api.wallet("kai"))["balance"] == 100 + 300
+
+
+@pytest.mark.asyncio
+async def test_create_retries_with_a_key_make_one_challenge_and_badges_change(api: Api) -> None:
+    values = {
+        "name": "Once",
+        "goal": {"kind": "SPEND", "target": 10_000},
+        "rewardPoints": 5,
+        "idempotencyKey": "k-1",
+    }
+    first = (await api.ok(CREATE, {"i": values}, api.admin()))["createChallenge"]
+    again = (await api.ok(CREATE, {"i": values}, api.admin()))["createChallenge"]
+    assert first["errors"] == [] and again["challenge"] == first["challenge"]
+    other = {**values, "name": "Twice"}
+    conflict = (await api.ok(CREATE, {"i": other}, api.admin()))["createChallenge"]
+    assert conflict["errors"][0]["code"] == "IDEMPOTENCY_CONFLICT"
+    listing = await api.ok("{ challenges { nodes { name } } }", token=api.admin())
+    assert listing["challenges"]["nodes"] == [{"name": "Once"}]
+    # a badge's text changes for everyone who holds it
+    made = await badge(api)
+    update = """mutation($i: UpdateBadgeInput!) { updateBadge(input: $i) {
+      badge { name description imageUrl } errors { code field } } }"""
+    changed = await api.ok(update, {"i": {"badgeId": made["id"], "name": "Loyal"}}, api.admin())
+    assert changed["updateBadge"]["badge"] == {
+        "name": "Loyal",
+        "description": "Came back",
+        "imageUrl": "https://img.test/b.png",
+    }
+    assert (await api.ok("{ badges { name } }", token=api.admin()))["badges"] == [{"name": "Loyal"}]
+    refused = await api.raw(update, {"i": {"badgeId": made["id"]}}, api.member("x"))
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
