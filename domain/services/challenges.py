@@ -35,9 +35,7 @@ from domain.errors import InvalidInput, NotFound
 from domain.model import EntryKind, Member, Principal, Program, Role, Wallet, new_id
 from domain.ports import Clock, UnitOfWork
 from domain.rewards import Redemption, RedemptionStatus, new_voucher_code, voucher_expiry
-from domain.services.keys import claim_optional, complete_optional
-from domain.services.points import locked_wallet
-from domain.services.programs import program_of
+from domain.services.usecase import claim_optional, complete_optional, locked_wallet, program_of
 from domain.times import Period, utc_time
 
 MAX_NAME = 120
@@ -429,8 +427,6 @@ async def _complete(
     if not done:
         return wallet
     if challenge.reward_points:
-        from domain.services.purchases import expiry_for  # purchases calls us: import late
-
         wallet = wallet or await locked_wallet(uow, program, member.id)
         posting = ledger.credit(
             wallet,
@@ -440,7 +436,7 @@ async def _complete(
             description=f"Challenge completed: {challenge.name}"[:600],
             reference=f"challenge:{challenge.id}:{window.key}",
             actor=ACTOR,
-            expires_at=expiry_for(program, now),
+            expires_at=ledger.lot_expiry(program.policy, now),
         )
         await uow.ledger.post(posting, previous_version=wallet.version)
         wallet = posting.wallet
