@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from api.runtime import Runtime
+from domain.earning import OrderLine
 from domain.model import Principal, Role
 from domain.services import members, points, programs, purchases
 
@@ -71,6 +72,7 @@ async def seed_demo(runtime: Runtime) -> bool:
             points.AdjustPoints(ids["bob"], 50, "Welcome gift", "demo-welcome-bob"),
         )
     await _seed_catalog(runtime, admin)
+    await seed_challenges(runtime, admin, ids["carol"])
     return True
 
 
@@ -219,3 +221,53 @@ DEMO_REWARDS: list[dict[str, Any]] = [
         "stock": 12,
     },
 ]
+
+
+async def seed_challenges(runtime: Runtime, admin: Principal, carol: uuid.UUID) -> None:
+    """A badge, a monthly category challenge Carol has started, and a hidden spend one."""
+    badge = await _call(
+        runtime,
+        admin,
+        """mutation($input: CreateBadgeInput!) { createBadge(input: $input) {
+            badge { id } errors { code field message } } }""",
+        input={
+            "name": "Coffee regular",
+            "description": "Three drinks in a month.",
+            "imageUrl": "https://example.com/badges/regular.png",
+        },
+    )
+    create = """mutation($input: CreateChallengeInput!) { createChallenge(input: $input) {
+        errors { code field message } } }"""
+    await _call(
+        runtime,
+        admin,
+        create,
+        input={
+            "name": "Three drinks this month",
+            "description": "Buy a drink on three visits this month for 300 beans and a badge.",
+            "goal": {"kind": "CATEGORY_PURCHASES", "target": 3, "category": "drinks"},
+            "period": "MONTH",
+            "rewardPoints": 300,
+            "badgeId": badge["badge"]["id"],
+        },
+    )
+    await _call(
+        runtime,
+        admin,
+        create,
+        input={
+            "name": "Big spender",
+            "description": "Spend 200.00 in total for 1,000 beans.",
+            "goal": {"kind": "SPEND", "target": 20_000},
+            "hidden": True,
+            "rewardPoints": 1_000,
+        },
+    )
+    latte = OrderLine(sku="latte", category="drinks", quantity=1, unit_price_minor=450)
+    async with runtime.uow() as uow:
+        await purchases.record_purchase(
+            uow,
+            runtime.clock,
+            admin,
+            purchases.RecordPurchase(carol, "demo-latte", 450, "EUR", lines=(latte,)),
+        )
