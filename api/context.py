@@ -105,9 +105,11 @@ class Context:
     async def loaders(self) -> Loaders:
         if self._loaders is None:
             program = await self.program()
-            self._loaders = Loaders(
-                self.runtime, self.reader, program, self.caller(), await self.tiers()
-            )
+            tiers = await self.tiers()
+            # Sibling fields ask at once: the first to get here builds them, the others
+            # (which awaited the program meanwhile) share them, or nothing would batch.
+            if self._loaders is None:
+                self._loaders = Loaders(self.runtime, self.reader, program, self.caller(), tiers)
         return self._loaders
 
 

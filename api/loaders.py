@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from strawberry.dataloader import DataLoader
 
 from api.runtime import Runtime
+from domain.challenges import Badge
 from domain.model import LedgerEntry, Principal, Program, Role, Tier, Wallet
 from domain.rewards import Partner, Redemption, Reward, Unavailable, unavailable_reason
 from domain.services.catalog import member_context
@@ -33,6 +34,7 @@ class Loaders:
     redemptions: DataLoader[uuid.UUID, Redemption | None] = field(init=False)
     donated_points: DataLoader[uuid.UUID, int] = field(init=False)
     availability: DataLoader[uuid.UUID, tuple[Unavailable | None, bool | None]] = field(init=False)
+    badges: DataLoader[uuid.UUID, Badge | None] = field(init=False)
     _partner_id: list[uuid.UUID | None] = field(default_factory=list)
 
     @property
@@ -48,6 +50,7 @@ class Loaders:
         self.redemptions = DataLoader(load_fn=self._load_redemptions)
         self.donated_points = DataLoader(load_fn=self._load_donated)
         self.availability = DataLoader(load_fn=self._load_availability)
+        self.badges = DataLoader(load_fn=self._load_badges)
 
     async def _load_qualifying(self, ids: list[uuid.UUID]) -> list[int]:
         start, _ = qualifying_window(self.program.policy.qualifying, self.runtime.clock.now())
@@ -80,6 +83,11 @@ class Loaders:
     async def _load_redemptions(self, ids: list[uuid.UUID]) -> list[Redemption | None]:
         async with self.reader() as uow:
             found = {r.id: r for r in await uow.rewards.redemptions(self.program_id, ids)}
+        return [found.get(i) for i in ids]
+
+    async def _load_badges(self, ids: list[uuid.UUID]) -> list[Badge | None]:
+        async with self.reader() as uow:
+            found = {b.id: b for b in await uow.challenges.badges(self.program_id, ids)}
         return [found.get(i) for i in ids]
 
     async def _load_donated(self, ids: list[uuid.UUID]) -> list[int]:

@@ -185,10 +185,8 @@ class Challenge(Node):
     async def reward(self, info: Info) -> ChallengeReward:
         badge = None
         if self.challenge.badge_id is not None:
-            program = await info.context.program()
-            async with info.context.reader() as uow:
-                found = await uow.challenges.badges(program.id, [self.challenge.badge_id])
-            badge = found[0] if found else None
+            loaders = await info.context.loaders()
+            badge = await loaders.badges.load(self.challenge.badge_id)
         return _reward(self.challenge, badge)
 
 

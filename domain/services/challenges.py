@@ -398,6 +398,9 @@ async def _advance(
             counted.append((challenge, window_at(challenge, at, program.time_zone), step))
     if not counted:
         return wallet
+    # The wallet before the progress rows, as every writer of the member takes them: an
+    # action and a purchase of one member never wait for each other's locks in turn.
+    wallet = wallet or await locked_wallet(uow, program, member.id)
     after = {
         (p.challenge_id, p.period_key): p
         for p in await uow.challenges.advance(
@@ -418,8 +421,8 @@ async def _complete(
     challenge: Challenge,
     window: Window,
     now: datetime,
-    wallet: Wallet | None,
-) -> Wallet | None:
+    wallet: Wallet,
+) -> Wallet:
     """Pay a reached goal, once: only the event whose update marks it complete pays."""
     done = await uow.challenges.complete(
         program.id, member.id, challenge.id, window.key, challenge.goal.target, now
@@ -427,7 +430,6 @@ async def _complete(
     if not done:
         return wallet
     if challenge.reward_points:
-        wallet = wallet or await locked_wallet(uow, program, member.id)
         posting = ledger.credit(
             wallet,
             challenge.reward_points,
