@@ -55,7 +55,8 @@ from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from api.partners import REWARD_STATS_SHOWN
 from api.types.wallet import EXPIRING_SHOWN
 from domain.earning import MAX_LINES
-from domain.services.challenges import BADGES_SHOWN, CHALLENGES_SHOWN, MAX_TIERS
+from domain.services.challenge_admin import MAX_TIERS
+from domain.services.challenges import BADGES_SHOWN, CHALLENGES_SHOWN
 
 OBJECT_COST = 1
 MUTATION_COST = 10

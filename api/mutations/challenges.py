@@ -17,7 +17,7 @@ from api.permissions import AdminOnly
 from api.types.challenges import Badge, Challenge, ChallengeGoalKind, ChallengePeriod
 from domain import challenges as domain
 from domain.ports import UnitOfWork
-from domain.services import challenges as service
+from domain.services import challenge_admin as service
 from domain.times import Period
 
 

@@ -29,6 +29,7 @@ from api.types.rewards import Reward
 from domain import challenges as domain
 from domain import model
 from domain.model import Role
+from domain.services import challenge_admin as admin
 from domain.services import challenges as service
 
 CURSOR = "ch"
@@ -256,7 +257,7 @@ class ChallengeQueries:
     ) -> ChallengeConnection:
         context = info.context
         async with context.reader() as uow:
-            page = await service.list_challenges(
+            page = await admin.list_challenges(
                 uow,
                 context.caller(),
                 limit=page_size(first),
@@ -275,7 +276,7 @@ class ChallengeQueries:
     )
     async def badges(self, info: Info) -> list[Badge]:
         async with info.context.reader() as uow:
-            found = await service.list_badges(uow, info.context.caller(), service.BADGES_SHOWN)
+            found = await admin.list_badges(uow, info.context.caller(), service.BADGES_SHOWN)
         return [Badge.from_domain(b) for b in found]
 
 
