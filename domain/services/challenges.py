@@ -27,6 +27,7 @@ from domain.challenges import (
     visible_to,
     window_at,
 )
+from domain.events import RedemptionChanged
 from domain.model import EntryKind, Member, Program, Wallet, new_id
 from domain.ports import UnitOfWork
 from domain.rewards import Redemption, RedemptionStatus, new_voucher_code, voucher_expiry
@@ -63,7 +64,8 @@ async def advance_challenges_for_action(
 ) -> None:
     """Count one earning action of `action_kind` (e.g. PRODUCT_REVIEW) done at `at` towards
     the member's ACTION_COUNT challenges, and pay those it completes. Call in the
-    transaction that credits the action (it locks the wallet only to pay points)."""
+    transaction that credits the action; when a challenge counts it, the member's wallet is
+    locked (if the caller has not locked it already) before any progress row."""
     await _advance(uow, program, member, at, at, lambda goal: action_step(goal, action_kind), None)
 
 
@@ -158,6 +160,15 @@ async def _issue_voucher(
         expires_at=voucher_expiry(reward, now),
     )
     await uow.rewards.add_redemption(redemption, [])
+    uow.record(
+        RedemptionChanged(
+            program_id=program.id,
+            member_id=member.id,
+            redemption_id=redemption.id,
+            status=redemption.status.value,
+            partner_id=reward.partner_id,
+        )
+    )
 
 
 # --- Members' view ----------------------------------------------------------------------

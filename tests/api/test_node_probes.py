@@ -38,7 +38,19 @@ async def one_of_each(api: Api) -> dict[str, str]:
              campaign { id } } }""",
         token=api.admin(),
     )
+    badge = await api.ok(
+        'mutation { createBadge(input: {name: "B"}) { badge { id } } }', token=api.admin()
+    )
+    badge_id = badge["createBadge"]["badge"]["id"]
+    challenge = await api.ok(
+        """mutation($b: ID!) { createChallenge(input: {name: "Ch", badgeId: $b,
+             goal: {kind: PURCHASE_COUNT, target: 2}}) { challenge { id } } }""",
+        {"b": badge_id},
+        token=api.admin(),
+    )
     return {
+        "Badge": badge_id,
+        "Challenge": challenge["createChallenge"]["challenge"]["id"],
         "Campaign": campaign["createCampaign"]["campaign"]["id"],
         "Program": program["id"],
         "Tier": program["tiers"][0]["id"],

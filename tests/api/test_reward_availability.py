@@ -25,6 +25,7 @@ PROBED = {
     ("RewardConnection", "nodes"),
     ("CreateRewardPayload", "reward"),
     ("UpdateRewardPayload", "reward"),
+    ("ChallengeReward", "reward"),
 }
 
 
@@ -70,6 +71,17 @@ async def test_available_and_affordable_resolve_through_every_path(api: Api) -> 
     alice, admin, staff = api.member("alice"), api.admin(), api.staff()
     partner = api.token(Role.PARTNER, "box", partner="pp")
     calls: list[tuple[str, dict[str, Any], str]] = []
+    challenge = await api.ok(
+        """mutation($r: ID!) { createChallenge(input: {name: "Two visits", rewardId: $r,
+             goal: {kind: PURCHASE_COUNT, target: 2}}) { errors { code } } }""",
+        {"r": reward_id},
+        admin,
+    )
+    assert challenge["createChallenge"]["errors"] == []
+    calls += [
+        (f"{{ me {{ challenges {{ reward {{ {FIELDS} }} }} }} }}", {}, alice),
+        (f"{{ challenges {{ nodes {{ reward {{ {FIELDS} }} }} }} }}", {}, admin),
+    ]
 
     # when alice redeems, selecting the reward's availability in the payload
     redeemed = await api.ok(
