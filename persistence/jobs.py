@@ -24,17 +24,17 @@ from domain.events import WalletChanged
 from domain.model import ExpiryPolicy, Program, Wallet
 from persistence.db import Database
 from persistence.events import EventBus
-from persistence.repositories.core import (
+from persistence.repositories.expiry import SqlExpiryRepository, expired_lot_conditions
+from persistence.repositories.ledger import posted
+from persistence.rows import (
     lot_from_row,
     lots_t,
     members_t,
-    posted,
     program_from_row,
     programs_t,
     wallet_from_row,
     wallets_t,
 )
-from persistence.repositories.expiry import SqlExpiryRepository, expired_lot_conditions
 from persistence.unit_of_work import SqlUnitOfWork
 
 BATCH = 500

@@ -25,6 +25,7 @@ from domain.model import (
 from domain.money import validate_currency
 from domain.ports import Clock, UnitOfWork
 from domain.services.keys import claim_optional, complete_optional
+from domain.tiers import retirement
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 DEFAULT_EARN_RATE = EarnRate(points=10, per_amount_minor=100)
@@ -328,6 +329,13 @@ async def retire_tier(uow: UnitOfWork, principal: Principal, tier_id: uuid.UUID)
         raise NotFound("No such tier.", ("input", "tierId"))
     if index == 0:
         raise InvalidInput("The entry tier cannot be retired.", ("input", "tierId"))
-    await uow.tiers.retire(program.id, tiers[index], tiers[index - 1])
+    change = retirement(tiers, tiers[index])
+    retired, successor = change.retired.id, change.successor.id
+    await uow.members.move_tier(program.id, retired, successor)
+    await uow.rewards.move_tier(program.id, retired, successor)
+    await uow.campaigns.move_tier(program.id, retired, successor)
+    await uow.tiers.remove(program.id, retired)
+    for tier in change.moved_down:
+        await uow.tiers.set_rank(program.id, tier.id, tier.rank)
     await uow.commit()
     return await uow.tiers.all(program.id)
