@@ -125,3 +125,20 @@ def test_after_a_refund(current: Tier, points: int, floor: int, expected: tuple 
         ALL, current, points, floor, QualifyingPeriod.CALENDAR_YEAR, now, valid_until
     )
     assert result == expected
+
+
+def test_retiring_a_tier_hands_it_to_the_tier_below_and_moves_those_above_down() -> None:
+    # given / when
+    change = tiers.retirement(ALL, SILVER)
+    # then
+    assert change.retired == SILVER and change.successor == BASE
+    assert [(t.id, t.rank) for t in change.moved_down] == [(GOLD.id, 1)]
+
+
+def test_retiring_the_top_tier_moves_nothing_down() -> None:
+    assert tiers.retirement(ALL, GOLD).moved_down == ()
+
+
+def test_the_entry_tier_cannot_be_retired() -> None:
+    with pytest.raises(ValueError, match="entry tier"):
+        tiers.retirement(ALL, BASE)
