@@ -72,9 +72,11 @@ class TierRepository(Protocol):
 
     async def update(self, tier: Tier) -> None: ...
 
-    async def retire(self, program_id: uuid.UUID, tier: Tier, below: Tier) -> None:
-        """Point members, rewards and campaigns at `below`, remove `tier`, close the ranks."""
+    async def remove(self, program_id: uuid.UUID, tier_id: uuid.UUID) -> None:
+        """Delete the tier (nothing may name it any more)."""
         ...
+
+    async def set_rank(self, program_id: uuid.UUID, tier_id: uuid.UUID, rank: int) -> None: ...
 
 
 class MemberRepository(Protocol):
@@ -121,6 +123,12 @@ class MemberRepository(Protocol):
 
     async def add(self, member: Member, wallet: Wallet) -> bool:
         """Insert the member and their empty wallet; False on any uniqueness clash."""
+        ...
+
+    async def move_tier(
+        self, program_id: uuid.UUID, from_tier_id: uuid.UUID, to_tier_id: uuid.UUID
+    ) -> None:
+        """Every member of the one tier into the other (validity dates unchanged)."""
         ...
 
 
@@ -215,6 +223,12 @@ class RewardRepository(Protocol):
     async def add(self, reward: Reward) -> None: ...
 
     async def update(self, reward: Reward) -> None: ...
+
+    async def move_tier(
+        self, program_id: uuid.UUID, from_tier_id: uuid.UUID, to_tier_id: uuid.UUID
+    ) -> None:
+        """Rewards whose minimum or early-access tier is the one name the other instead."""
+        ...
 
     async def get(self, program_id: uuid.UUID, reward_id: uuid.UUID) -> Reward | None: ...
 
@@ -400,6 +414,12 @@ class CampaignRepository(Protocol):
         ...
 
     async def update(self, campaign: Campaign) -> None: ...
+
+    async def move_tier(
+        self, program_id: uuid.UUID, from_tier_id: uuid.UUID, to_tier_id: uuid.UUID
+    ) -> None:
+        """Campaigns whose minimum tier is the one name the other instead."""
+        ...
 
     async def page(
         self,
