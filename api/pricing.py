@@ -52,7 +52,7 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 from graphql.utilities import get_operation_ast
 
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from api.partners import REWARD_STATS_SHOWN
+from api.partner_queries import REWARD_STATS_SHOWN
 from api.types.wallet import EXPIRING_SHOWN
 from domain.earning import MAX_LINES
 

@@ -19,15 +19,16 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.types.base_scalars import DateDefinition, DateTimeDefinition
 
-from api.campaigns import CampaignMutations
 from api.documents import DocumentCache
 from api.errors import LoyaltyErrors, LoyaltySchema
 from api.executor import LoyaltyExecutor
 from api.input_text import guard_mutations
 from api.limits import QUERY_CPU_SECONDS, CostBudget, CostLimiter
 from api.metrics import Metrics, OperationMetrics
+from api.mutations.campaigns import CampaignMutations
 from api.mutations.instore import InStoreMutations
 from api.mutations.members import MemberMutations
+from api.mutations.partners import PartnerMutations
 from api.mutations.payments import PaymentMutations
 from api.mutations.points import PointsMutations
 from api.mutations.programs import ProgramMutations, TierMutations
@@ -35,7 +36,6 @@ from api.mutations.purchases import PurchaseMutations
 from api.mutations.rewards import RewardMutations
 from api.mutations.vouchers import VoucherMutations
 from api.observability import current_request_id
-from api.partners import PartnerMutations
 from api.persisted import DocumentParser, TrustedDocuments
 from api.queries import Query
 from api.settings import Settings
