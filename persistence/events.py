@@ -191,8 +191,6 @@ class Mailbox:
 class EventBus:
     """Subscribers of this process, by topic. `deliver` hands events to them."""
 
-    via_database = False
-
     def __init__(self) -> None:
         self._subscribers: dict[str, list[Mailbox]] = {}
         self.dropped = 0  # events discarded for subscribers cut off for falling behind
@@ -245,8 +243,6 @@ _NOTIFY_SQL = "SELECT pg_notify($1, $2)"
 
 class PostgresEventBus(EventBus):
     """NOTIFY in the writing transaction; one LISTEN connection per process."""
-
-    via_database = True
 
     def __init__(self, database_url: str) -> None:
         super().__init__()
