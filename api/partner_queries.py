@@ -108,7 +108,7 @@ class PartnerQueries:
             rows = await uow.partners.redemptions(
                 program.id,
                 partner.id,
-                statuses=[s.value for s in status] if status else None,
+                statuses=[s.name for s in status] if status else None,
                 since=since,
                 until=until,
                 limit=size + 1,

@@ -139,7 +139,11 @@ class _Pricer:
         self.mutation_type = schema.mutation_type if mutation else None
 
     def selections(
-        self, parent: _Composite, selection_set: SelectionSetNode | None, page: int, seen: frozenset
+        self,
+        parent: _Composite,
+        selection_set: SelectionSetNode | None,
+        page: int,
+        seen: frozenset[str],
     ) -> int:
         if selection_set is None:
             return 0
@@ -167,7 +171,7 @@ class _Pricer:
                     )
         return total
 
-    def field(self, parent: _Composite, node: FieldNode, page: int, seen: frozenset) -> int:
+    def field(self, parent: _Composite, node: FieldNode, page: int, seen: frozenset[str]) -> int:
         name = node.name.value
         if name == "__typename":
             return 0

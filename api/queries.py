@@ -68,7 +68,7 @@ async def resolve_node(info: Info, global_id: strawberry.ID) -> Node | None:
     if type_name == "Member":
         return await _member(info, global_id)
     if type_name in ("Reward", "Partner", "Redemption"):
-        return await resolve_catalog_node(info, type_name, value)  # type: ignore[return-value]
+        return await resolve_catalog_node(info, type_name, value)
     if type_name == "Campaign":
         return await resolve_campaign(info, value)
     if type_name == "LedgerEntry":

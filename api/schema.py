@@ -18,6 +18,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.types.base_scalars import DateDefinition, DateTimeDefinition
+from strawberry.types.scalar import ScalarDefinition
 
 from api.documents import DocumentCache
 from api.errors import LoyaltyErrors, LoyaltySchema
@@ -45,7 +46,7 @@ from api.types.program import Money, Program, Tier
 from api.types.wallet import LedgerEntry
 
 # The built-in Date and DateTime, with descriptions that say what to send.
-SCALARS = {
+SCALARS: dict[object, ScalarDefinition] = {
     datetime.date: dataclasses.replace(
         DateDefinition,
         description="A calendar date in ISO 8601, YYYY-MM-DD, e.g. 1990-04-23.",
