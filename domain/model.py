@@ -136,6 +136,9 @@ class Program:
     in_store: InStoreRules = field(default_factory=InStoreRules)
     policy: PointsPolicy = field(default_factory=PointsPolicy)
     earn_rules: EarnRules = field(default_factory=EarnRules)
+    # IANA zone the program's calendar runs in: days, weeks and months of limits, birthdays,
+    # calendar qualifying years, partner months and the jobs (domain/times.py).
+    time_zone: str = "UTC"
 
 
 @dataclass

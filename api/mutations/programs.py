@@ -61,6 +61,13 @@ class UpdateProgramInput:
             "Category multipliers and the spend bonus, replaced as a whole; left out: unchanged."
         ),
     )
+    time_zone: str | None = strawberry.field(
+        default=None,
+        description=(
+            "IANA time zone the program's calendar runs in (e.g. Europe/Berlin): days, weeks and "
+            "months of limits, birthdays, calendar years and jobs; left out: unchanged."
+        ),
+    )
 
 
 def _policy(policy: PointsPolicyInput) -> model.PointsPolicy:
@@ -162,6 +169,7 @@ class ProgramMutations:
             ),
             policy=_policy(input.policy) if input.policy else None,
             earn_rules=_earn_rules(input.earn_rules) if input.earn_rules else None,
+            time_zone=input.time_zone,
         )
         program, errors = await attempt(
             context, lambda uow: programs.update_program(uow, context.caller(), changes)

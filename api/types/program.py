@@ -259,6 +259,9 @@ class Program(Node):
     in_store: InStoreRules = strawberry.field(description="Rules of the in-store flow.")
     policy: PointsPolicy = strawberry.field(description="Hold, expiry and tier qualification.")
     earn_rules: EarnRules = strawberry.field(description="Category rules and spend bonus.")
+    time_zone: str = strawberry.field(
+        description="IANA time zone the program's days, weeks, months and birthdays run in."
+    )
 
     @strawberry.field(description="All tiers, lowest rank first.")
     async def tiers(self, info: Info) -> list[Tier]:
@@ -307,4 +310,5 @@ class Program(Node):
                 else None,
                 bonus_points=program.earn_rules.bonus_points,
             ),
+            time_zone=program.time_zone,
         )

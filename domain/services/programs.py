@@ -25,6 +25,7 @@ from domain.model import (
 from domain.money import validate_currency
 from domain.ports import Clock, UnitOfWork
 from domain.services.keys import claim_optional, complete_optional
+from domain.times import valid_zone
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 DEFAULT_EARN_RATE = EarnRate(points=10, per_amount_minor=100)
@@ -97,6 +98,7 @@ class ProgramChanges:
     in_store: InStoreRules | None = None
     policy: PointsPolicy | None = None
     earn_rules: EarnRules | None = None
+    time_zone: str | None = None
 
 
 def validate_policy(policy: PointsPolicy, field: tuple[str, ...]) -> PointsPolicy:
@@ -168,6 +170,8 @@ async def update_program(uow: UnitOfWork, principal: Principal, changes: Program
         updated.policy = validate_policy(changes.policy, ("input", "policy"))
     if changes.earn_rules is not None:
         updated.earn_rules = validate_earn_rules(changes.earn_rules, ("input", "earnRules"))
+    if changes.time_zone is not None:
+        updated.time_zone = valid_zone(changes.time_zone, ("input", "timeZone"))
     await uow.programs.update(updated)
     await uow.commit()
     return updated

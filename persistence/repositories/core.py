@@ -255,6 +255,7 @@ def program_from_row(row: Row[Any]) -> Program:
             bonus_threshold_minor=row.bonus_threshold_minor,
             bonus_points=row.bonus_points,
         ),
+        time_zone=row.time_zone,
     )
 
 
@@ -281,6 +282,7 @@ def _settings_columns(program: Program) -> dict[str, object]:
         "allow_card_lookup": rules.card_number_lookup,
         "allow_phone_lookup": rules.phone_lookup,
         "staff_window_minutes": rules.window_minutes,
+        "time_zone": program.time_zone,
     }
 
 

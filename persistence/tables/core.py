@@ -58,6 +58,9 @@ class ProgramRow(SQLModel, table=True):
     )
     bonus_threshold_minor: int | None = Field(default=None)
     bonus_points: int = Field(default=0)
+    time_zone: str = Field(
+        default="UTC", sa_column=Column(String(64), nullable=False, server_default="UTC")
+    )
 
 
 class TierRow(SQLModel, table=True):
