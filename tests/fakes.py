@@ -534,8 +534,10 @@ class InMemoryInStoreRepository(_Repository):
     async def accept_step(
         self, program_id: uuid.UUID, member_id: uuid.UUID, generation: int, step: int
     ) -> bool:
+        if self.state.members[member_id].card_generation != generation:
+            return False  # the secret was replaced meanwhile
         spent_generation, spent_step = self.state.spent_steps.get(member_id, (generation, -1))
-        if spent_generation != generation or step <= spent_step:
+        if spent_generation == generation and step <= spent_step:
             return False
         self.state.spent_steps[member_id] = (generation, step)
         return True
