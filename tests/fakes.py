@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 
 from domain.audit import AuditEvent
 from domain.earning import Campaign, EarnBreakdown
-from domain.events import Event, WalletChanged
+from domain.events import Event, posted
 from domain.idempotency import IdempotencyRecord
 from domain.model import (
     EntryKind,
@@ -261,17 +261,7 @@ class InMemoryLedgerRepository(_Repository):
                 raise AssertionError(f"lot {take.lot_id} changed during the transaction")
             lot.remaining -= take.points
         self.state.wallets[wallet.member_id] = replace(wallet)
-        self._record(
-            WalletChanged(
-                program_id=wallet.program_id,
-                member_id=wallet.member_id,
-                version=wallet.version,
-                delta=entry.points,
-                balance=wallet.balance,
-                pending=wallet.pending,
-                entry_id=entry.id,
-            )
-        )
+        self._record(posted(posting))
 
     def _entries(self, program_id: uuid.UUID, member_id: uuid.UUID) -> list[LedgerEntry]:
         return [

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from domain.errors import IdempotencyConflict, InsufficientPoints, MemberBlocked
-from domain.events import RedemptionChanged, WalletChanged
+from domain.events import RedemptionChanged, TierChanged, WalletChanged
 from domain.model import EntryKind, Member, Principal, Program, Role, Tier
 from domain.rewards import RedemptionStatus, Reward, RewardKind
 from domain.services import catalog, members, programs, purchases, redemptions
@@ -119,6 +119,8 @@ async def test_crossing_the_threshold_upgrades_at_once_and_the_next_purchase_ear
     assert upgraded.tier_valid_until is not None
     assert upgraded.tier_valid_until > world.clock.now()
     assert (await _buy(world, member, "A-3", 1000)).points_earned == 200
+    changes = [e for e in world.store.published if isinstance(e, TierChanged)]
+    assert [(e.member_id, e.tier_id) for e in changes] == [(member.id, world.gold.id)]
 
 
 @pytest.mark.asyncio
