@@ -52,7 +52,7 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 from graphql.utilities import get_operation_ast
 
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from api.partners import REWARD_STATS_SHOWN
+from api.partner_queries import REWARD_STATS_SHOWN
 from api.types.wallet import EXPIRING_SHOWN
 from domain.earning import MAX_LINES
 
@@ -139,7 +139,11 @@ class _Pricer:
         self.mutation_type = schema.mutation_type if mutation else None
 
     def selections(
-        self, parent: _Composite, selection_set: SelectionSetNode | None, page: int, seen: frozenset
+        self,
+        parent: _Composite,
+        selection_set: SelectionSetNode | None,
+        page: int,
+        seen: frozenset[str],
     ) -> int:
         if selection_set is None:
             return 0
@@ -167,7 +171,7 @@ class _Pricer:
                     )
         return total
 
-    def field(self, parent: _Composite, node: FieldNode, page: int, seen: frozenset) -> int:
+    def field(self, parent: _Composite, node: FieldNode, page: int, seen: frozenset[str]) -> int:
         name = node.name.value
         if name == "__typename":
             return 0

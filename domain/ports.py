@@ -401,8 +401,6 @@ class PurchaseRepository(Protocol):
         """Campaigns running at `at`."""
         ...
 
-    async def all_campaigns(self, program_id: uuid.UUID) -> list[Campaign]: ...
-
 
 class CampaignRepository(Protocol):
     async def add(self, campaign: Campaign) -> None: ...
@@ -561,19 +559,44 @@ class JobBatches(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction: repositories share it; nothing is written unless `commit` is called."""
+    """One transaction: repositories share it; nothing is written unless `commit` is called.
 
-    programs: ProgramRepository
-    tiers: TierRepository
-    members: MemberRepository
-    ledger: LedgerRepository
-    idempotency: IdempotencyRepository
-    rewards: RewardRepository
-    instore: InStoreRepository
-    purchases: PurchaseRepository
-    campaigns: CampaignRepository
-    payments: PaymentRepository
-    partners: PartnerRepository
+    The repositories are read-only members, so an implementation may hold its own
+    repository classes (a protocol's settable attribute would demand exactly these types).
+    """
+
+    @property
+    def programs(self) -> ProgramRepository: ...
+
+    @property
+    def tiers(self) -> TierRepository: ...
+
+    @property
+    def members(self) -> MemberRepository: ...
+
+    @property
+    def ledger(self) -> LedgerRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
+
+    @property
+    def rewards(self) -> RewardRepository: ...
+
+    @property
+    def instore(self) -> InStoreRepository: ...
+
+    @property
+    def purchases(self) -> PurchaseRepository: ...
+
+    @property
+    def campaigns(self) -> CampaignRepository: ...
+
+    @property
+    def payments(self) -> PaymentRepository: ...
+
+    @property
+    def partners(self) -> PartnerRepository: ...
 
     def record(self, event: Event) -> None:
         """Announce `event` once the transaction commits (never if it rolls back)."""

@@ -44,7 +44,6 @@ class SqlUnitOfWork:
         self._bus = bus
         self._shared = shared if not write else None
         self._cm = db.connect(write=write) if self._shared is None else None
-        self.committed = False
         self.events: list[Event] = []
 
     def record(self, event: Event) -> None:
@@ -78,7 +77,6 @@ class SqlUnitOfWork:
         if self._bus is not None and events:
             await self._bus.before_commit(self.conn, events)
         await self.conn.commit()
-        self.committed = True
         if self._bus is not None and events:
             self._bus.after_commit(events)
 

@@ -164,11 +164,3 @@ class SqlPurchaseRepository:
         """Campaigns running at `at`."""
         result = await self.conn.execute(_RUNNING_CAMPAIGNS, {"program_id": program_id, "at": at})
         return [campaign_from_row(row) for row in result]
-
-    async def all_campaigns(self, program_id: uuid.UUID) -> list[Campaign]:
-        result = await self.conn.execute(
-            select(campaigns_t)
-            .where(campaigns_t.c.program_id == program_id)
-            .order_by(campaigns_t.c.starts_at)
-        )
-        return [campaign_from_row(row) for row in result]
