@@ -27,6 +27,7 @@ from api.input_text import guard_mutations
 from api.limits import QUERY_CPU_SECONDS, CostBudget, CostLimiter
 from api.metrics import Metrics, OperationMetrics
 from api.mutations.instore import InStoreMutations
+from api.mutations.leaderboard import LeaderboardMutations
 from api.mutations.members import MemberMutations
 from api.mutations.payments import PaymentMutations
 from api.mutations.points import PointsMutations
@@ -78,6 +79,7 @@ class Mutation(
     PartnerMutations,
     TierMutations,
     CampaignMutations,
+    LeaderboardMutations,
 ):
     pass
 

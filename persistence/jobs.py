@@ -1,4 +1,5 @@
-"""Background jobs: release pending points, expire points, evaluate tiers (`loyalty jobs`).
+"""Background jobs: release pending points, expire points, evaluate tiers, pay the monthly
+leaderboard bonus (`loyalty jobs`).
 
 Each job finds due members with one set-based query, then claims their wallets in batches
 (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several job processes share the work and
@@ -22,6 +23,7 @@ from sqlalchemy import select, update
 from domain import ledger, tiers
 from domain.events import WalletChanged
 from domain.model import ExpiryPolicy, Program, Wallet
+from domain.services import leaderboard
 from persistence.db import Database
 from persistence.events import EventBus
 from persistence.repositories.core import (
@@ -47,6 +49,7 @@ class JobReport:
     expired_points: int = 0
     expired_lots: int = 0
     tier_changes: int = 0
+    leaderboard_bonuses: int = 0  # members paid a month's leaderboard bonus
     members: set[uuid.UUID] = field(default_factory=set)
 
 
@@ -57,7 +60,8 @@ class Jobs:
         self.batch = batch
 
     async def run_once(self, now: datetime, program_slug: str | None = None) -> JobReport:
-        """Release, expire and evaluate tiers for every program (or one), until nothing is due."""
+        """Release, expire and evaluate tiers for every program (or one), until nothing is due;
+        then pay the month just ended its leaderboard bonuses (once per program and month)."""
         report = JobReport()
         query = select(programs_t)
         if program_slug is not None:
@@ -71,6 +75,8 @@ class Jobs:
                 while after is not None:
                     after = await self._expire(program, now, report, after)
             await self._drain(self._evaluate, program, now, report)
+            async with self._uow() as uow:
+                report.leaderboard_bonuses += await leaderboard.pay_month(uow, program, now)
         return report
 
     async def _drain(self, job, program: Program, now: datetime, report: JobReport) -> None:  # type: ignore[no-untyped-def]

@@ -21,6 +21,7 @@ from persistence.repositories.core import (
     SqlTierRepository,
 )
 from persistence.repositories.instore import SqlInStoreRepository
+from persistence.repositories.leaderboard import SqlLeaderboardRepository
 from persistence.repositories.partners import SqlPartnerRepository
 from persistence.repositories.payments import SqlPaymentRepository
 from persistence.repositories.purchases import SqlPurchaseRepository
@@ -72,6 +73,7 @@ class SqlUnitOfWork:
         self.campaigns = SqlCampaignRepository(self.conn)
         self.payments = SqlPaymentRepository(self.conn)
         self.partners = SqlPartnerRepository(self.conn)
+        self.leaderboard = SqlLeaderboardRepository(self.conn)
         return self
 
     async def commit(self) -> None:
