@@ -19,7 +19,9 @@ from tests.support import Api, MovableClock, ledger_totals
 
 # 1 February 2026, 00:30 in Berlin: January has just ended there (not yet in UTC)
 FEBRUARY_IN_BERLIN = datetime(2026, 1, 31, 23, 30, tzinfo=UTC)
-HISTORY = """{ me { wallet { balance history(first: 5) { nodes { kind points description } } } } }"""
+HISTORY = (
+    """{ me { wallet { balance history(first: 5) { nodes { kind points description } } } } }"""
+)
 
 
 def jobs(runtime: Runtime) -> Jobs:

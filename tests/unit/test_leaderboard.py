@@ -60,7 +60,9 @@ def test_winners_are_every_member_ranked_within_top_n() -> None:
 def test_settings_change_only_what_is_given_and_remember_when_switched_on() -> None:
     off = LeaderboardSettings()
     on = rules.validate_settings(off, enabled=True, top_n=None, bonus_points=None, now=NOW)
-    assert on == LeaderboardSettings(enabled=True, top_n=3, bonus_points=(500, 300, 100), enabled_at=NOW)
+    assert on == LeaderboardSettings(
+        enabled=True, top_n=3, bonus_points=(500, 300, 100), enabled_at=NOW
+    )
     later = datetime(2026, 4, 1, tzinfo=UTC)
     still_on = rules.validate_settings(on, enabled=True, top_n=5, bonus_points=[9], now=later)
     assert still_on.enabled_at == NOW and still_on.top_n == 5 and still_on.bonus_points == (9,)
