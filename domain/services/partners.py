@@ -191,7 +191,7 @@ async def partner_statement(
         if partner_id is None:
             raise InvalidInput("Say which partner.", ("partnerId",))
         partner = await _partner_by_id(uow, program, partner_id)
-    start, end = period_bounds(period)
+    start, end = period_bounds(period, program.time_zone)
     frozen = await uow.partners.closed(program.id, partner.id, period)
     if frozen is not None:
         return frozen
@@ -206,7 +206,7 @@ async def close_period(
     require_role(principal, Role.ADMIN)
     program = await program_of(uow, principal)
     partner = await _partner_by_id(uow, program, partner_id)
-    start, end = period_bounds(period, ("input", "period"))
+    start, end = period_bounds(period, program.time_zone, ("input", "period"))
     now = clock.now()
     if end > now:
         raise InvalidInput("Only a finished period can be closed.", ("input", "period"))
