@@ -511,6 +511,10 @@ class LeaderboardRepository(Protocol):
         those ranked within `max_rank`."""
         ...
 
+    async def round_paid(self, program_id: uuid.UUID, month: str) -> bool:
+        """Whether the month's bonuses were paid (committed) already."""
+        ...
+
     async def claim_round(self, program_id: uuid.UUID, month: str, now: datetime) -> bool:
         """Take the month's payout for this transaction; False when it was taken already
         (concurrent claims wait for each other, so exactly one gets True)."""

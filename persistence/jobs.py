@@ -75,9 +75,17 @@ class Jobs:
                 while after is not None:
                     after = await self._expire(program, now, report, after)
             await self._drain(self._evaluate, program, now, report)
-            async with self._uow() as uow:
-                report.leaderboard_bonuses += await leaderboard.pay_month(uow, program, now)
+            report.leaderboard_bonuses += await self._leaderboard(program, now)
         return report
+
+    async def _leaderboard(self, program: Program, now: datetime) -> int:
+        """Pay the month just ended its leaderboard bonuses, if they are due."""
+        async with SqlUnitOfWork(self.db, write=False) as uow:
+            due = await leaderboard.month_due(uow, program, now)
+        if due is None:
+            return 0
+        async with self._uow() as uow:
+            return await leaderboard.pay_month(uow, program, now)
 
     async def _drain(self, job, program: Program, now: datetime, report: JobReport) -> None:  # type: ignore[no-untyped-def]
         while await job(program, now, report):

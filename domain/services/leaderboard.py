@@ -111,6 +111,16 @@ async def read_board(
     )
 
 
+async def month_due(uow: UnitOfWork, program: Program, now: datetime) -> Month | None:
+    """The month whose bonuses the job should pay now, if any: a read, so the job takes a
+    write transaction only when there is something to pay."""
+    settings = await uow.leaderboard.settings(program.id)
+    month = rules.month_to_pay(settings, now, program.time_zone)
+    if month is None or await uow.leaderboard.round_paid(program.id, str(month)):
+        return None
+    return month
+
+
 async def pay_month(uow: UnitOfWork, program: Program, now: datetime) -> int:
     """The job: pay the month just ended (in the program's zone) its bonuses, once.
 

@@ -156,6 +156,14 @@ class SqlLeaderboardRepository:
             for row in result
         ]
 
+    async def round_paid(self, program_id: uuid.UUID, month: str) -> bool:
+        found = await self.conn.execute(
+            select(rounds_t.c.id).where(
+                rounds_t.c.program_id == program_id, rounds_t.c.month == month
+            )
+        )
+        return found.first() is not None
+
     async def claim_round(self, program_id: uuid.UUID, month: str, now: datetime) -> bool:
         # On PostgreSQL a second claim of the month waits on the unique key until the
         # first transaction ends, then inserts nothing (or takes it, had the first rolled
