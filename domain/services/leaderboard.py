@@ -126,8 +126,9 @@ async def pay_month(uow: UnitOfWork, program: Program, now: datetime) -> int:
 
     The round of (program, month) is claimed first, in the transaction that pays it: a
     second run finds it taken, and a runner racing this one waits on the claim and then
-    finds it taken too. Winners' wallets are locked in member order, one at a time like
-    any other writer's, so the job never deadlocks with purchases. Returns the members paid.
+    finds it taken too. Winners' wallets are locked in member order (writers that hold one
+    wallet at a time, as purchases do, cannot deadlock with it; if anything fails, nothing
+    of the month is paid and the next run tries again). Returns the members paid.
     """
     settings = await uow.leaderboard.settings(program.id)
     month = rules.month_to_pay(settings, now, program.time_zone)
