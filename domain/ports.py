@@ -12,6 +12,7 @@ from domain.earning import Campaign, EarnBreakdown
 from domain.events import Event
 from domain.idempotency import IdempotencyRecord
 from domain.leaderboard import LeaderboardSettings, Standing
+from domain.ledger import Release
 from domain.model import (
     EntryKind,
     LedgerEntry,
@@ -72,9 +73,11 @@ class TierRepository(Protocol):
 
     async def update(self, tier: Tier) -> None: ...
 
-    async def retire(self, program_id: uuid.UUID, tier: Tier, below: Tier) -> None:
-        """Point members, rewards and campaigns at `below`, remove `tier`, close the ranks."""
+    async def remove(self, program_id: uuid.UUID, tier_id: uuid.UUID) -> None:
+        """Delete the tier (nothing may name it any more)."""
         ...
+
+    async def set_rank(self, program_id: uuid.UUID, tier_id: uuid.UUID, rank: int) -> None: ...
 
 
 class MemberRepository(Protocol):
@@ -121,6 +124,12 @@ class MemberRepository(Protocol):
 
     async def add(self, member: Member, wallet: Wallet) -> bool:
         """Insert the member and their empty wallet; False on any uniqueness clash."""
+        ...
+
+    async def move_tier(
+        self, program_id: uuid.UUID, from_tier_id: uuid.UUID, to_tier_id: uuid.UUID
+    ) -> None:
+        """Every member of the one tier into the other (validity dates unchanged)."""
         ...
 
 
@@ -215,6 +224,12 @@ class RewardRepository(Protocol):
     async def add(self, reward: Reward) -> None: ...
 
     async def update(self, reward: Reward) -> None: ...
+
+    async def move_tier(
+        self, program_id: uuid.UUID, from_tier_id: uuid.UUID, to_tier_id: uuid.UUID
+    ) -> None:
+        """Rewards whose minimum or early-access tier is the one name the other instead."""
+        ...
 
     async def get(self, program_id: uuid.UUID, reward_id: uuid.UUID) -> Reward | None: ...
 
@@ -401,6 +416,12 @@ class CampaignRepository(Protocol):
 
     async def update(self, campaign: Campaign) -> None: ...
 
+    async def move_tier(
+        self, program_id: uuid.UUID, from_tier_id: uuid.UUID, to_tier_id: uuid.UUID
+    ) -> None:
+        """Campaigns whose minimum tier is the one name the other instead."""
+        ...
+
     async def page(
         self,
         program_id: uuid.UUID,
@@ -529,6 +550,67 @@ class LeaderboardRepository(Protocol):
         entry_id: uuid.UUID,
         now: datetime,
     ) -> None: ...
+
+
+class JobBatches(Protocol):
+    """What the background jobs (domain/services/jobs.py) claim and save, a batch at a time.
+
+    A claim locks the wallets of up to `limit` due members of the program, in member id
+    order after `after`, that no other transaction holds (those are skipped: another runner
+    has them, or the next run will); the caller's transaction keeps them until it ends.
+    """
+
+    async def claim_releasable(
+        self, program_id: uuid.UUID, now: datetime, after: uuid.UUID | None, limit: int
+    ) -> list[Wallet]:
+        """Wallets with a held lot whose hold ended and that fits (`ledger.fits_release`)."""
+        ...
+
+    async def held_lots(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, now: datetime
+    ) -> list[Lot]:
+        """The member's held lots, and those refunded to nothing whose hold ended."""
+        ...
+
+    async def save_release(self, before: Wallet, release: Release, now: datetime) -> None:
+        """The released lots, and the wallet when points moved."""
+        ...
+
+    async def claim_expiring(
+        self,
+        program: Program,
+        now: datetime,
+        idle_since: datetime | None,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[Wallet]:
+        """Wallets with a positive balance and an expired lot (`ledger.expired_lots`); with
+        `idle_since` (INACTIVITY), only those without activity since."""
+        ...
+
+    async def expiry_due(
+        self, program: Program, member_ids: Sequence[uuid.UUID], now: datetime
+    ) -> dict[uuid.UUID, tuple[int, int]]:
+        """Per member: the points left in expired lots, and how many such lots."""
+        ...
+
+    async def save_expiries(
+        self,
+        program: Program,
+        emptied: Sequence[uuid.UUID],
+        emptied_lots: int,
+        postings: Sequence[Posting],
+        now: datetime,
+    ) -> None:
+        """Every expired lot of the `emptied` members (`emptied_lots` of them) to zero, and
+        their EXPIRE postings (no takes), for the whole batch at once."""
+        ...
+
+    async def claim_tier_due(
+        self, program_id: uuid.UUID, now: datetime, after: uuid.UUID | None, limit: int
+    ) -> list[Wallet]:
+        """Wallets of members whose tier is kept until `now` or before (evaluation due)."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -13,17 +13,14 @@ from domain.events import Event
 from persistence.db import Database
 from persistence.events import EventBus
 from persistence.repositories.campaigns import SqlCampaignRepository
-from persistence.repositories.core import (
-    SqlIdempotencyRepository,
-    SqlLedgerRepository,
-    SqlMemberRepository,
-    SqlProgramRepository,
-    SqlTierRepository,
-)
+from persistence.repositories.idempotency import SqlIdempotencyRepository
 from persistence.repositories.instore import SqlInStoreRepository
 from persistence.repositories.leaderboard import SqlLeaderboardRepository
+from persistence.repositories.ledger import SqlLedgerRepository
+from persistence.repositories.members import SqlMemberRepository
 from persistence.repositories.partners import SqlPartnerRepository
 from persistence.repositories.payments import SqlPaymentRepository
+from persistence.repositories.programs import SqlProgramRepository, SqlTierRepository
 from persistence.repositories.purchases import SqlPurchaseRepository
 from persistence.repositories.rewards import SqlRewardRepository
 

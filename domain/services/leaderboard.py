@@ -15,11 +15,9 @@ from domain.errors import LimitReached, NotEnrolled
 from domain.leaderboard import LeaderboardSettings, Month, Standing
 from domain.model import EntryKind, Principal, Program, Role
 from domain.ports import Clock, UnitOfWork
-from domain.services.points import locked_wallet
-from domain.services.programs import program_of
-from domain.services.purchases import expiry_for, upgrade_if_reached
+from domain.services.usecase import locked_wallet, program_of, upgrade_if_reached
 
-JOB_ACTOR = "system:leaderboard"
+JOB_ACTOR = "system:jobs"  # as every job's entries
 
 
 async def set_opt_in(uow: UnitOfWork, clock: Clock, principal: Principal, opt_in: bool) -> bool:
@@ -111,18 +109,9 @@ async def read_board(
     )
 
 
-async def month_due(uow: UnitOfWork, program: Program, now: datetime) -> Month | None:
-    """The month whose bonuses the job should pay now, if any: a read, so the job takes a
-    write transaction only when there is something to pay."""
-    settings = await uow.leaderboard.settings(program.id)
-    month = rules.month_to_pay(settings, now, program.time_zone)
-    if month is None or await uow.leaderboard.round_paid(program.id, str(month)):
-        return None
-    return month
-
-
 async def pay_month(uow: UnitOfWork, program: Program, now: datetime) -> int:
-    """The job: pay the month just ended (in the program's zone) its bonuses, once.
+    """The job: pay the month just ended (in the program's zone) its bonuses, once; the
+    caller commits (domain/services/jobs.py PayLeaderboard).
 
     The round of (program, month) is claimed first, in the transaction that pays it: a
     second run finds it taken, and a runner racing this one waits on the claim and then
@@ -132,8 +121,8 @@ async def pay_month(uow: UnitOfWork, program: Program, now: datetime) -> int:
     """
     settings = await uow.leaderboard.settings(program.id)
     month = rules.month_to_pay(settings, now, program.time_zone)
-    if month is None:
-        return 0
+    if month is None or await uow.leaderboard.round_paid(program.id, str(month)):
+        return 0  # nothing due, or paid already: no write at all
     if not await uow.leaderboard.claim_round(program.id, str(month), now):
         return 0
     start, end = month.bounds(program.time_zone)
@@ -155,7 +144,7 @@ async def pay_month(uow: UnitOfWork, program: Program, now: datetime) -> int:
                 description=rules.bonus_description(month, standing.rank),
                 reference=rules.bonus_reference(month),
                 actor=JOB_ACTOR,
-                expires_at=expiry_for(program, now),
+                expires_at=ledger.lot_expiry(program.policy, now),
             )
         except LimitReached:  # a full wallet: this member goes without, the others are paid
             continue
@@ -165,5 +154,4 @@ async def pay_month(uow: UnitOfWork, program: Program, now: datetime) -> int:
         )
         await upgrade_if_reached(uow, program, member, all_tiers, now)
         paid += 1
-    await uow.commit()
     return paid

@@ -23,11 +23,19 @@ from domain.partners import (
 )
 from domain.ports import Clock, UnitOfWork
 from domain.rewards import Partner
-from domain.services.instore import ensure_not_flooding, presented_card, record, refuse
-from domain.services.members import ensure_active
-from domain.services.points import claim, locked_wallet, purchase_time, wallet_of
-from domain.services.programs import program_of
-from domain.services.purchases import expiry_for, upgrade_if_reached
+from domain.services.instore import presented_card
+from domain.services.usecase import (
+    claim,
+    ensure_active,
+    ensure_not_flooding,
+    locked_wallet,
+    program_of,
+    purchase_time,
+    record,
+    refuse,
+    upgrade_if_reached,
+    wallet_of,
+)
 
 PARTNER_PURCHASE = "partner-purchase"  # the audit's action, and the rate limit's
 
@@ -151,7 +159,7 @@ async def record_partner_purchase(
             description=f"Purchase at {partner.name}, order {order_id}",
             reference=f"partner:{partner.slug}:{order_id}",
             actor=principal.actor,
-            expires_at=expiry_for(program, now),
+            expires_at=ledger.lot_expiry(program.policy, now),
             available_at=now + timedelta(days=hold) if hold else None,
         )
         await uow.ledger.post(posting, previous_version=wallet.version)

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import leaderboard as rules
 from domain.leaderboard import LeaderboardSettings, Standing
-from persistence.repositories.core import entries_t, insert_ignoring_conflicts, members_t
+from persistence.dialect import insert_ignoring_conflicts
+from persistence.rows import entries_t, members_t
 from persistence.tables import (
     LeaderboardOptInRow,
     LeaderboardPayoutRow,
@@ -33,7 +34,7 @@ def _ranking(program_id: uuid.UUID, start: datetime, end: datetime) -> Any:
     e, m, o = entries_t, members_t, opt_ins_t
     points = func.sum(e.c.points)
     totals = (
-        select(e.c.member_id, m.c.display_name, points.label("points"))
+        select(e.c.program_id, e.c.member_id, m.c.display_name, points.label("points"))
         .select_from(e.join(o, o.c.member_id == e.c.member_id).join(m, m.c.id == e.c.member_id))
         .where(
             e.c.program_id == program_id,
@@ -45,12 +46,13 @@ def _ranking(program_id: uuid.UUID, start: datetime, end: datetime) -> Any:
             m.c.program_id == program_id,
             m.c.blocked.is_(False),
         )
-        .group_by(e.c.member_id, m.c.display_name)
+        .group_by(e.c.program_id, e.c.member_id, m.c.display_name)
         .having(points > 0)
         .cte("totals")
     )
     order = (totals.c.points.desc(), func.coalesce(totals.c.display_name, ""), totals.c.member_id)
     return select(
+        totals.c.program_id,
         totals.c.member_id,
         totals.c.display_name,
         totals.c.points,
@@ -142,8 +144,11 @@ class SqlLeaderboardRepository:
             wanted.append(ranked.c.rank <= max_rank)
         if not wanted:
             return []
+        # the program's rows only, already: every WHERE names the program all the same
         result = await self.conn.execute(
-            select(ranked).where(or_(*wanted)).order_by(ranked.c.position)
+            select(ranked)
+            .where(ranked.c.program_id == program_id, or_(*wanted))
+            .order_by(ranked.c.position)
         )
         return [
             Standing(
