@@ -240,6 +240,7 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
                         "expired_points": report.expired_points,
                         "expired_lots": report.expired_lots,
                         "tier_changes": report.tier_changes,
+                        "leaderboard_bonuses": report.leaderboard_bonuses,
                         "members": len(report.members),
                         "duration_ms": round((time.monotonic() - started) * 1000, 1),
                     }

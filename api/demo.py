@@ -71,6 +71,7 @@ async def seed_demo(runtime: Runtime) -> bool:
             points.AdjustPoints(ids["bob"], 50, "Welcome gift", "demo-welcome-bob"),
         )
     await _seed_catalog(runtime, admin)
+    await seed_leaderboard(runtime, admin)
     return True
 
 
@@ -219,3 +220,20 @@ DEMO_REWARDS: list[dict[str, Any]] = [
         "stock": 12,
     },
 ]
+
+
+async def seed_leaderboard(runtime: Runtime, admin: Principal) -> None:
+    """The monthly leaderboard on (top 3 paid 500, 300, 100 beans), the demo members on it."""
+    await _call(
+        runtime,
+        admin,
+        """mutation { updateLeaderboard(input: {enabled: true, topN: 3,
+             bonusPoints: [500, 300, 100]}) { errors { code message } } }""",
+    )
+    for subject, *_ in DEMO_MEMBERS:
+        member = Principal(role=Role.MEMBER, program_slug=DEMO, subject=subject)
+        await _call(
+            runtime,
+            member,
+            "mutation { setLeaderboardOptIn(input: {optIn: true}) { errors { code message } } }",
+        )

@@ -10,6 +10,7 @@ from api import ids
 from api.campaign_queries import CampaignQueries, resolve_campaign
 from api.catalog_queries import audit_page, resolve_catalog_node, rewards_page
 from api.context import Info
+from api.mutations.leaderboard import LeaderboardQueries
 from api.pagination import After, Connection, First
 from api.partner_queries import PartnerQueries
 from api.permissions import AdminOnly, Authenticated, MemberOnly, StaffOrAdmin
@@ -85,7 +86,7 @@ async def resolve_node(info: Info, global_id: strawberry.ID) -> Node | None:
 
 
 @strawberry.type(description="Reading the program, the caller and members.")
-class Query(PartnerQueries, CampaignQueries):
+class Query(PartnerQueries, CampaignQueries, LeaderboardQueries):
     @strawberry.field(
         description="Any object by its global ID; null when unknown or not visible to the caller.",
         permission_classes=[Authenticated],

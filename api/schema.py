@@ -28,6 +28,7 @@ from api.limits import QUERY_CPU_SECONDS, CostBudget, CostLimiter
 from api.metrics import Metrics, OperationMetrics
 from api.mutations.campaigns import CampaignMutations
 from api.mutations.instore import InStoreMutations
+from api.mutations.leaderboard import LeaderboardMutations
 from api.mutations.members import MemberMutations
 from api.mutations.partners import PartnerMutations
 from api.mutations.payments import PaymentMutations
@@ -79,6 +80,7 @@ class Mutation(
     PartnerMutations,
     TierMutations,
     CampaignMutations,
+    LeaderboardMutations,
 ):
     pass
 

@@ -11,6 +11,7 @@ from domain.audit import AuditEvent
 from domain.earning import Campaign, EarnBreakdown
 from domain.events import Event
 from domain.idempotency import IdempotencyRecord
+from domain.leaderboard import LeaderboardSettings, Standing
 from domain.ledger import Release
 from domain.model import (
     EntryKind,
@@ -497,6 +498,58 @@ class PartnerRepository(Protocol):
     ) -> list[RewardStats]: ...
 
 
+class LeaderboardRepository(Protocol):
+    async def settings(self, program_id: uuid.UUID) -> LeaderboardSettings:
+        """The program's leaderboard settings (the defaults, disabled, until first set)."""
+        ...
+
+    async def save_settings(
+        self, program_id: uuid.UUID, settings: LeaderboardSettings, now: datetime
+    ) -> None: ...
+
+    async def opted_in(self, program_id: uuid.UUID, member_id: uuid.UUID) -> bool: ...
+
+    async def set_opt_in(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, opt_in: bool, now: datetime
+    ) -> None:
+        """Opt the member in (keeping the first time they did) or out."""
+        ...
+
+    async def standings(
+        self,
+        program_id: uuid.UUID,
+        start: datetime,
+        end: datetime,
+        *,
+        first: int | None = None,
+        me: uuid.UUID | None = None,
+        max_rank: int | None = None,
+    ) -> list[Standing]:
+        """The month's ranked members in board order, in one statement over the ledger
+        (domain/leaderboard.py says what counts): the first `first` of them and `me`, or
+        those ranked within `max_rank`."""
+        ...
+
+    async def round_paid(self, program_id: uuid.UUID, month: str) -> bool:
+        """Whether the month's bonuses were paid (committed) already."""
+        ...
+
+    async def claim_round(self, program_id: uuid.UUID, month: str, now: datetime) -> bool:
+        """Take the month's payout for this transaction; False when it was taken already
+        (concurrent claims wait for each other, so exactly one gets True)."""
+        ...
+
+    async def add_payout(
+        self,
+        program_id: uuid.UUID,
+        month: str,
+        standing: Standing,
+        points: int,
+        entry_id: uuid.UUID,
+        now: datetime,
+    ) -> None: ...
+
+
 class JobBatches(Protocol):
     """What the background jobs (domain/services/jobs.py) claim and save, a batch at a time.
 
@@ -597,6 +650,9 @@ class UnitOfWork(Protocol):
 
     @property
     def partners(self) -> PartnerRepository: ...
+
+    @property
+    def leaderboard(self) -> LeaderboardRepository: ...
 
     def record(self, event: Event) -> None:
         """Announce `event` once the transaction commits (never if it rolls back)."""

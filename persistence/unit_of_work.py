@@ -15,6 +15,7 @@ from persistence.events import EventBus
 from persistence.repositories.campaigns import SqlCampaignRepository
 from persistence.repositories.idempotency import SqlIdempotencyRepository
 from persistence.repositories.instore import SqlInStoreRepository
+from persistence.repositories.leaderboard import SqlLeaderboardRepository
 from persistence.repositories.ledger import SqlLedgerRepository
 from persistence.repositories.members import SqlMemberRepository
 from persistence.repositories.partners import SqlPartnerRepository
@@ -68,6 +69,7 @@ class SqlUnitOfWork:
         self.campaigns = SqlCampaignRepository(self.conn)
         self.payments = SqlPaymentRepository(self.conn)
         self.partners = SqlPartnerRepository(self.conn)
+        self.leaderboard = SqlLeaderboardRepository(self.conn)
         return self
 
     async def commit(self) -> None:

@@ -41,6 +41,7 @@ from domain.ports import (
     CampaignRepository,
     IdempotencyRepository,
     InStoreRepository,
+    LeaderboardRepository,
     LedgerRepository,
     MemberRepository,
     PartnerRepository,
@@ -49,6 +50,7 @@ from domain.ports import (
     PurchaseRepository,
     RewardRepository,
     TierRepository,
+    UnitOfWork,
 )
 from domain.purchases import PurchaseRecord
 from domain.rewards import Partner, Redemption, RedemptionCounts, RedemptionStatus, Reward
@@ -729,6 +731,7 @@ class InMemoryUnitOfWork:
         self.campaigns: CampaignRepository = InMemoryCampaignRepository(self.state)
         self.payments: PaymentRepository = _NotFaked("PaymentRepository")  # raises on use
         self.partners: PartnerRepository = _NotFaked("PartnerRepository")  # raises on use
+        self.leaderboard: LeaderboardRepository = _NotFaked("LeaderboardRepository")
 
     def record(self, event: Event) -> None:
         self.events.append(event)
@@ -746,3 +749,8 @@ class InMemoryUnitOfWork:
 
     async def __aexit__(self, *exc: object) -> None:
         self._begin()  # roll back whatever was not committed
+
+
+def _implements_the_port(uow: InMemoryUnitOfWork) -> UnitOfWork:
+    """mypy checks here that the fake offers every repository the UnitOfWork port names."""
+    return uow

@@ -44,6 +44,8 @@ EXEMPT: dict[tuple[str, str], str] = {
 EXPIRING = PointsPolicy(expiry=ExpiryPolicy.AFTER_EARNING)
 CALLS: dict[tuple[str, str], Callable[[Made], dict[str, Any]]] = {
     ("SqlExpiryRepository", "due"): lambda made: {"policy": EXPIRING},
+    # which members to answer: none given asks for nobody (and sends nothing)
+    ("SqlLeaderboardRepository", "standings"): lambda made: {"first": 10, "max_rank": 3},
     ("SqlExpiryRepository", "empty_expired_lots"): lambda made: {"policy": EXPIRING},
     ("SqlExpiryRepository", "post_expiries"): lambda made: {
         "postings": [
