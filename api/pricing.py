@@ -52,9 +52,10 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 from graphql.utilities import get_operation_ast
 
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from api.partners import REWARD_STATS_SHOWN
+from api.partner_queries import REWARD_STATS_SHOWN
 from api.types.wallet import EXPIRING_SHOWN
 from domain.earning import MAX_LINES
+from domain.leaderboard import MAX_BOARD_SIZE
 from domain.services.challenge_admin import MAX_TIERS
 from domain.services.challenges import BADGES_SHOWN, CHALLENGES_SHOWN
 
@@ -88,6 +89,7 @@ LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     ("Member", "badges"): BADGES_SHOWN,
     ("Challenge", "tiers"): MAX_TIERS,
     ("Query", "badges"): BADGES_SHOWN,
+    ("Leaderboard", "entries"): MAX_BOARD_SIZE,  # domain/leaderboard.py board_size
 }
 PAYLOAD_ERRORS = 1
 # A connection's lists of the page: `nodes` holds the same items as `edges { node }`.
@@ -145,7 +147,11 @@ class _Pricer:
         self.mutation_type = schema.mutation_type if mutation else None
 
     def selections(
-        self, parent: _Composite, selection_set: SelectionSetNode | None, page: int, seen: frozenset
+        self,
+        parent: _Composite,
+        selection_set: SelectionSetNode | None,
+        page: int,
+        seen: frozenset[str],
     ) -> int:
         if selection_set is None:
             return 0
@@ -173,7 +179,7 @@ class _Pricer:
                     )
         return total
 
-    def field(self, parent: _Composite, node: FieldNode, page: int, seen: frozenset) -> int:
+    def field(self, parent: _Composite, node: FieldNode, page: int, seen: frozenset[str]) -> int:
         name = node.name.value
         if name == "__typename":
             return 0

@@ -164,7 +164,7 @@ def _tiers(values: list[strawberry.ID]) -> tuple[uuid.UUID, ...]:
 
 def _goal(goal: ChallengeGoalInput) -> domain.Goal:
     return domain.Goal(
-        kind=domain.GoalKind(goal.kind.value),
+        kind=domain.GoalKind[goal.kind.name],
         target=goal.target,
         category=goal.category,
         action_kind=goal.action_kind,
@@ -199,7 +199,7 @@ class ChallengeMutations:
                 goal=_goal(input.goal),
                 starts_at=input.starts_at,
                 ends_at=input.ends_at,
-                period=Period(input.period.value) if input.period else None,
+                period=Period[input.period.name] if input.period else None,
                 tier_ids=_tiers(input.tier_ids or []),
                 hidden=input.hidden,
                 reward_points=input.reward_points,
