@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
+from enum import Enum
 
 import strawberry
 
@@ -78,11 +79,22 @@ async def _wallet_event(_: Context, event: Event) -> WalletEvent | None:
     )
 
 
-TierChangeCause = strawberry.enum(
-    TierChangeReason,
-    name="TierChangeReason",
-    description="Why a member's tier changed.",
-)
+@strawberry.enum(name="TierChangeReason", description="Why a member's tier changed.")
+class TierChangeCause(Enum):
+    UPGRADE = strawberry.enum_value(
+        TierChangeReason.UPGRADE.value, description="Qualifying points reached a higher tier."
+    )
+    EVALUATION = strawberry.enum_value(
+        TierChangeReason.EVALUATION.value,
+        description="A qualifying period ended and was evaluated.",
+    )
+    REFUND = strawberry.enum_value(
+        TierChangeReason.REFUND.value,
+        description="A refund took back the points that had reached the tier.",
+    )
+    PAID = strawberry.enum_value(
+        TierChangeReason.PAID.value, description="The member bought the tier for a year."
+    )
 
 
 @strawberry.type(description="A member moved to another tier, up or down.")
@@ -91,10 +103,7 @@ class TierEvent:
     previous_tier: Tier | None = strawberry.field(
         description="The tier held before; null if it has been retired since."
     )
-    reason: TierChangeCause = strawberry.field(  # type: ignore[valid-type]
-        description="UPGRADE: qualifying points reached it; EVALUATION: a period ended; "
-        "REFUND: a refund took back the points that reached it; PAID: the member bought it."
-    )
+    reason: TierChangeCause = strawberry.field(description="Why the tier changed.")
     at: datetime = strawberry.field(description="When the change was committed.")
 
 
@@ -110,7 +119,7 @@ async def _tier_event(context: Context, event: Event) -> TierEvent | None:
     return TierEvent(
         tier=Tier.from_domain(now),
         previous_tier=Tier.from_domain(before) if before else None,
-        reason=event.reason,
+        reason=TierChangeCause(event.reason.value),
         at=event.at,
     )
 
