@@ -77,6 +77,11 @@ class ErrorCode(Enum):
     REFERRAL_INVALID = strawberry.enum_value(
         "REFERRAL_INVALID", description="The referral code is unknown, blocked or the caller's own."
     )
+    REFERRAL_NOT_HELD = strawberry.enum_value(
+        "REFERRAL_NOT_HELD",
+        description="Only a referral held for review can be approved, and only a held or "
+        "pending one rejected.",
+    )
     RATE_LIMITED = strawberry.enum_value(
         "RATE_LIMITED", description="Too many failed attempts; wait a minute and try again."
     )

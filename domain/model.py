@@ -50,6 +50,7 @@ class EntryKind(StrEnum):
     EXPIRE = "EXPIRE"
     ADJUST = "ADJUST"
     REVERSAL = "REVERSAL"
+    REFERRAL = "REFERRAL"  # a referee's welcome, a referrer's reward, a milestone
 
 
 @dataclass(frozen=True)

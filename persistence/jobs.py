@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from domain import ledger, tiers
 from domain.events import WalletChanged
 from domain.model import ExpiryPolicy, Program, Wallet
+from domain.services import referrals
 from persistence.db import Database
 from persistence.events import EventBus
 from persistence.repositories.core import (
@@ -47,6 +48,7 @@ class JobReport:
     expired_points: int = 0
     expired_lots: int = 0
     tier_changes: int = 0
+    referrals_qualified: int = 0
     members: set[uuid.UUID] = field(default_factory=set)
 
 
@@ -66,6 +68,7 @@ class Jobs:
             rows = (await uow.conn.execute(query)).all()
         for program in [program_from_row(row) for row in rows]:
             await self._drain(self._release, program, now, report)
+            await self._referrals(program, now, report)
             if program.policy.expiry is not ExpiryPolicy.NONE:
                 after = await self._expire(program, now, report, None)
                 while after is not None:
@@ -142,6 +145,23 @@ class Jobs:
                 report.members.add(wallet.member_id)
             await uow.commit()
         return len(wallets) == self.batch
+
+    async def _referrals(self, program: Program, now: datetime, report: JobReport) -> None:
+        """Pay referrers whose referee's first qualifying purchase was just released (the
+        rules: domain/services/referrals.py). One transaction per referral: each locks
+        only its own referral and referrer, never a batch of wallets."""
+        after: uuid.UUID | None = None
+        while True:
+            async with SqlUnitOfWork(self.db, write=False) as uow:
+                due = await referrals.due_referees(uow, program, self.batch, after)
+            for referee_id in due:
+                async with self._uow() as uow:
+                    if await referrals.qualify_referee(uow, program, referee_id, now):
+                        report.referrals_qualified += 1
+                    await uow.commit()
+            if len(due) < self.batch:
+                return
+            after = due[-1]
 
     async def _expire(
         self, program: Program, now: datetime, report: JobReport, after: uuid.UUID | None

@@ -24,6 +24,7 @@ from persistence.repositories.instore import SqlInStoreRepository
 from persistence.repositories.partners import SqlPartnerRepository
 from persistence.repositories.payments import SqlPaymentRepository
 from persistence.repositories.purchases import SqlPurchaseRepository
+from persistence.repositories.referrals import SqlReferralRepository
 from persistence.repositories.rewards import SqlRewardRepository
 
 
@@ -72,6 +73,7 @@ class SqlUnitOfWork:
         self.campaigns = SqlCampaignRepository(self.conn)
         self.payments = SqlPaymentRepository(self.conn)
         self.partners = SqlPartnerRepository(self.conn)
+        self.referrals = SqlReferralRepository(self.conn)
         return self
 
     async def commit(self) -> None:

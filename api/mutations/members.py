@@ -53,6 +53,14 @@ class EnrollInput:
             "blocked or own codes are REFERRAL_INVALID. Left out: no referral."
         ),
     )
+    device_id: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The app's id of this device (at most 200 characters), kept as a digest: a "
+            "referral from a member who used the same device is held for review. Left out: "
+            "not checked."
+        ),
+    )
 
 
 @strawberry.type(description="Result of `enroll`.")
@@ -135,6 +143,7 @@ class MemberMutations:
             phone=input.phone,
             birthday=input.birthday,
             referral_code=input.referral_code,
+            device_id=input.device_id,
         )
         member, errors = await attempt(
             context,

@@ -40,6 +40,11 @@ class LedgerEntryKind(Enum):
     REVERSAL = strawberry.enum_value(
         "REVERSAL", description="Points taken back because a purchase was refunded."
     )
+    REFERRAL = strawberry.enum_value(
+        "REFERRAL",
+        description="Points for a referral: a referee's welcome, a referrer's reward for a "
+        "friend's first qualifying purchase, or a referral milestone.",
+    )
 
 
 @strawberry.type(description="One immutable change of a wallet.")
