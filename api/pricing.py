@@ -55,6 +55,7 @@ from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from api.partners import REWARD_STATS_SHOWN
 from api.types.wallet import EXPIRING_SHOWN
 from domain.earning import MAX_LINES
+from domain.referrals import MAX_MILESTONES
 
 OBJECT_COST = 1
 MUTATION_COST = 10
@@ -82,6 +83,7 @@ LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     ("RetireTierPayload", "tiers"): TIERS_PRICED,
     # domain/earning.py validate_lines keeps MAX_LINES, plus the part no line covers
     ("EarnBreakdown", "lines"): MAX_LINES + 1,
+    ("ReferralProgram", "milestones"): MAX_MILESTONES,  # domain/referrals.py validate_settings
 }
 PAYLOAD_ERRORS = 1
 # A connection's lists of the page: `nodes` holds the same items as `edges { node }`.
