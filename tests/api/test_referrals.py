@@ -475,3 +475,39 @@ async def test_bad_device_ids_and_fingerprints_are_refused(api: Api) -> None:
         {"code": "INVALID_INPUT", "field": ["input", "paymentFingerprint"]}
     ]
     assert (await mine(api, "finn"))["wallet"]["balance"] == 0
+
+
+@pytest.mark.asyncio
+async def test_friends_enrolling_at_once_stay_within_the_cap(api: Api) -> None:
+    # given a cap of two referrals a month
+    await configure(api, **RULES, monthlyCap=2)
+    code = (await enroll(api, "rita"))["member"]["referralCode"]
+    # when six friends enroll with the code at once
+    names = [f"friend{i}" for i in range(6)]
+    results = await asyncio.gather(*(enroll(api, n, referralCode=code) for n in names))
+    # then all are members, two referrals pending (with a welcome), four void
+    assert all(r["errors"] == [] for r in results)
+    found = sorted(s for s, _, _ in await statuses(api, "rita"))
+    assert found == ["PENDING"] * 2 + ["VOID"] * 4
+    welcomed = [len(referral_credits(await mine(api, n))) for n in names]
+    assert sorted(welcomed) == [0, 0, 0, 0, 1, 1]
+
+
+@pytest.mark.asyncio
+async def test_approving_twice_at_once_pays_once(api: Api) -> None:
+    # given a held referral whose friend has bought
+    await configure(api, **RULES)
+    code = (await enroll(api, "rita", deviceId="d"))["member"]["referralCode"]
+    friend = (await enroll(api, "finn", referralCode=code, deviceId="d"))["member"]
+    await purchase(api, friend["id"], "o-1", 5000)
+    review = (await api.ok(REVIEW, token=api.admin()))["referralsForReview"]
+    referral_id = review["edges"][0]["node"]["id"]
+    # when five admins approve it at once
+    answers = await asyncio.gather(
+        *(api.ok(APPROVE, {"id": referral_id}, api.admin()) for _ in range(5))
+    )
+    # then one approval went through; each side was paid once
+    codes = sorted(str([e["code"] for e in a["approveReferral"]["errors"]]) for a in answers)
+    assert codes == ["['REFERRAL_NOT_HELD']"] * 4 + ["[]"]
+    assert referral_credits(await mine(api, "finn")) == [200]
+    assert referral_credits(await mine(api, "rita")) == [500]
