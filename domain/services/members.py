@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from domain import audit
-from domain.access import ensure_may_reach_member, require_role
+from domain.access import require_role
 from domain.cards import new_card_number, new_referral_code
 from domain.contact import (
     MAX_DISPLAY_NAME,
@@ -16,11 +16,11 @@ from domain.contact import (
     normalise_phone,
     validate_birthday,
 )
-from domain.errors import AlreadyEnrolled, MemberBlocked, NotFound
+from domain.errors import AlreadyEnrolled
 from domain.model import Member, Principal, Program, Role, Wallet, new_id
 from domain.ports import Clock, UnitOfWork
 from domain.services import referrals
-from domain.services.programs import program_of
+from domain.services.usecase import member_for, program_of
 
 # Collisions of random card numbers and codes are astronomically rare; a few
 # attempts turn "rare" into "never" without a loop that could spin.
@@ -107,33 +107,6 @@ async def _retried(
     if not same:
         raise AlreadyEnrolled("You are already a member of this program.")
     return member
-
-
-async def member_for(
-    uow: UnitOfWork,
-    principal: Principal,
-    program: Program,
-    member_id: uuid.UUID,
-    field: tuple[str, ...],
-    now: datetime,
-    *,
-    order: bool = False,
-) -> Member:
-    """A member the caller may reach (`access.may_reach_member`, for an order call with
-    `order`): NOT_FOUND when unknown or another member's, FORBIDDEN for staff without an
-    open window."""
-    member = await uow.members.get(program.id, member_id)
-    hidden = NotFound("No such member.", field)
-    if member is None:
-        raise hidden
-    await ensure_may_reach_member(uow, principal, member, now, hidden, order=order)
-    return member
-
-
-def ensure_active(member: Member) -> None:
-    """Blocked members neither earn nor spend."""
-    if member.blocked:
-        raise MemberBlocked("This member is blocked.")
 
 
 async def set_blocked(

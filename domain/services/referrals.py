@@ -14,13 +14,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from domain import ledger
 from domain.access import require_role
 from domain.contact import clean_text
 from domain.errors import NotFound, ReferralInvalid, ReferralNotHeld
 from domain.events import RedemptionChanged
-from domain.model import EntryKind, Member, Principal, Program, Role, Wallet, new_id
+from domain.model import EntryKind, Member, Principal, Program, Role, new_id
 from domain.ports import UnitOfWork
 from domain.referrals import (
     Milestone,
@@ -38,7 +39,7 @@ from domain.referrals import (
     validate_settings,
 )
 from domain.rewards import Redemption, RedemptionStatus, new_voucher_code, voucher_expiry
-from domain.services.programs import program_of
+from domain.services.usecase import locked_wallet, program_of, upgrade_if_reached
 from domain.times import Period, period_bounds
 
 SYSTEM = "system:referrals"
@@ -169,9 +170,6 @@ async def _credit(
     reference: str,
     now: datetime,
 ) -> None:
-    # Imported here: purchases imports this module to qualify referrals.
-    from domain.services.purchases import expiry_for
-
     wallet = await locked_wallet(uow, program, member_id)
     posting = ledger.credit(
         wallet,
@@ -181,9 +179,13 @@ async def _credit(
         description=description,
         reference=reference,
         actor=SYSTEM,
-        expires_at=expiry_for(program, now),
+        expires_at=ledger.lot_expiry(program.policy, now),
     )
     await uow.ledger.post(posting, previous_version=wallet.version)
+    # Referral points qualify for tiers like any earning: they may lift the member now.
+    member = await uow.members.get(program.id, member_id)
+    if member is not None:
+        await upgrade_if_reached(uow, program, member, await uow.tiers.all(program.id), now)
 
 
 async def _issue_voucher(
@@ -264,14 +266,33 @@ async def qualify_referee(
     return await _qualify(uow, program, referral, now)
 
 
-async def due_referees(
-    uow: UnitOfWork, program: Program, limit: int, after: uuid.UUID | None
-) -> list[uuid.UUID]:
-    """Referees whose pending referral may qualify now (they bought enough)."""
-    settings = await uow.referrals.settings(program.id)
-    return await uow.referrals.due(
-        program.id, settings.min_purchase_minor, limit=limit, after=after
-    )
+class QualifyReferrals:
+    """After the release job: pay referrers whose referee's first qualifying purchase was
+    just released. One referral per batch (transaction), so a runner never holds the
+    wallets of several referrers at once while purchases lock theirs."""
+
+    name = "qualify-referrals"
+
+    def applies(self, program: Program) -> bool:
+        return True
+
+    async def run_batch(
+        self,
+        uow: UnitOfWork,
+        batches: object,
+        program: Program,
+        now: datetime,
+        after: uuid.UUID | None,
+        limit: int,
+        report: Any,
+    ) -> uuid.UUID | None:
+        settings = await uow.referrals.settings(program.id)
+        due = await uow.referrals.due(program.id, settings.min_purchase_minor, limit=1, after=after)
+        if not due:
+            return None
+        if await qualify_referee(uow, program, due[0], now):
+            report.referrals_qualified += 1
+        return due[0]
 
 
 async def _qualifying_order(
@@ -420,15 +441,6 @@ async def _referee_of(uow: UnitOfWork, program: Program, referral_id: uuid.UUID)
     if referral is None:
         raise NotFound("No such referral.", ("input", "referralId"))
     return referral.referee_id
-
-
-async def locked_wallet(uow: UnitOfWork, program: Program, member_id: uuid.UUID) -> Wallet:
-    """The member's wallet, held until commit (services/points.py has the same; importing
-    it here would close an import cycle through members.py)."""
-    wallet = await uow.ledger.wallet(program.id, member_id, lock=True)
-    if wallet is None:
-        raise NotFound("The member has no wallet.")
-    return wallet
 
 
 async def my_referrals(
