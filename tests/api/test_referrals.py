@@ -27,7 +27,7 @@ from tests.api.referrals_support import (
     statuses,
 )
 from tests.api.rewards_support import create_reward
-from tests.support import Api, MovableClock, ledger_totals
+from tests.support import Api, MovableClock, StatementCounter, ledger_totals
 
 RULES = {
     "welcomePoints": 200,
@@ -511,3 +511,30 @@ async def test_approving_twice_at_once_pays_once(api: Api) -> None:
     assert codes == ["['REFERRAL_NOT_HELD']"] * 4 + ["[]"]
     assert referral_credits(await mine(api, "finn")) == [200]
     assert referral_credits(await mine(api, "rita")) == [500]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("friends", [2, 6])
+async def test_the_referrals_screen_costs_the_same_for_any_number_of_friends(
+    api: Api, friends: int
+) -> None:
+    # given a referrer with one or six friends, held ones among them
+    await configure(api, **RULES, linkTemplate="https://brand.example/r/{code}")
+    code = (await enroll(api, "rita", deviceId="d"))["member"]["referralCode"]
+    for n in range(friends):
+        await enroll(api, f"friend{n}", referralCode=code, deviceId="d" if n % 2 else None)
+    screen = """{ me { referralLink referralProgress { successfulCount }
+      referrals(first: 20) { nodes { refereeDisplayName status points } } } }"""
+    review = "{ referralsForReview(first: 20) { nodes { refereeDisplayName referrerId } } }"
+    # when the app loads the referrals screen, and an admin the review list
+    with StatementCounter(api.runtime) as counter:
+        data = await api.ok(screen, token=api.member("rita"))
+    with StatementCounter(api.runtime) as admin_counter:
+        await api.ok(review, token=api.admin())
+    # then: program, member+wallet, settings (link), settings + count (progress), one page
+    assert len(data["me"]["referrals"]["nodes"]) == friends
+    reads = [s for s in counter.statements if "cost_bucket" not in s]
+    assert len(reads) == 6, counter.statements
+    # and the review list: program (the field's and the use case's), the page, the names
+    admin_reads = [s for s in admin_counter.statements if "cost_bucket" not in s]
+    assert len(admin_reads) == 4, admin_counter.statements
