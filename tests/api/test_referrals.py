@@ -218,6 +218,10 @@ async def test_over_the_monthly_cap_a_referral_is_recorded_void(
     assert (await mine(api, "gale"))["wallet"]["balance"] == 0
     await purchase(api, second["member"]["id"], "g-1", 5000)
     assert referral_credits(await mine(api, "rita")) == []
+    # still May in Berlin at 21:59 UTC on 31 May: capped
+    clock.freeze(clock.now().replace(month=5, day=31, hour=21, minute=59))
+    assert (await enroll(api, "ivy", referralCode=code))["errors"] == []
+    assert (await statuses(api, "rita"))[0] == ("VOID", "MONTHLY_CAP", 0)
     # and the next month (from local midnight) the referrer may refer again
     clock.freeze(clock.now().replace(month=5, day=31, hour=22, minute=0))  # 00:00 in Berlin
     third = await enroll(api, "hal", referralCode=code)
@@ -538,3 +542,40 @@ async def test_the_referrals_screen_costs_the_same_for_any_number_of_friends(
     # and the review list: program (the field's and the use case's), the page, the names
     admin_reads = [s for s in admin_counter.statements if "cost_bucket" not in s]
     assert len(admin_reads) == 4, admin_counter.statements
+
+
+@pytest.mark.asyncio
+async def test_two_job_runners_at_once_pay_the_referrer_once(api: Api, clock: MovableClock) -> None:
+    # given held first purchases of three referred friends, past their hold
+    await set_hold(api, 7)
+    await configure(api, **RULES)
+    code = (await enroll(api, "rita"))["member"]["referralCode"]
+    for name in ("finn", "gale", "hal"):
+        friend = (await enroll(api, name, referralCode=code))["member"]
+        await purchase(api, friend["id"], f"{name}-1", 3000)
+    clock.advance(timedelta(days=8))
+    # when two job runners run at once
+    reports = await asyncio.gather(
+        *(Jobs(api.runtime.db).run_once(clock.now(), api.program) for _ in range(2))
+    )
+    # then each referral paid the referrer once
+    assert sum(r.referrals_qualified for r in reports) == 3
+    assert referral_credits(await mine(api, "rita")) == [500, 500, 500]
+
+
+@pytest.mark.asyncio
+async def test_referral_points_can_lift_the_referrer_a_tier(api: Api) -> None:
+    # given a Silver tier at 400 points and a referrer with none
+    data = await api.ok(
+        'mutation { createTier(input: {name: "Silver", threshold: 400, earnMultiplier: 1}) '
+        "{ errors { code } } }",
+        token=api.admin(),
+    )
+    assert data["createTier"]["errors"] == []
+    await configure(api, **RULES)
+    friend = await referred(api, "rita", "finn")
+    # when the friend's first qualifying purchase pays the referrer 500
+    await purchase(api, friend["id"], "o-1", 3000)
+    # then the referrer is Silver at once
+    tier = await api.ok("{ me { tier { name } } }", token=api.member("rita"))
+    assert tier["me"]["tier"] == {"name": "Silver"}
