@@ -75,7 +75,7 @@ class ErrorCode(Enum):
         description="The idempotency key or order id was used before for a different request.",
     )
     REFERRAL_INVALID = strawberry.enum_value(
-        "REFERRAL_INVALID", description="The referral code is unknown, blocked or the caller's own."
+        "REFERRAL_INVALID", description="The referral code is unknown or the caller's own."
     )
     REFERRAL_NOT_HELD = strawberry.enum_value(
         "REFERRAL_NOT_HELD",

@@ -49,8 +49,9 @@ class EnrollInput:
     referral_code: str | None = strawberry.field(
         default=None,
         description=(
-            "A friend's `referralCode`, if they referred the new member; unknown, "
-            "blocked or own codes are REFERRAL_INVALID. Left out: no referral."
+            "A friend's `referralCode`, if they referred the new member; unknown or "
+            "own codes (same email or phone) are REFERRAL_INVALID; a blocked friend's "
+            "referral is recorded VOID. Left out: no referral."
         ),
     )
     device_id: str | None = strawberry.field(

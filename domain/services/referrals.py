@@ -109,11 +109,11 @@ async def on_enrolled(
     if referrer is None:
         return None
     settings = await uow.referrals.settings(program.id)
-    # The referrer's wallet serialises their referrals: two friends enrolling at once
-    # cannot both slip under the monthly cap.
-    await locked_wallet(uow, program, referrer.id)
     over_cap = False
     if settings.monthly_cap is not None:
+        # The referrer's wallet serialises their referrals: two friends enrolling at once
+        # cannot both slip under the monthly cap.
+        await locked_wallet(uow, program, referrer.id)
         start, _ = period_bounds(now, Period.MONTH, program.time_zone)
         made = await uow.referrals.counted_since(program.id, referrer.id, start)
         over_cap = made >= settings.monthly_cap
