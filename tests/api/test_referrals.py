@@ -26,7 +26,7 @@ from tests.api.referrals_support import (
     set_hold,
     statuses,
 )
-from tests.api.rewards_support import create_reward
+from tests.api.rewards_support import CANCEL, create_reward
 from tests.support import Api, MovableClock, StatementCounter, ledger_totals
 
 RULES = {
@@ -579,3 +579,21 @@ async def test_referral_points_can_lift_the_referrer_a_tier(api: Api) -> None:
     # then the referrer is Silver at once
     tier = await api.ok("{ me { tier { name } } }", token=api.member("rita"))
     assert tier["me"]["tier"] == {"name": "Silver"}
+
+
+@pytest.mark.asyncio
+async def test_a_welcome_voucher_can_be_given_back_for_no_points(api: Api) -> None:
+    # given a friend's free welcome voucher
+    reward = await create_reward(
+        api, name="10 % off", kind="PERCENT_DISCOUNT", percentOff=10, pointsCost=1, sku=None
+    )
+    await configure(api, welcomeRewardId=reward["id"])
+    await referred(api, "rita", "finn")
+    found = await api.ok("{ me { redemptions { nodes { id status } } } }", token=api.member("finn"))
+    [voucher] = found["me"]["redemptions"]["nodes"]
+    # when the friend cancels it
+    data = await api.ok(CANCEL, {"id": voucher["id"]}, api.member("finn"))
+    # then it is cancelled, and no points move
+    assert data["cancelRedemption"]["errors"] == []
+    assert data["cancelRedemption"]["redemption"]["status"] == "CANCELLED"
+    assert (await mine(api, "finn"))["wallet"]["balance"] == 0
