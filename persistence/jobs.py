@@ -24,7 +24,8 @@ from domain.model import Lot, Posting, Program, Wallet
 from domain.services.jobs import JOBS, SYSTEM, Job, JobReport
 from persistence.db import Database
 from persistence.events import EventBus
-from persistence.repositories.core import (
+from persistence.repositories.expiry import SqlExpiryRepository, expired_lot_conditions
+from persistence.rows import (
     lot_from_row,
     lots_t,
     members_t,
@@ -33,7 +34,6 @@ from persistence.repositories.core import (
     wallet_from_row,
     wallets_t,
 )
-from persistence.repositories.expiry import SqlExpiryRepository, expired_lot_conditions
 from persistence.unit_of_work import SqlUnitOfWork
 
 __all__ = ["BATCH", "SYSTEM", "JobReport", "Jobs", "SqlJobBatches"]

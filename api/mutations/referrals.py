@@ -20,7 +20,7 @@ from domain.errors import InvalidInput
 from domain.money import validate_currency
 from domain.ports import UnitOfWork
 from domain.services import referrals as service
-from domain.services.programs import program_of
+from domain.services.usecase import program_of
 
 
 @strawberry.input(description="A step of the referral ladder.")

@@ -9,6 +9,7 @@ import strawberry
 
 from api import ids
 from api.context import Info
+from api.types.leaderboard import LeaderboardSettings, program_leaderboard
 from api.types.node import Node
 from domain import model
 
@@ -281,6 +282,12 @@ class Program(Node):
         async with info.context.reader() as uow:
             settings = await uow.referrals.settings(program.id)
         return ReferralProgram.from_domain(settings, program.currency)
+
+    @strawberry.field(
+        description="The monthly leaderboard and its bonus (admins: `updateLeaderboard`)."
+    )
+    async def leaderboard(self, info: Info) -> LeaderboardSettings:
+        return await program_leaderboard(info)
 
     @classmethod
     def from_domain(cls, program: model.Program) -> Program:

@@ -1,4 +1,5 @@
-"""The background jobs as use cases: release pending points, expire lots, evaluate tiers.
+"""The background jobs as use cases: release pending points, expire lots, evaluate tiers,
+pay the monthly leaderboard bonus.
 
 A job works through a program's due members one batch at a time: `run_batch` claims up to
 `limit` due wallets after the cursor (`JobBatches`, locked against every other writer and
@@ -23,6 +24,7 @@ from domain import ledger, tiers
 from domain.events import TierChangeReason, posted, wallet_changed
 from domain.model import ExpiryPolicy, Posting, Program, Wallet
 from domain.ports import JobBatches, UnitOfWork
+from domain.services import leaderboard
 from domain.services.referrals import QualifyReferrals
 from domain.services.usecase import change_tier
 
@@ -36,6 +38,7 @@ class JobReport:
     expired_lots: int = 0
     tier_changes: int = 0
     referrals_qualified: int = 0
+    leaderboard_bonuses: int = 0  # members paid a month's leaderboard bonus
     members: set[uuid.UUID] = field(default_factory=set)
 
 
@@ -210,5 +213,35 @@ async def qualifying_since(
     return found.get(member_id, 0)
 
 
-# In order: released points can expire in the same run, tiers are evaluated last.
-JOBS: tuple[Job, ...] = (ReleasePending(), QualifyReferrals(), ExpireLots(), EvaluateTiers())
+class PayLeaderboard:
+    """The month just ended pays its leaderboard bonuses, once per program and month
+    (domain/services/leaderboard.py `pay_month`); one batch, whatever the program's size."""
+
+    name = "leaderboard"
+
+    def applies(self, program: Program) -> bool:
+        return True  # whether it is on is the program's leaderboard settings'
+
+    async def run_batch(
+        self,
+        uow: UnitOfWork,
+        batches: JobBatches,
+        program: Program,
+        now: datetime,
+        after: uuid.UUID | None,
+        limit: int,
+        report: JobReport,
+    ) -> uuid.UUID | None:
+        report.leaderboard_bonuses += await leaderboard.pay_month(uow, program, now)
+        return None
+
+
+# In order: released points pay referrers and can expire in the same run, tiers are
+# evaluated last, then the leaderboard's bonus (which may lift a tier at once, as any credit).
+JOBS: tuple[Job, ...] = (
+    ReleasePending(),
+    QualifyReferrals(),
+    ExpireLots(),
+    EvaluateTiers(),
+    PayLeaderboard(),
+)

@@ -20,8 +20,9 @@ from domain.referrals import (
     ReferralStatus,
     SignalKind,
 )
-from persistence.repositories.core import insert_ignoring_conflicts, members_t
+from persistence.dialect import insert_ignoring_conflicts, locks_rows
 from persistence.repositories.purchases import purchases_t
+from persistence.rows import members_t
 from persistence.tables.referrals import (
     MemberSignalRow,
     ReferralMilestoneRow,
@@ -134,7 +135,7 @@ class SqlReferralRepository:
 
     async def _one(self, *where: Any, lock: bool) -> Referral | None:
         stmt = select(referrals_t).where(*where)
-        if lock and self.conn.dialect.name == "postgresql":
+        if lock and locks_rows(self.conn):
             stmt = stmt.with_for_update()  # SQLite write transactions are serialised already
         row = (await self.conn.execute(stmt)).first()
         return _referral(row) if row is not None else None

@@ -11,6 +11,12 @@ from persistence.tables.core import (
     metadata,
 )
 from persistence.tables.instore import AuditEventRow, StaffWindowRow
+from persistence.tables.leaderboard import (
+    LeaderboardOptInRow,
+    LeaderboardPayoutRow,
+    LeaderboardRoundRow,
+    LeaderboardSettingsRow,
+)
 from persistence.tables.limits import CostBucketRow
 from persistence.tables.partners import ClosedStatementRow, PartnerTermsRow, SettlementEntryRow
 from persistence.tables.payments import PointsPaymentRow, PointsPaymentTakeRow
@@ -29,6 +35,10 @@ __all__ = [
     "ClosedStatementRow",
     "CostBucketRow",
     "IdempotencyKeyRow",
+    "LeaderboardOptInRow",
+    "LeaderboardPayoutRow",
+    "LeaderboardRoundRow",
+    "LeaderboardSettingsRow",
     "LedgerEntryRow",
     "LotRow",
     "MemberRow",

@@ -220,4 +220,5 @@ def test_expiry_applies_only_where_points_expire() -> None:
         "qualify-referrals",
         "expire",
         "evaluate-tiers",
+        "leaderboard",
     ]
