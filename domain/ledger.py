@@ -348,11 +348,12 @@ def fits_release(lot_points: int, room: int) -> bool:
     return lot_points <= room
 
 
-def lot_expiry(policy: PointsPolicy, now: datetime) -> datetime | None:
-    """When points credited now expire under the policy (None: not per lot)."""
+def lot_expiry(policy: PointsPolicy, now: datetime, zone: str = "UTC") -> datetime | None:
+    """When points credited now expire under the policy (None: not per lot); a month's end
+    is midnight in the program's zone."""
     if policy.expiry is not ExpiryPolicy.AFTER_EARNING:
         return None
-    return add_months(now, policy.expiry_months, to_month_end=policy.expiry_month_end)
+    return add_months(now, policy.expiry_months, to_month_end=policy.expiry_month_end, zone=zone)
 
 
 def expired_lots(lots: Sequence[Lot], policy: PointsPolicy, now: datetime) -> list[Lot]:

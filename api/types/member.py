@@ -112,7 +112,7 @@ class Member(Node):
         current = tiers.current_tier(await info.context.tiers(), self.member)
         program = await info.context.program()
         now = info.context.runtime.clock.now()
-        _, end = tiers.qualifying_window(program.policy.qualifying, now)
+        _, end = tiers.qualifying_window(program.policy.qualifying, now, program.time_zone)
         loaders = await info.context.loaders()
         qualifying = await loaders.qualifying_points.load(self.member.id)
         result = tiers.progress(all_tiers, current, qualifying, end)

@@ -189,7 +189,7 @@ class EvaluateTiers:
                 await qualifying_since(uow, program, member.id, ended_start)
                 - await qualifying_since(uow, program, member.id, ended_end),
             )
-            start, _ = tiers.qualifying_window(program.policy.qualifying, now)
+            start, _ = tiers.qualifying_window(program.policy.qualifying, now, program.time_zone)
             in_now = await qualifying_since(uow, program, member.id, start)
             current = tiers.current_tier(all_tiers, member)
             result = tiers.evaluation(all_tiers, current, due_at, in_ended, in_now)

@@ -141,7 +141,7 @@ async def record_purchase(
             description=description,
             reference=f"order:{order_id}",
             actor=principal.actor,
-            expires_at=ledger.lot_expiry(program.policy, now),
+            expires_at=ledger.lot_expiry(program.policy, now, program.time_zone),
             available_at=now + timedelta(days=hold) if hold else None,
         )
         await uow.ledger.post(posting, previous_version=wallet.version)
