@@ -348,7 +348,7 @@ def fits_release(lot_points: int, room: int) -> bool:
     return lot_points <= room
 
 
-def lot_expiry(policy: PointsPolicy, now: datetime, zone: str = "UTC") -> datetime | None:
+def lot_expiry(policy: PointsPolicy, now: datetime, zone: str) -> datetime | None:
     """When points credited now expire under the policy (None: not per lot); a month's end
     is midnight in the program's zone."""
     if policy.expiry is not ExpiryPolicy.AFTER_EARNING:

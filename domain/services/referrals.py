@@ -179,7 +179,7 @@ async def _credit(
         description=description,
         reference=reference,
         actor=SYSTEM,
-        expires_at=ledger.lot_expiry(program.policy, now),
+        expires_at=ledger.lot_expiry(program.policy, now, program.time_zone),
     )
     await uow.ledger.post(posting, previous_version=wallet.version)
     # Referral points qualify for tiers like any earning: they may lift the member now.
