@@ -56,6 +56,7 @@ from api.partner_queries import REWARD_STATS_SHOWN
 from api.types.wallet import EXPIRING_SHOWN
 from domain.earning import MAX_LINES
 from domain.leaderboard import MAX_BOARD_SIZE
+from domain.referrals import MAX_MILESTONES
 from domain.services.challenge_admin import MAX_TIERS
 from domain.services.challenges import BADGES_SHOWN, CHALLENGES_SHOWN
 
@@ -89,6 +90,7 @@ LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     ("Member", "badges"): BADGES_SHOWN,
     ("Challenge", "tiers"): MAX_TIERS,
     ("Query", "badges"): BADGES_SHOWN,
+    ("ReferralProgram", "milestones"): MAX_MILESTONES,  # domain/referrals.py validate_settings
     ("Leaderboard", "entries"): MAX_BOARD_SIZE,  # domain/leaderboard.py board_size
 }
 PAYLOAD_ERRORS = 1

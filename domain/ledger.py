@@ -40,11 +40,20 @@ MAX_BALANCE = 2_000_000_000
 
 # REDEEM credits only when a redemption is cancelled and its points come back.
 CREDIT_KINDS = frozenset(
-    {EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST, EntryKind.REDEEM, EntryKind.CHALLENGE}
+    {
+        EntryKind.EARN,
+        EntryKind.BONUS,
+        EntryKind.ADJUST,
+        EntryKind.REDEEM,
+        EntryKind.REFERRAL,
+        EntryKind.CHALLENGE,
+    }
 )
 DEBIT_KINDS = frozenset({EntryKind.REDEEM, EntryKind.EXPIRE, EntryKind.ADJUST, EntryKind.REVERSAL})
 # Kinds that count towards lifetime earned points.
-EARNING_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.CHALLENGE})
+EARNING_KINDS = frozenset(
+    {EntryKind.EARN, EntryKind.BONUS, EntryKind.REFERRAL, EntryKind.CHALLENGE}
+)
 
 
 def _entry(
@@ -348,7 +357,7 @@ def fits_release(lot_points: int, room: int) -> bool:
     return lot_points <= room
 
 
-def lot_expiry(policy: PointsPolicy, now: datetime, zone: str = "UTC") -> datetime | None:
+def lot_expiry(policy: PointsPolicy, now: datetime, zone: str) -> datetime | None:
     """When points credited now expire under the policy (None: not per lot); a month's end
     is midnight in the program's zone."""
     if policy.expiry is not ExpiryPolicy.AFTER_EARNING:

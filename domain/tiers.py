@@ -13,11 +13,11 @@ from domain.times import Period, local_date, local_midnight, period_bounds
 # Earned points count towards tiers and refund reversals take them back; spending,
 # expiry and adjustments do not change what a member has qualified with.
 QUALIFYING_KINDS = frozenset(
-    {EntryKind.EARN, EntryKind.BONUS, EntryKind.REVERSAL, EntryKind.CHALLENGE}
+    {EntryKind.EARN, EntryKind.BONUS, EntryKind.REVERSAL, EntryKind.REFERRAL, EntryKind.CHALLENGE}
 )
 
 
-def calendar_period(now: datetime, zone: str = "UTC") -> tuple[datetime, datetime]:
+def calendar_period(now: datetime, zone: str) -> tuple[datetime, datetime]:
     """The calendar year containing `now` in the program's zone, as [start, end) in UTC."""
     return period_bounds(now, Period.YEAR, zone)
 
@@ -87,7 +87,7 @@ def _leap(year: int) -> bool:
 
 
 def qualifying_window(
-    period: QualifyingPeriod, now: datetime, zone: str = "UTC"
+    period: QualifyingPeriod, now: datetime, zone: str
 ) -> tuple[datetime, datetime | None]:
     """[start, end) of the qualifying period containing `now` (a calendar year in the
     program's zone); rolling periods never end."""
@@ -96,7 +96,7 @@ def qualifying_window(
     return calendar_period(now, zone)
 
 
-def kept_until(period: QualifyingPeriod, reached_at: datetime, zone: str = "UTC") -> datetime:
+def kept_until(period: QualifyingPeriod, reached_at: datetime, zone: str) -> datetime:
     """A tier reached at `reached_at` is kept for the whole next period, then evaluated
     (calendar years: until the next year ends in the program's zone)."""
     if period is QualifyingPeriod.ROLLING_12_MONTHS:
@@ -170,7 +170,7 @@ def paid_fee(tier: Tier, points: int) -> int | None:
 
 
 def floor_window(
-    period: QualifyingPeriod, now: datetime, valid_until: datetime | None, zone: str = "UTC"
+    period: QualifyingPeriod, now: datetime, valid_until: datetime | None, zone: str
 ) -> tuple[datetime, datetime] | None:
     """For a tier reached in the current qualifying period, the [start, end) of the period
     whose points decide the tier kept from before it; None when the member holds the tier
@@ -199,7 +199,7 @@ def after_refund(
     period: QualifyingPeriod,
     now: datetime,
     valid_until: datetime,
-    zone: str = "UTC",
+    zone: str,
 ) -> tuple[Tier, datetime | None] | None:
     """The tier (and until when it is kept) after a refund lowered the qualifying points of
     a member whose tier was reached in this period: the tier the points still reach, never

@@ -16,6 +16,13 @@ from api.types.challenges import EarnedBadge, MemberChallenge, member_badges, me
 from api.types.instore import MemberCard
 from api.types.node import Node
 from api.types.program import Money, Tier
+from api.types.referrals import (
+    ReferralConnection,
+    ReferralProgress,
+    member_referrals,
+    referral_link,
+    referral_progress,
+)
 from api.types.rewards import Redemption, RedemptionConnection, RedemptionStatus, Reward
 from api.types.wallet import Wallet
 from domain import access, model, tiers
@@ -217,6 +224,29 @@ class Member(Node):
     @strawberry.field(description="Badges the member earned, latest first (at most 200).")
     async def badges(self, info: Info) -> list[EarnedBadge]:
         return await member_badges(info, self.member)
+
+    @strawberry.field(
+        description="Friends this member referred, newest first: the member themself and "
+        "admins (others get FORBIDDEN)."
+    )
+    async def referrals(
+        self, info: Info, first: First = None, after: After = None
+    ) -> ReferralConnection:
+        return await member_referrals(info, self.member, first, after)
+
+    @strawberry.field(
+        description="The link to share, from the program's link template and "
+        "`referralCode`; null when the program has no template."
+    )
+    async def referral_link(self, info: Info) -> str | None:
+        return await referral_link(info, self.member)
+
+    @strawberry.field(
+        description="Successful referrals and the next milestone: the member themself and "
+        "admins (others get FORBIDDEN)."
+    )
+    async def referral_progress(self, info: Info) -> ReferralProgress:
+        return await referral_progress(info, self.member)
 
     @strawberry.field(description="The member's points wallet.")
     async def wallet(self, info: Info) -> Wallet:

@@ -41,6 +41,11 @@ class LedgerEntryKind(Enum):
         "REVERSAL", description="Points taken back because a purchase was refunded."
     )
     CHALLENGE = strawberry.enum_value("CHALLENGE", description="Points for completing a challenge.")
+    REFERRAL = strawberry.enum_value(
+        "REFERRAL",
+        description="Points for a referral: a referee's welcome, a referrer's reward for a "
+        "friend's first qualifying purchase, or a referral milestone.",
+    )
 
 
 @strawberry.type(description="One immutable change of a wallet.")

@@ -125,7 +125,7 @@ async def _complete(
             description=f"Challenge completed: {challenge.name}"[:600],
             reference=f"challenge:{challenge.id}:{window.key}",
             actor=ACTOR,
-            expires_at=ledger.lot_expiry(program.policy, now),
+            expires_at=ledger.lot_expiry(program.policy, now, program.time_zone),
         )
         await uow.ledger.post(posting, previous_version=wallet.version)
         wallet = posting.wallet

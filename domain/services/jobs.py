@@ -25,6 +25,7 @@ from domain.events import TierChangeReason, posted, wallet_changed
 from domain.model import ExpiryPolicy, Posting, Program, Wallet
 from domain.ports import JobBatches, UnitOfWork
 from domain.services import leaderboard
+from domain.services.referrals import QualifyReferrals
 from domain.services.usecase import change_tier
 
 SYSTEM = "system:jobs"  # the actor of the jobs' ledger entries
@@ -36,6 +37,7 @@ class JobReport:
     expired_points: int = 0
     expired_lots: int = 0
     tier_changes: int = 0
+    referrals_qualified: int = 0
     leaderboard_bonuses: int = 0  # members paid a month's leaderboard bonus
     members: set[uuid.UUID] = field(default_factory=set)
 
@@ -234,6 +236,12 @@ class PayLeaderboard:
         return None
 
 
-# In order: released points can expire in the same run, tiers are evaluated last, then the
-# leaderboard's bonus (which may lift a tier at once, as any credit).
-JOBS: tuple[Job, ...] = (ReleasePending(), ExpireLots(), EvaluateTiers(), PayLeaderboard())
+# In order: released points pay referrers and can expire in the same run, tiers are
+# evaluated last, then the leaderboard's bonus (which may lift a tier at once, as any credit).
+JOBS: tuple[Job, ...] = (
+    ReleasePending(),
+    QualifyReferrals(),
+    ExpireLots(),
+    EvaluateTiers(),
+    PayLeaderboard(),
+)

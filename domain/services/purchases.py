@@ -28,6 +28,7 @@ from domain.model import (
 )
 from domain.money import validate_money
 from domain.ports import Clock, UnitOfWork
+from domain.services import referrals
 from domain.services.challenges import advance_challenges_for_purchase
 from domain.services.usecase import (
     claim,
@@ -50,6 +51,8 @@ class RecordPurchase:
     currency: str
     occurred_at: datetime | None = None
     lines: tuple[OrderLine, ...] = ()
+    # The shop's fingerprint of the card or account paid with, to spot self-referrals.
+    payment_fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ async def record_purchase(
     )
     occurred_at = purchase_time(command.occurred_at, now)
     lines = validate_lines(command.lines, ("input", "lines"))
+    fingerprint = referrals.fingerprint_of(command.payment_fingerprint)
     member = await member_for(
         uow, principal, program, command.member_id, ("input", "memberId"), now, order=True
     )
@@ -166,6 +170,7 @@ async def record_purchase(
         now,
     )
     await upgrade_if_reached(uow, program, member, all_tiers, now)
+    await referrals.after_purchase(uow, program, member, fingerprint, now)
     await record(uow, principal, program, member, "purchase", now, f"order {order_id}")
     await uow.commit()
     return PurchaseResult(points_earned=breakdown.total, wallet=wallet, breakdown=breakdown)

@@ -218,7 +218,7 @@ class SqlChallengeRepository:
             )
             .values(completed_at=now)
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)
 
     async def progress_of(
         self,
@@ -297,7 +297,7 @@ class SqlChallengeRepository:
             .on_conflict_do_nothing()
         )
         result = await self.conn.execute(stmt)
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)
 
     async def member_badges(
         self, program_id: uuid.UUID, member_id: uuid.UUID, limit: int

@@ -27,6 +27,12 @@ from persistence.tables.limits import CostBucketRow
 from persistence.tables.partners import ClosedStatementRow, PartnerTermsRow, SettlementEntryRow
 from persistence.tables.payments import PointsPaymentRow, PointsPaymentTakeRow
 from persistence.tables.purchases import CampaignRow, PurchaseRow
+from persistence.tables.referrals import (
+    MemberSignalRow,
+    ReferralMilestoneRow,
+    ReferralRow,
+    ReferralSettingsRow,
+)
 from persistence.tables.rewards import PartnerRow, RedemptionRow, RedemptionTakeRow, RewardRow
 
 __all__ = [
@@ -46,6 +52,7 @@ __all__ = [
     "LotRow",
     "MemberBadgeRow",
     "MemberRow",
+    "MemberSignalRow",
     "PartnerRow",
     "PartnerTermsRow",
     "PointsPaymentRow",
@@ -54,6 +61,9 @@ __all__ = [
     "PurchaseRow",
     "RedemptionRow",
     "RedemptionTakeRow",
+    "ReferralMilestoneRow",
+    "ReferralRow",
+    "ReferralSettingsRow",
     "RewardRow",
     "SettlementEntryRow",
     "StaffWindowRow",

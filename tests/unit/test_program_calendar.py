@@ -100,7 +100,7 @@ def test_calendar_qualifying_years_and_kept_tiers_follow_the_programs_zone() -> 
         datetime(2026, 12, 31, 23, tzinfo=UTC),
         datetime(2027, 12, 31, 23, tzinfo=UTC),
     )
-    assert tiers.qualifying_window(calendar, new_year_in_berlin)[0] == datetime(
+    assert tiers.qualifying_window(calendar, new_year_in_berlin, "UTC")[0] == datetime(
         2026, 1, 1, tzinfo=UTC
     )
     # reached in Berlin's 2027: kept until 2028 ends there
