@@ -13,6 +13,7 @@ from api.context import Info
 from api.pagination import After, Connection, First
 from api.partners import PartnerQueries
 from api.permissions import AdminOnly, Authenticated, MemberOnly, StaffOrAdmin
+from api.types.actions import ActionQueries, resolve_earning_action
 from api.types.instore import AuditEvent
 from api.types.member import Member
 from api.types.node import Node
@@ -71,6 +72,8 @@ async def resolve_node(info: Info, global_id: strawberry.ID) -> Node | None:
         return await resolve_catalog_node(info, type_name, value)  # type: ignore[return-value]
     if type_name == "Campaign":
         return await resolve_campaign(info, value)
+    if type_name == "EarningAction":
+        return await resolve_earning_action(info, value)
     if type_name == "LedgerEntry":
         now = info.context.runtime.clock.now()
         async with info.context.reader() as uow:
@@ -85,7 +88,7 @@ async def resolve_node(info: Info, global_id: strawberry.ID) -> Node | None:
 
 
 @strawberry.type(description="Reading the program, the caller and members.")
-class Query(PartnerQueries, CampaignQueries):
+class Query(PartnerQueries, CampaignQueries, ActionQueries):
     @strawberry.field(
         description="Any object by its global ID; null when unknown or not visible to the caller.",
         permission_classes=[Authenticated],

@@ -26,6 +26,7 @@ from api.executor import LoyaltyExecutor
 from api.input_text import guard_mutations
 from api.limits import QUERY_CPU_SECONDS, CostBudget, CostLimiter
 from api.metrics import Metrics, OperationMetrics
+from api.mutations.actions import ActionMutations
 from api.mutations.instore import InStoreMutations
 from api.mutations.members import MemberMutations
 from api.mutations.payments import PaymentMutations
@@ -78,6 +79,7 @@ class Mutation(
     PartnerMutations,
     TierMutations,
     CampaignMutations,
+    ActionMutations,
 ):
     pass
 

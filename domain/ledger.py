@@ -38,10 +38,12 @@ MAX_POINTS_PER_CHANGE = 1_000_000_000
 MAX_BALANCE = 2_000_000_000
 
 # REDEEM credits only when a redemption is cancelled and its points come back.
-CREDIT_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST, EntryKind.REDEEM})
+CREDIT_KINDS = frozenset(
+    {EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST, EntryKind.REDEEM, EntryKind.ACTION}
+)
 DEBIT_KINDS = frozenset({EntryKind.REDEEM, EntryKind.EXPIRE, EntryKind.ADJUST, EntryKind.REVERSAL})
 # Kinds that count towards lifetime earned points.
-EARNING_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS})
+EARNING_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ACTION})
 
 
 def _entry(

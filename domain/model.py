@@ -50,6 +50,7 @@ class EntryKind(StrEnum):
     EXPIRE = "EXPIRE"
     ADJUST = "ADJUST"
     REVERSAL = "REVERSAL"
+    ACTION = "ACTION"  # an earning action: review, follow, signup, birthday ...
 
 
 @dataclass(frozen=True)

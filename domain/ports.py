@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
+from domain.actions import ActionRecord, ActionTally, EarningAction
 from domain.audit import AuditEvent
 from domain.earning import Campaign, EarnBreakdown
 from domain.events import Event
@@ -32,6 +33,7 @@ from domain.partners import (
 from domain.payments import PaymentTake, PointsPayment
 from domain.purchases import PurchaseRecord
 from domain.rewards import Partner, Redemption, RedemptionCounts, RedemptionStatus, Reward
+from domain.times import Period
 
 
 class Clock(Protocol):
@@ -478,6 +480,68 @@ class PartnerRepository(Protocol):
     ) -> list[RewardStats]: ...
 
 
+class ActionRepository(Protocol):
+    """The earning actions catalog and members' records of them (domain/actions.py)."""
+
+    async def add(self, action: EarningAction) -> bool:
+        """Insert; False when the key or the slot (signup, birthday, a follow per network)
+        is taken."""
+        ...
+
+    async def update(self, action: EarningAction) -> bool:
+        """Save; False when another live action holds the slot."""
+        ...
+
+    async def get(
+        self, program_id: uuid.UUID, action_id: uuid.UUID, *, lock: bool = False
+    ) -> EarningAction | None: ...
+
+    async def by_key(self, program_id: uuid.UUID, key: str) -> EarningAction | None: ...
+
+    async def by_slot(self, program_id: uuid.UUID, slot: str) -> EarningAction | None:
+        """The live action holding `slot` ("SIGNUP", "BIRTHDAY", "SOCIAL_FOLLOW:instagram")."""
+        ...
+
+    async def live(self, program_id: uuid.UUID, now: datetime) -> list[EarningAction]:
+        """Actions not archived and within their window at `now`, oldest first."""
+        ...
+
+    async def page(
+        self,
+        program_id: uuid.UUID,
+        *,
+        limit: int,
+        after: tuple[datetime, uuid.UUID] | None,
+        archived: bool,
+    ) -> list[EarningAction]:
+        """Oldest first (then id), strictly after `after`; archived ones only with `archived`."""
+        ...
+
+    async def count(self, program_id: uuid.UUID, *, archived: bool) -> int: ...
+
+    async def tallies(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        action_ids: Sequence[uuid.UUID],
+        windows: Mapping[Period, tuple[datetime, datetime]],
+    ) -> dict[uuid.UUID, ActionTally]:
+        """The member's records of each action: ever, and within each window."""
+        ...
+
+    async def add_record(self, record: ActionRecord) -> bool:
+        """Insert; False when an automatic grant with the same key exists already."""
+        ...
+
+    async def record(self, program_id: uuid.UUID, record_id: uuid.UUID) -> ActionRecord | None: ...
+
+    async def set_birthday_once(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, birthday: date
+    ) -> bool:
+        """Set the member's birthday when none is on record; False when one is."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories share it; nothing is written unless `commit` is called."""
 
@@ -492,6 +556,7 @@ class UnitOfWork(Protocol):
     campaigns: CampaignRepository
     payments: PaymentRepository
     partners: PartnerRepository
+    actions: ActionRepository
 
     def record(self, event: Event) -> None:
         """Announce `event` once the transaction commits (never if it rolls back)."""

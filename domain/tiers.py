@@ -10,7 +10,9 @@ from domain.model import EntryKind, QualifyingPeriod, Tier
 
 # Earned points count towards tiers and refund reversals take them back; spending,
 # expiry and adjustments do not change what a member has qualified with.
-QUALIFYING_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.REVERSAL})
+QUALIFYING_KINDS = frozenset(
+    {EntryKind.EARN, EntryKind.BONUS, EntryKind.REVERSAL, EntryKind.ACTION}
+)
 
 
 def calendar_period(now: datetime) -> tuple[datetime, datetime]:

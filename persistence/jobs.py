@@ -20,10 +20,14 @@ from typing import Any
 from sqlalchemy import select, update
 
 from domain import ledger, tiers
+from domain.actions import ActionKind, EarningAction, birthday_grant_key, is_birthday
 from domain.events import WalletChanged
 from domain.model import ExpiryPolicy, Program, Wallet
+from domain.services.actions import grant_birthday
+from domain.times import local_date
 from persistence.db import Database
 from persistence.events import EventBus
+from persistence.repositories.actions import birthday_due
 from persistence.repositories.core import (
     lot_from_row,
     lots_t,
@@ -47,6 +51,7 @@ class JobReport:
     expired_points: int = 0
     expired_lots: int = 0
     tier_changes: int = 0
+    birthday_bonuses: int = 0
     members: set[uuid.UUID] = field(default_factory=set)
 
 
@@ -71,6 +76,9 @@ class Jobs:
                 while after is not None:
                     after = await self._expire(program, now, report, after)
             await self._drain(self._evaluate, program, now, report)
+            after = await self._birthdays(program, now, report, None)
+            while after is not None:
+                after = await self._birthdays(program, now, report, after)
         return report
 
     async def _drain(self, job, program: Program, now: datetime, report: JobReport) -> None:  # type: ignore[no-untyped-def]
@@ -241,6 +249,37 @@ class Jobs:
                     uow.record(_changed(wallet, 0))
             await uow.commit()
         return len(wallets) == self.batch
+
+    async def _birthdays(
+        self, program: Program, now: datetime, report: JobReport, after: uuid.UUID | None
+    ) -> uuid.UUID | None:
+        """Pay the birthday action to one batch of members whose birthday it is today in
+        the program's zone (domain/actions.py), once a year: the grant key per member and
+        year makes a second run, or a second runner, pay nothing."""
+        action = await self._birthday_action(program, now)
+        if action is None:
+            return None
+        today = local_date(now, program.time_zone)
+        grant_key = birthday_grant_key(today)
+        due = birthday_due(program.id, action.id, today, grant_key)
+        async with self._uow() as uow:
+            wallets = await self._claim(uow, program, due, after=after)
+            for wallet in wallets:
+                member = await uow.members.get(program.id, wallet.member_id)
+                if member is None or member.birthday is None:
+                    continue
+                if not is_birthday(member.birthday, today):
+                    continue
+                if await grant_birthday(uow, program, action, member, grant_key, now):
+                    report.birthday_bonuses += 1
+                    report.members.add(member.id)
+            await uow.commit()
+        return wallets[-1].member_id if len(wallets) == self.batch else None
+
+    async def _birthday_action(self, program: Program, now: datetime) -> EarningAction | None:
+        async with SqlUnitOfWork(self.db, write=False) as uow:
+            action = await uow.actions.by_slot(program.id, ActionKind.BIRTHDAY.value)
+        return action if action is not None and action.active_at(now) else None
 
     async def _save_wallet(
         self, uow: SqlUnitOfWork, before: Wallet, after: Wallet, now: datetime

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.events import Event
 from persistence.db import Database
 from persistence.events import EventBus
+from persistence.repositories.actions import SqlActionRepository
 from persistence.repositories.campaigns import SqlCampaignRepository
 from persistence.repositories.core import (
     SqlIdempotencyRepository,
@@ -72,6 +73,7 @@ class SqlUnitOfWork:
         self.campaigns = SqlCampaignRepository(self.conn)
         self.payments = SqlPaymentRepository(self.conn)
         self.partners = SqlPartnerRepository(self.conn)
+        self.actions = SqlActionRepository(self.conn)
         return self
 
     async def commit(self) -> None:

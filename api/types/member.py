@@ -12,6 +12,7 @@ from api.catalog_queries import redemptions_page
 from api.context import Info
 from api.pagination import After, First
 from api.qr import qr_svg
+from api.types.actions import EarnableAction
 from api.types.instore import MemberCard
 from api.types.node import Node
 from api.types.program import Money, Tier
@@ -20,7 +21,7 @@ from api.types.wallet import Wallet
 from domain import access, model, tiers
 from domain.errors import AccessDenied
 from domain.rewards import RedemptionStatus as DomainStatus
-from domain.services import catalog, instore
+from domain.services import actions, catalog, instore
 
 
 @strawberry.type(description="Where the member stands on the way to the next tier.")
@@ -205,6 +206,20 @@ class Member(Node):
             qr_svg=qr_svg(view.payload),
             expires_at=view.expires_at,
         )
+
+    @strawberry.field(
+        description="What the member can still earn besides purchases (the app's 'earn "
+        "more' screen): each live earning action with its points or reward, who reports it, "
+        "and what is left of its limits now. Actions whose lifetime limit is used up (the "
+        "signup bonus once paid) are left out; those waiting for a period to reset are "
+        "listed with `canEarnNow` false. Two statements, whatever the catalog's size."
+    )
+    async def actions(self, info: Info) -> list[EarnableAction]:
+        program = await info.context.program()
+        now = info.context.runtime.clock.now()
+        async with info.context.reader() as uow:
+            found = await actions.earnable_actions(uow, program, self.member, now)
+        return [EarnableAction.from_domain(e) for e in found]
 
     @strawberry.field(description="The member's points wallet.")
     async def wallet(self, info: Info) -> Wallet:

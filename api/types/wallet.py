@@ -40,6 +40,11 @@ class LedgerEntryKind(Enum):
     REVERSAL = strawberry.enum_value(
         "REVERSAL", description="Points taken back because a purchase was refunded."
     )
+    ACTION = strawberry.enum_value(
+        "ACTION",
+        description="Points for an earning action: signup, birthday, review, follow, "
+        "newsletter ...; the description names the action.",
+    )
 
 
 @strawberry.type(description="One immutable change of a wallet.")

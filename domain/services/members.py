@@ -75,6 +75,10 @@ async def enroll(
             referred_by=referred_by,
         )
         if await uow.members.add(member, Wallet(program_id=program.id, member_id=member.id)):
+            # Imported here: crediting an action reads members through this module.
+            from domain.services.actions import grant_signup
+
+            await grant_signup(uow, program, member, now)
             await uow.commit()
             return member
         # A concurrent enrollment of the same subject won (or a card number clashed).

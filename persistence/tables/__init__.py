@@ -1,5 +1,6 @@
 """All tables, one module per concern. Importing the package registers them all for Alembic."""
 
+from persistence.tables.actions import ActionRecordRow, EarningActionRow
 from persistence.tables.core import (
     IdempotencyKeyRow,
     LedgerEntryRow,
@@ -18,10 +19,12 @@ from persistence.tables.purchases import CampaignRow, PurchaseRow
 from persistence.tables.rewards import PartnerRow, RedemptionRow, RedemptionTakeRow, RewardRow
 
 __all__ = [
+    "ActionRecordRow",
     "AuditEventRow",
     "CampaignRow",
     "ClosedStatementRow",
     "CostBucketRow",
+    "EarningActionRow",
     "IdempotencyKeyRow",
     "LedgerEntryRow",
     "LotRow",

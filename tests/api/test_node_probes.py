@@ -38,7 +38,13 @@ async def one_of_each(api: Api) -> dict[str, str]:
              campaign { id } } }""",
         token=api.admin(),
     )
+    action = await api.ok(
+        """mutation { createEarningAction(input: {key: "probe", kind: CUSTOM, name: "P",
+             points: 1}) { action { id } } }""",
+        token=api.admin(),
+    )
     return {
+        "EarningAction": action["createEarningAction"]["action"]["id"],
         "Campaign": campaign["createCampaign"]["campaign"]["id"],
         "Program": program["id"],
         "Tier": program["tiers"][0]["id"],
