@@ -71,6 +71,7 @@ async def seed_demo(runtime: Runtime) -> bool:
             points.AdjustPoints(ids["bob"], 50, "Welcome gift", "demo-welcome-bob"),
         )
     await _seed_catalog(runtime, admin)
+    await seed_actions(runtime, admin)
     return True
 
 
@@ -219,3 +220,56 @@ DEMO_REWARDS: list[dict[str, Any]] = [
         "stock": 12,
     },
 ]
+
+
+DEMO_ACTIONS = [
+    {
+        "key": "welcome",
+        "kind": "SIGNUP",
+        "name": "Welcome bonus",
+        "description": "Beans for joining.",
+        "points": 100,
+    },
+    {
+        "key": "birthday",
+        "kind": "BIRTHDAY",
+        "name": "Birthday treat",
+        "description": "Beans on your birthday, every year.",
+        "points": 250,
+    },
+    {
+        "key": "newsletter",
+        "kind": "NEWSLETTER_SIGNUP",
+        "name": "Newsletter",
+        "description": "Subscribe to our newsletter.",
+        "points": 50,
+        "limits": {"lifetime": 1},
+    },
+    {
+        "key": "instagram-follow",
+        "kind": "SOCIAL_FOLLOW",
+        "network": "instagram",
+        "name": "Follow us on Instagram",
+        "description": "Follow @democoffee and tap 'I follow'.",
+        "points": 30,
+        "reportedBy": "MEMBER",
+        "limits": {"lifetime": 1},
+    },
+    {
+        "key": "review",
+        "kind": "PRODUCT_REVIEW",
+        "name": "Review a blend",
+        "description": "Review a coffee you bought in our web shop.",
+        "points": 20,
+        "limits": {"period": "WEEK", "perPeriod": 3, "lifetime": 50},
+    },
+]
+
+
+async def seed_actions(runtime: Runtime, admin: Principal) -> None:
+    """The earning actions catalog, through the admin API: signup and birthday bonuses, a
+    newsletter and a review the shop reports, an Instagram follow the app reports."""
+    document = """mutation($input: CreateEarningActionInput!) {
+      createEarningAction(input: $input) { action { id } errors { code message } } }"""
+    for fields in DEMO_ACTIONS:
+        await _call(runtime, admin, document, input=fields)

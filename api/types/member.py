@@ -210,9 +210,10 @@ class Member(Node):
     @strawberry.field(
         description="What the member can still earn besides purchases (the app's 'earn "
         "more' screen): each live earning action with its points or reward, who reports it, "
-        "and what is left of its limits now. Actions whose lifetime limit is used up (the "
-        "signup bonus once paid) are left out; those waiting for a period to reset are "
-        "listed with `canEarnNow` false. Two statements, whatever the catalog's size."
+        "and what is left of its limits now. Actions whose lifetime limit is used up, and the "
+        "signup bonus (paid on enrolling only), are left out; those waiting for a period to "
+        "reset are listed with `canEarnNow` false. Two statements, whatever the catalog's "
+        "size."
     )
     async def actions(self, info: Info) -> list[EarnableAction]:
         program = await info.context.program()

@@ -518,12 +518,15 @@ async def earnable_actions(
     uow: UnitOfWork, program: Program, member: Member, now: datetime
 ) -> list[Earnable]:
     """The live actions the member can still earn (now or after a period resets), with what
-    is left of each limit; those whose lifetime limit is used up are left out (two reads)."""
+    is left of each limit; those whose lifetime limit is used up, and the signup bonus (paid
+    on enrolling or never), are left out (two reads)."""
     actions = await uow.actions.live(program.id, now)
     windows = period_windows(now, program.time_zone)
     tallies = await uow.actions.tallies(program.id, member.id, [a.id for a in actions], windows)
     found = []
     for action in actions:
+        if action.kind is ActionKind.SIGNUP:
+            continue  # paid on enrolling or never: nothing left to do for a member
         tally = tallies.get(action.id)
         counts = tally.counts(action) if tally else ActionCounts()
         left = allowance(action, counts, now, program.time_zone)

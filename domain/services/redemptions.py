@@ -284,22 +284,24 @@ async def cancel_redemption(
         raise VoucherAlreadyUsed("This voucher was just used or cancelled.", field)
     reward = await uow.rewards.get(program.id, redemption.reward_id)
     name = reward.name if reward else "reward"
-    portions = await uow.rewards.takes(program.id, redemption.id) or [
-        (redemption.points_spent, None)
-    ]
-    posting = ledger.credit_portions(
-        wallet,
-        portions,
-        kind=EntryKind.REDEEM,
-        now=now,
-        description=f"Cancelled: {name}",
-        reference=f"redemption:{redemption.id}:cancel",
-        actor=principal.actor,
-    )
-    await uow.ledger.post(posting, previous_version=wallet.version)
+    if redemption.points_spent > 0:  # a voucher an earning action paid cost no points
+        portions = await uow.rewards.takes(program.id, redemption.id) or [
+            (redemption.points_spent, None)
+        ]
+        posting = ledger.credit_portions(
+            wallet,
+            portions,
+            kind=EntryKind.REDEEM,
+            now=now,
+            description=f"Cancelled: {name}",
+            reference=f"redemption:{redemption.id}:cancel",
+            actor=principal.actor,
+        )
+        await uow.ledger.post(posting, previous_version=wallet.version)
+        wallet = posting.wallet
     await uow.rewards.return_stock(program.id, redemption.reward_id)
     await record(uow, principal, program, member, "cancel-redemption", now, name)
     cancelled = replace(redemption, status=RedemptionStatus.CANCELLED, cancelled_at=now)
     uow.record(_changed(cancelled, reward))
     await uow.commit()
-    return RedeemResult(cancelled, posting.wallet)
+    return RedeemResult(cancelled, wallet)

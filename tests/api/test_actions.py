@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from api.runtime import Runtime
 from persistence.jobs import Jobs
 from tests.api.actions_support import (
     ME_ACTIONS,
@@ -18,7 +19,7 @@ from tests.api.actions_support import (
     record,
     set_zone,
 )
-from tests.support import Api, MovableClock
+from tests.support import Api, MovableClock, StatementCounter
 
 # 23:59 and 00:01 in Berlin (CET, UTC+1) on 14/15 January 2027.
 BEFORE_MIDNIGHT = datetime(2027, 1, 14, 22, 59, tzinfo=UTC)
@@ -468,3 +469,99 @@ async def test_earn_more_lists_live_actions_with_what_is_left(
     ]
     assert listed[0]["network"] == "instagram" and listed[0]["canEarnNow"] is True
     assert listed[1]["period"] == "YEAR" and listed[1]["remainingInPeriod"] == 1
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("count", [1, 12])
+async def test_earn_more_costs_the_same_whatever_the_catalog(
+    api: Api, runtime: Runtime, count: int
+) -> None:
+    # given a catalog of actions and a member who earned some of them
+    for n in range(count):
+        await action(
+            api,
+            key=f"a{n}",
+            kind="CUSTOM",
+            name=f"A{n}",
+            points=1 + n,
+            limits={"period": "DAY", "perPeriod": 2, "lifetime": 5},
+        )
+    member = await api.enroll("yan")
+    await record(api, "a0", "e0", member["id"])
+    # when the app loads the "earn more" screen
+    with StatementCounter(runtime) as counter:
+        data = await api.ok(
+            "{ me { actions { key remainingInPeriod lifetimeRemaining } } }",
+            token=api.member("yan"),
+        )
+    # then: program+tiers, member+wallet, the live actions, the member's tallies
+    assert len(data["me"]["actions"]) == count
+    assert data["me"]["actions"][0] == {"key": "a0", "remainingInPeriod": 1, "lifetimeRemaining": 4}
+    reads = [s for s in counter.statements if "cost_bucket" not in s]
+    assert len(reads) == 4, counter.statements
+
+
+@pytest.mark.asyncio
+async def test_admins_update_an_action_and_bad_changes_change_nothing(api: Api) -> None:
+    created = await action(api, key="news", kind="NEWSLETTER_SIGNUP", name="News", points=10)
+    update = """mutation($input: UpdateEarningActionInput!) { updateEarningAction(input: $input)
+      { action { name points reportedBy limits { lifetime } endsAt } errors { code field } } }"""
+    changed = await api.ok(
+        update,
+        {
+            "input": {
+                "actionId": created["id"],
+                "name": "Newsletter",
+                "points": 15,
+                "reportedBy": "MEMBER",
+                "limits": {"lifetime": 1},
+                "endsAt": "2099-01-01T00:00:00+00:00",
+            }
+        },
+        api.admin(),
+    )
+    assert changed["updateEarningAction"] == {
+        "action": {
+            "name": "Newsletter",
+            "points": 15,
+            "reportedBy": "MEMBER",
+            "limits": {"lifetime": 1},
+            "endsAt": "2099-01-01T00:00:00+00:00",
+        },
+        "errors": [],
+    }
+    bad = await api.ok(update, {"input": {"actionId": created["id"], "points": -1}}, api.admin())
+    assert bad["updateEarningAction"]["errors"] == [
+        {"code": "INVALID_INPUT", "field": ["input", "points"]}
+    ]
+    listed = await api.ok("{ earningActions { totalCount nodes { points } } }", token=api.admin())
+    assert listed["earningActions"] == {"totalCount": 1, "nodes": [{"points": 15}]}
+    member = await api.enroll("zoe")
+    assert (await record(api, "news", "n1", token=api.member("zoe")))["wallet"]["balance"] == 15
+    assert member["id"]
+
+
+@pytest.mark.asyncio
+async def test_a_voucher_an_action_paid_can_be_cancelled(api: Api) -> None:
+    reward = await api.ok(
+        """mutation { createReward(input: {name: "Tote bag", kind: FREE_PRODUCT,
+             pointsCost: 900, sku: "tote", stock: 1}) { reward { id } errors { code } } }""",
+        token=api.admin(),
+    )
+    reward_id = reward["createReward"]["reward"]["id"]
+    await action(api, key="survey", kind="SURVEY", name="Survey", rewardId=reward_id)
+    member = await api.enroll("abe")
+    paid = await record(api, "survey", "s1", member["id"])
+    # the last tote went: a second member's survey is refused and writes nothing
+    other = await api.enroll("bea")
+    refused = await record(api, "survey", "s2", other["id"])
+    assert refused["errors"][0]["code"] == "OUT_OF_STOCK"
+    cancel = await api.ok(
+        "mutation($id: ID!) { cancelRedemption(input: {redemptionId: $id}) "
+        "{ redemption { status } wallet { balance } errors { code } } }",
+        {"id": paid["record"]["voucher"]["id"]},
+        api.admin(),
+    )
+    assert cancel["cancelRedemption"]["errors"] == []
+    assert cancel["cancelRedemption"]["redemption"]["status"] == "CANCELLED"
+    assert cancel["cancelRedemption"]["wallet"]["balance"] == 0
