@@ -30,6 +30,7 @@ from domain.events import (
     partner_redemptions_topic,
     wallet_topic,
 )
+from domain.tiers import current_tier
 
 
 @strawberry.type(description="One committed change of the caller's wallet.")
@@ -56,8 +57,9 @@ class WalletEvent:
         tiers = await context.tiers()
         async with context.reader() as uow:
             member = await uow.members.get(self.change.program_id, self.change.member_id)
-        tier = next((t for t in tiers if member and t.id == member.tier_id), tiers[0])
-        return Tier.from_domain(tier)
+        if member is None:  # members are never deleted
+            return Tier.from_domain(tiers[0])
+        return Tier.from_domain(current_tier(tiers, member))
 
 
 async def _wallet_event(_: Context, event: Event) -> WalletEvent | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import phonenumbers
@@ -12,6 +13,16 @@ from domain.errors import InvalidInput
 MAX_DISPLAY_NAME = 80
 MAX_EMAIL = 254
 MAX_PHONE_INPUT = 32
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+
+
+def validate_slug(slug: str, field: tuple[str, ...]) -> str:
+    """Lower-case letters, digits and inner hyphens, 1 to 40 characters."""
+    if not SLUG.match(slug):
+        raise InvalidInput(
+            "Use 1-40 lower-case letters, digits and inner hyphens, e.g. 'coffee-club'.", field
+        )
+    return slug
 
 
 def clean_text(

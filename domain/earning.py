@@ -12,6 +12,7 @@ from domain.model import EarnRate, EarnRules, Tier
 
 MAX_RATE_POINTS = 1_000_000
 MAX_RATE_PER_AMOUNT = 1_000_000_000
+MAX_MULTIPLIER = 100.0  # of a tier or a campaign
 
 
 def validate_earn_rate(points: int, per_amount_minor: int, field: tuple[str, ...]) -> EarnRate:

@@ -29,6 +29,7 @@ from domain.model import (
     Wallet,
     new_id,
 )
+from domain.tiers import add_months
 
 # A single change beyond this is a typo or an attack, not a loyalty transaction.
 MAX_POINTS_PER_CHANGE = 1_000_000_000
@@ -345,6 +346,13 @@ def fits_release(lot_points: int, room: int) -> bool:
     """A held lot of `lot_points` may be released into a wallet with `room` left
     (MAX_BALANCE - balance); the release job's due query states the same in SQL."""
     return lot_points <= room
+
+
+def lot_expiry(policy: PointsPolicy, now: datetime) -> datetime | None:
+    """When points credited now expire under the policy (None: not per lot)."""
+    if policy.expiry is not ExpiryPolicy.AFTER_EARNING:
+        return None
+    return add_months(now, policy.expiry_months, to_month_end=policy.expiry_month_end)
 
 
 def expired_lots(lots: Sequence[Lot], policy: PointsPolicy, now: datetime) -> list[Lot]:

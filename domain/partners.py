@@ -6,12 +6,12 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from domain.errors import InvalidInput
 from domain.model import EarnRate
 from domain.rewards import Redemption
-from domain.times import check_year
+from domain.times import check_year, month_bounds
 
 PERIOD = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 
@@ -64,16 +64,17 @@ class Statement:
         return self.owed_by_partner_minor - self.owed_to_partner_minor
 
 
-def period_bounds(period: str, at: Sequence[str] = ("period",)) -> tuple[datetime, datetime]:
-    """A settlement period `YYYY-MM` as [start, end) in UTC; INVALID_INPUT on the field `at`."""
+def period_bounds(
+    period: str, zone: str = "UTC", at: Sequence[str] = ("period",)
+) -> tuple[datetime, datetime]:
+    """A settlement period `YYYY-MM`: the month in the program's time zone, as [start, end)
+    in UTC; INVALID_INPUT on the field `at`."""
     match = PERIOD.fullmatch(period)
     if not match:
         raise InvalidInput("period must look like 2026-11.", at)
     year, month = int(match.group(1)), int(match.group(2))
     check_year(year, at)
-    start = datetime(year, month, 1, tzinfo=UTC)
-    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
-    return start, end
+    return month_bounds(year, month, zone)
 
 
 def issued_hundredths(points: int, terms: PartnerTerms) -> int:

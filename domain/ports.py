@@ -12,6 +12,7 @@ from domain.audit import AuditEvent
 from domain.earning import Campaign, EarnBreakdown
 from domain.events import Event
 from domain.idempotency import IdempotencyRecord
+from domain.ledger import Release
 from domain.model import (
     EntryKind,
     LedgerEntry,
@@ -539,6 +540,80 @@ class ActionRepository(Protocol):
         self, program_id: uuid.UUID, member_id: uuid.UUID, birthday: date
     ) -> bool:
         """Set the member's birthday when none is on record; False when one is."""
+        ...
+
+
+class JobBatches(Protocol):
+    """What the background jobs (domain/services/jobs.py) claim and save, a batch at a time.
+
+    A claim locks the wallets of up to `limit` due members of the program, in member id
+    order after `after`, that no other transaction holds (those are skipped: another runner
+    has them, or the next run will); the caller's transaction keeps them until it ends.
+    """
+
+    async def claim_releasable(
+        self, program_id: uuid.UUID, now: datetime, after: uuid.UUID | None, limit: int
+    ) -> list[Wallet]:
+        """Wallets with a held lot whose hold ended and that fits (`ledger.fits_release`)."""
+        ...
+
+    async def held_lots(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, now: datetime
+    ) -> list[Lot]:
+        """The member's held lots, and those refunded to nothing whose hold ended."""
+        ...
+
+    async def save_release(self, before: Wallet, release: Release, now: datetime) -> None:
+        """The released lots, and the wallet when points moved."""
+        ...
+
+    async def claim_expiring(
+        self,
+        program: Program,
+        now: datetime,
+        idle_since: datetime | None,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[Wallet]:
+        """Wallets with a positive balance and an expired lot (`ledger.expired_lots`); with
+        `idle_since` (INACTIVITY), only those without activity since."""
+        ...
+
+    async def expiry_due(
+        self, program: Program, member_ids: Sequence[uuid.UUID], now: datetime
+    ) -> dict[uuid.UUID, tuple[int, int]]:
+        """Per member: the points left in expired lots, and how many such lots."""
+        ...
+
+    async def save_expiries(
+        self,
+        program: Program,
+        emptied: Sequence[uuid.UUID],
+        emptied_lots: int,
+        postings: Sequence[Posting],
+        now: datetime,
+    ) -> None:
+        """Every expired lot of the `emptied` members (`emptied_lots` of them) to zero, and
+        their EXPIRE postings (no takes), for the whole batch at once."""
+        ...
+
+    async def claim_tier_due(
+        self, program_id: uuid.UUID, now: datetime, after: uuid.UUID | None, limit: int
+    ) -> list[Wallet]:
+        """Wallets of members whose tier is kept until `now` or before (evaluation due)."""
+        ...
+
+    async def claim_birthdays(
+        self,
+        program_id: uuid.UUID,
+        action_id: uuid.UUID,
+        today: date,
+        grant_key: str,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[Wallet]:
+        """Wallets of members not blocked whose birthday is `today` (29 February on
+        28 February in other years) without a grant of `grant_key` of the action yet."""
         ...
 
 

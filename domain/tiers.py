@@ -1,4 +1,5 @@
-"""Tier rules: qualifying periods, the tier points earn, and progress towards the next."""
+"""Tier rules: a member's current tier, qualifying periods, the tier points earn, progress
+towards the next, and the dates of the evaluation at a period's end."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from domain.model import EntryKind, QualifyingPeriod, Tier
+from domain.model import EntryKind, Member, QualifyingPeriod, Tier
 
 # Earned points count towards tiers and refund reversals take them back; spending,
 # expiry and adjustments do not change what a member has qualified with.
@@ -19,6 +20,15 @@ def calendar_period(now: datetime) -> tuple[datetime, datetime]:
     """The calendar year containing `now`, as [start, end) in UTC."""
     start = datetime(now.year, 1, 1, tzinfo=UTC)
     return start, datetime(now.year + 1, 1, 1, tzinfo=UTC)
+
+
+def current_tier(tiers: Sequence[Tier], member: Member) -> Tier:
+    """The member's tier among the program's tiers (sorted by rank); the entry tier when it
+    is not among them (retired after the member was read: its members moved down)."""
+    for tier in tiers:
+        if tier.id == member.tier_id:
+            return tier
+    return tiers[0]
 
 
 def tier_for_points(tiers: Sequence[Tier], qualifying_points: int) -> Tier:
@@ -80,6 +90,37 @@ def kept_until(period: QualifyingPeriod, reached_at: datetime) -> datetime:
     if period is QualifyingPeriod.ROLLING_12_MONTHS:
         return add_months(reached_at, 12)
     return datetime(reached_at.year + 2, 1, 1, tzinfo=UTC)
+
+
+# A tier given at an evaluation is kept for 12 months from it, then evaluated again on the
+# 12 months just ended (the qualifying period of a calendar year is 12 months too).
+EVALUATED_MONTHS = 12
+
+
+def ended_period(evaluated_at: datetime) -> tuple[datetime, datetime]:
+    """[start, end) of the period whose points decide the tier at an evaluation due at
+    `evaluated_at` (a member's `tier_valid_until`)."""
+    return add_months(evaluated_at, -EVALUATED_MONTHS), evaluated_at
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    tier: Tier
+    valid_until: datetime | None  # None: the entry tier, kept for good
+
+
+def evaluation(
+    tiers: Sequence[Tier],
+    current: Tier,
+    evaluated_at: datetime,
+    earned_in_ended_period: int,
+    earned_now: int,
+) -> Evaluation:
+    """The tier after the evaluation due at `evaluated_at` (see `evaluate`), and until when
+    it is kept: 12 months from the evaluation, except the entry tier (never evaluated)."""
+    tier = evaluate(tiers, current, earned_in_ended_period, earned_now)
+    until = add_months(evaluated_at, EVALUATED_MONTHS) if tier.rank > 0 else None
+    return Evaluation(tier, until)
 
 
 def upgrade(tiers: Sequence[Tier], current: Tier, qualifying_points: int) -> Tier | None:

@@ -16,6 +16,7 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -23,7 +24,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.events import Event, RedemptionChanged, WalletChanged, topics
+from domain.events import (
+    Event,
+    RedemptionChanged,
+    TierChanged,
+    TierChangeReason,
+    WalletChanged,
+    topics,
+)
 
 log = logging.getLogger("loyalty.events")
 
@@ -71,7 +79,16 @@ def _to_dict(event: Event) -> dict[str, Any]:
             "b": event.balance,
             "n": event.pending,
             "e": _hex(event.entry_id),
-            "t": _hex(event.tier_id),
+        }
+    if isinstance(event, TierChanged):
+        return {
+            "k": "t",
+            "p": event.program_id.hex,
+            "m": event.member_id.hex,
+            "t": event.tier_id.hex,
+            "f": event.previous_tier_id.hex,
+            "r": event.reason.value,
+            "a": event.at.isoformat(),
         }
     return {
         "k": "r",
@@ -93,7 +110,15 @@ def _from_dict(item: dict[str, Any]) -> Event:
             balance=item["b"],
             pending=item["n"],
             entry_id=_uuid(item["e"]),
-            tier_id=_uuid(item["t"]),
+        )
+    if item["k"] == "t":
+        return TierChanged(
+            program_id=uuid.UUID(hex=item["p"]),
+            member_id=uuid.UUID(hex=item["m"]),
+            tier_id=uuid.UUID(hex=item["t"]),
+            previous_tier_id=uuid.UUID(hex=item["f"]),
+            reason=TierChangeReason(item["r"]),
+            at=datetime.fromisoformat(item["a"]),
         )
     return RedemptionChanged(
         program_id=uuid.UUID(hex=item["p"]),

@@ -98,12 +98,12 @@ class Member(Node):
 
     @strawberry.field(description="The member's current tier.")
     async def tier(self, info: Info) -> Tier:
-        return Tier.from_domain(await _current_tier(info, self.member))
+        return Tier.from_domain(tiers.current_tier(await info.context.tiers(), self.member))
 
     @strawberry.field(description="Progress towards the next tier in the current period.")
     async def tier_progress(self, info: Info) -> TierProgress:
         all_tiers = await info.context.tiers()
-        current = await _current_tier(info, self.member)
+        current = tiers.current_tier(await info.context.tiers(), self.member)
         program = await info.context.program()
         now = info.context.runtime.clock.now()
         _, end = tiers.qualifying_window(program.policy.qualifying, now)
@@ -229,10 +229,3 @@ class Member(Node):
         if wallet is None:  # every member gets a wallet at enrollment
             raise RuntimeError(f"member {self.member.id} has no wallet")
         return Wallet.from_domain(wallet)
-
-
-async def _current_tier(info: Info, member: model.Member) -> model.Tier:
-    for tier in await info.context.tiers():
-        if tier.id == member.tier_id:
-            return tier
-    raise RuntimeError(f"member {member.id} is in an unknown tier")

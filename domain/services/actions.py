@@ -50,11 +50,17 @@ from domain.idempotency import validate_key
 from domain.model import EntryKind, Member, Principal, Program, Role, Wallet, new_id
 from domain.ports import Clock, UnitOfWork
 from domain.rewards import Redemption, RedemptionStatus, new_voucher_code, voucher_expiry
-from domain.services.keys import claim, claim_optional, complete_optional
-from domain.services.members import ensure_active, member_for
-from domain.services.points import locked_wallet, wallet_of
-from domain.services.programs import program_of
-from domain.services.purchases import expiry_for, upgrade_if_reached
+from domain.services.usecase import (
+    claim,
+    claim_optional,
+    complete_optional,
+    ensure_active,
+    locked_wallet,
+    member_for,
+    program_of,
+    upgrade_if_reached,
+    wallet_of,
+)
 from domain.times import utc_time
 
 MAX_NAME = 120
@@ -411,7 +417,7 @@ async def _credit(
             description=description(action),
             reference=f"action:{action.key}:{record_id}",
             actor=actor,
-            expires_at=expiry_for(program, now),
+            expires_at=ledger.lot_expiry(program.policy, now),
         )
     else:
         redemption = await _voucher(uow, program, member, action, now)

@@ -14,12 +14,11 @@ from enum import StrEnum
 
 from domain.access import require_role
 from domain.contact import clean_text
-from domain.earning import Campaign
+from domain.earning import MAX_MULTIPLIER, Campaign
 from domain.errors import InvalidInput, NotFound
 from domain.model import Principal, Program, Role, new_id
 from domain.ports import Clock, UnitOfWork
-from domain.services.keys import claim_optional, complete_optional
-from domain.services.programs import MAX_MULTIPLIER, program_of
+from domain.services.usecase import claim_optional, complete_optional, program_of
 from domain.times import utc_time
 
 MAX_NAME = 120

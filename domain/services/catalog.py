@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from domain.access import require_role
-from domain.contact import clean_text
+from domain.contact import clean_text, validate_slug
 from domain.errors import AccessDenied, InvalidInput, NotFound
 from domain.model import Principal, Program, Role, Tier, new_id
 from domain.money import MAX_AMOUNT_MINOR
@@ -23,8 +23,8 @@ from domain.rewards import (
     period_start,
     unavailable_reason,
 )
-from domain.services.keys import claim_optional, complete_optional
-from domain.services.programs import program_of, validate_slug
+from domain.services.usecase import claim_optional, complete_optional, program_of
+from domain.tiers import current_tier
 from domain.times import utc_time
 
 MAX_COST = 1_000_000_000
@@ -365,7 +365,7 @@ async def member_context(
     if found is None:
         return MemberView(tiers, None, {}, 0, now, enrolled=False)
     member, wallet = found
-    tier = next((t for t in tiers if t.id == member.tier_id), None)
+    tier = current_tier(tiers, member)
     starts = {r.id: period_start(r.limit_period, now) for r in rewards}
     counts = await uow.rewards.counts(program_id, member.id, [r.id for r in rewards], starts)
     return MemberView(

@@ -24,14 +24,11 @@ from domain.errors import (
     MemberBlocked,
     NotEnrolled,
     NotFound,
-    RateLimited,
 )
 from domain.model import Member, Principal, Program, Role, Wallet
 from domain.ports import Clock, UnitOfWork
-from domain.services.programs import program_of
+from domain.services.usecase import ensure_not_flooding, program_of, refuse
 
-MAX_FAILED_SCANS = 10  # per actor (staff member at a store, partner user) and action, a minute
-FAILED_SCAN_WINDOW = timedelta(minutes=1)
 SCAN = "scan"
 LOOKUP = "lookup"
 
@@ -95,46 +92,6 @@ class Identified:
     member: Member
     wallet: Wallet
     window_expires_at: datetime | None
-
-
-async def refuse(
-    uow: UnitOfWork,
-    principal: Principal,
-    program: Program,
-    action: str,
-    error: DomainError,
-    now: datetime,
-    member: Member | None = None,
-) -> DomainError:
-    """Record the failed attempt (and commit that record) before reporting the error.
-    Whatever else the transaction wrote must be undone by the caller first."""
-    await uow.instore.add_audit(
-        audit.event(principal, program.id, member.id if member else None, action, error.code, now)
-    )
-    await uow.commit()
-    return error
-
-
-async def ensure_not_flooding(
-    uow: UnitOfWork, principal: Principal, program: Program, action: str, now: datetime
-) -> None:
-    """RATE_LIMITED (and audited) after MAX_FAILED_SCANS failed `action`s of this actor in a
-    minute. Call it before the attempt; report the attempt's failure through `refuse`."""
-    # Held until this attempt's (success or failure) record is committed: concurrent
-    # guesses are counted one after another, never all against the same old count.
-    await uow.instore.hold_attempts(program.id, principal.actor, action)
-    failures = await uow.instore.failures_since(
-        program.id, principal.actor, action, now - FAILED_SCAN_WINDOW
-    )
-    if failures >= MAX_FAILED_SCANS:
-        raise await refuse(
-            uow,
-            principal,
-            program,
-            action,
-            RateLimited("Too many failed attempts; wait a minute.", ("input",)),
-            now,
-        )
 
 
 async def _open_window(
@@ -276,21 +233,3 @@ async def lookup_member(
     except DomainError as error:
         raise await refuse(uow, principal, program, LOOKUP, error, now) from None
     return await _identified(uow, principal, program, member, LOOKUP, now)
-
-
-async def record(
-    uow: UnitOfWork,
-    principal: Principal,
-    program: Program,
-    member: Member | None,
-    action: str,
-    now: datetime,
-    detail: str = "",
-) -> None:
-    """Audit a staff, partner or web shop action in the same transaction as the action."""
-    if principal.role in (Role.STAFF, Role.PARTNER, Role.SHOP):
-        await uow.instore.add_audit(
-            audit.event(
-                principal, program.id, member.id if member else None, action, audit.OK, now, detail
-            )
-        )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from domain import audit
-from domain.access import ensure_may_reach_member, require_role
+from domain.access import require_role
 from domain.cards import new_card_number, new_referral_code
 from domain.contact import (
     MAX_DISPLAY_NAME,
@@ -16,10 +16,11 @@ from domain.contact import (
     normalise_phone,
     validate_birthday,
 )
-from domain.errors import AlreadyEnrolled, MemberBlocked, NotFound, ReferralInvalid
+from domain.errors import AlreadyEnrolled, ReferralInvalid
 from domain.model import Member, Principal, Program, Role, Wallet, new_id
 from domain.ports import Clock, UnitOfWork
-from domain.services.programs import program_of
+from domain.services.actions import grant_signup
+from domain.services.usecase import member_for, program_of
 
 # Collisions of random card numbers and codes are astronomically rare; a few
 # attempts turn "rare" into "never" without a loop that could spin.
@@ -75,9 +76,6 @@ async def enroll(
             referred_by=referred_by,
         )
         if await uow.members.add(member, Wallet(program_id=program.id, member_id=member.id)):
-            # Imported here: crediting an action reads members through this module.
-            from domain.services.actions import grant_signup
-
             await grant_signup(uow, program, member, now)
             await uow.commit()
             return member
@@ -126,33 +124,6 @@ async def _referrer(
     if (email and referrer.email == email) or (phone and referrer.phone == phone):
         raise ReferralInvalid("You cannot refer yourself.", field)
     return referrer.id
-
-
-async def member_for(
-    uow: UnitOfWork,
-    principal: Principal,
-    program: Program,
-    member_id: uuid.UUID,
-    field: tuple[str, ...],
-    now: datetime,
-    *,
-    order: bool = False,
-) -> Member:
-    """A member the caller may reach (`access.may_reach_member`, for an order call with
-    `order`): NOT_FOUND when unknown or another member's, FORBIDDEN for staff without an
-    open window."""
-    member = await uow.members.get(program.id, member_id)
-    hidden = NotFound("No such member.", field)
-    if member is None:
-        raise hidden
-    await ensure_may_reach_member(uow, principal, member, now, hidden, order=order)
-    return member
-
-
-def ensure_active(member: Member) -> None:
-    """Blocked members neither earn nor spend."""
-    if member.blocked:
-        raise MemberBlocked("This member is blocked.")
 
 
 async def set_blocked(

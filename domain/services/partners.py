@@ -23,11 +23,19 @@ from domain.partners import (
 )
 from domain.ports import Clock, UnitOfWork
 from domain.rewards import Partner
-from domain.services.instore import ensure_not_flooding, presented_card, record, refuse
-from domain.services.members import ensure_active
-from domain.services.points import claim, locked_wallet, purchase_time, wallet_of
-from domain.services.programs import program_of
-from domain.services.purchases import expiry_for, upgrade_if_reached
+from domain.services.instore import presented_card
+from domain.services.usecase import (
+    claim,
+    ensure_active,
+    ensure_not_flooding,
+    locked_wallet,
+    program_of,
+    purchase_time,
+    record,
+    refuse,
+    upgrade_if_reached,
+    wallet_of,
+)
 
 PARTNER_PURCHASE = "partner-purchase"  # the audit's action, and the rate limit's
 
@@ -151,7 +159,7 @@ async def record_partner_purchase(
             description=f"Purchase at {partner.name}, order {order_id}",
             reference=f"partner:{partner.slug}:{order_id}",
             actor=principal.actor,
-            expires_at=expiry_for(program, now),
+            expires_at=ledger.lot_expiry(program.policy, now),
             available_at=now + timedelta(days=hold) if hold else None,
         )
         await uow.ledger.post(posting, previous_version=wallet.version)
@@ -191,7 +199,7 @@ async def partner_statement(
         if partner_id is None:
             raise InvalidInput("Say which partner.", ("partnerId",))
         partner = await _partner_by_id(uow, program, partner_id)
-    start, end = period_bounds(period)
+    start, end = period_bounds(period, program.time_zone)
     frozen = await uow.partners.closed(program.id, partner.id, period)
     if frozen is not None:
         return frozen
@@ -206,7 +214,7 @@ async def close_period(
     require_role(principal, Role.ADMIN)
     program = await program_of(uow, principal)
     partner = await _partner_by_id(uow, program, partner_id)
-    start, end = period_bounds(period, ("input", "period"))
+    start, end = period_bounds(period, program.time_zone, ("input", "period"))
     now = clock.now()
     if end > now:
         raise InvalidInput("Only a finished period can be closed.", ("input", "period"))

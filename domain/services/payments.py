@@ -19,11 +19,16 @@ from domain.model import EntryKind, Money, Principal, Role, Wallet, new_id
 from domain.payments import PaymentTake, PointsPayment
 from domain.ports import Clock, UnitOfWork
 from domain.rewards import points_to_money
-from domain.services.instore import record
-from domain.services.keys import KEY_FIELD, claim
-from domain.services.members import ensure_active, member_for
-from domain.services.points import locked_wallet, wallet_of
-from domain.services.programs import program_of
+from domain.services.usecase import (
+    KEY_FIELD,
+    claim,
+    ensure_active,
+    locked_wallet,
+    member_for,
+    program_of,
+    record,
+    wallet_of,
+)
 
 PAY_SCOPE = "pay"  # keys: order ids
 REFUND_SCOPE = "pay-refund"  # keys: the refund's idempotency key

@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from domain import ledger
 from domain.access import require_role
 from domain.contact import clean_text
-from domain.errors import InvalidInput, NotFound
+from domain.errors import InvalidInput
 from domain.idempotency import validate_key
-from domain.model import EntryKind, Posting, Principal, Program, Role, Wallet
+from domain.model import EntryKind, Posting, Principal, Role, Wallet
 from domain.ports import Clock, UnitOfWork
-from domain.services.keys import claim as claim  # re-exported: callers import it from here
-from domain.services.members import member_for
-from domain.services.programs import program_of
-from domain.times import utc_time
+from domain.services.usecase import claim, locked_wallet, member_for, program_of, wallet_of
 
 MAX_REASON = 500
+
+
 # A till's clock may run a little ahead; a purchase further in the future is a bug.
-FUTURE_TOLERANCE = timedelta(minutes=5)
-MAX_BACKDATE = timedelta(days=366)
-
-
 @dataclass(frozen=True)
 class AdjustPoints:
     member_id: uuid.UUID
@@ -69,34 +63,6 @@ async def adjust_points(
     wallet = await _post(uow, posting, wallet)
     await uow.idempotency.complete(program.id, "adjust", key, {"version": wallet.version})
     await uow.commit()
-    return wallet
-
-
-def purchase_time(occurred_at: datetime | None, now: datetime) -> datetime:
-    if occurred_at is None:
-        return now
-    field = ("input", "occurredAt")
-    occurred_at = utc_time(occurred_at, field)
-    if occurred_at > now + FUTURE_TOLERANCE:
-        raise InvalidInput("A purchase cannot lie in the future.", field)
-    if occurred_at < now - MAX_BACKDATE:
-        raise InvalidInput("A purchase older than a year cannot be credited.", field)
-    return occurred_at
-
-
-async def wallet_of(uow: UnitOfWork, program: Program, member_id: uuid.UUID) -> Wallet:
-    """The member's wallet as committed now."""
-    wallet = await uow.ledger.wallet(program.id, member_id)
-    if wallet is None:
-        raise NotFound("The member has no wallet.")
-    return wallet
-
-
-async def locked_wallet(uow: UnitOfWork, program: Program, member_id: uuid.UUID) -> Wallet:
-    """The wallet, held against every other writer until this transaction ends."""
-    wallet = await uow.ledger.wallet(program.id, member_id, lock=True)
-    if wallet is None:
-        raise NotFound("The member has no wallet.")
     return wallet
 
 

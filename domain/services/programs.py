@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass, replace
 
 from domain.access import require_role
-from domain.contact import clean_text
-from domain.earning import validate_earn_rate
-from domain.errors import InvalidInput, NotAuthenticated, NotFound
+from domain.contact import clean_text, validate_slug
+from domain.earning import MAX_MULTIPLIER, validate_earn_rate
+from domain.errors import InvalidInput, NotFound
 from domain.model import (
     EarnRate,
     EarnRules,
@@ -24,41 +23,14 @@ from domain.model import (
 )
 from domain.money import validate_currency
 from domain.ports import Clock, UnitOfWork
-from domain.services.keys import claim_optional, complete_optional
+from domain.services.usecase import claim_optional, complete_optional, program_of
 from domain.times import valid_zone
 
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 DEFAULT_EARN_RATE = EarnRate(points=10, per_amount_minor=100)
 ENTRY_TIER_NAME = "Member"
 MAX_NAME = 80
 MAX_BENEFITS = 20
 MAX_BENEFIT = 120
-MAX_MULTIPLIER = 100.0
-
-
-def validate_slug(slug: str, field: tuple[str, ...]) -> str:
-    """Lower-case letters, digits and inner hyphens, 1 to 40 characters."""
-    if not SLUG.match(slug):
-        raise InvalidInput(
-            "Use 1-40 lower-case letters, digits and inner hyphens, e.g. 'coffee-club'.", field
-        )
-    return slug
-
-
-async def program_of(uow: UnitOfWork, principal: Principal) -> Program:
-    """The program the caller's token is scoped to; a token for no program is not valid."""
-    program = await uow.programs.get_by_slug(principal.program_slug)
-    if program is None:
-        raise NotAuthenticated("The token's program does not exist.")
-    return program
-
-
-async def program_and_tiers(uow: UnitOfWork, principal: Principal) -> tuple[Program, list[Tier]]:
-    """The caller's program and its tiers (lowest rank first), read together."""
-    found = await uow.programs.get_with_tiers(principal.program_slug)
-    if found is None:
-        raise NotAuthenticated("The token's program does not exist.")
-    return found
 
 
 async def create_program(

@@ -18,7 +18,6 @@ from domain.earning import (
 from domain.idempotency import validate_key
 from domain.model import (
     EntryKind,
-    ExpiryPolicy,
     Member,
     Principal,
     Program,
@@ -28,10 +27,17 @@ from domain.model import (
 )
 from domain.money import validate_money
 from domain.ports import Clock, UnitOfWork
-from domain.services.instore import record
-from domain.services.members import ensure_active, member_for
-from domain.services.points import claim, locked_wallet, purchase_time, wallet_of
-from domain.services.programs import program_and_tiers
+from domain.services.usecase import (
+    claim,
+    ensure_active,
+    locked_wallet,
+    member_for,
+    program_and_tiers,
+    purchase_time,
+    record,
+    upgrade_if_reached,
+    wallet_of,
+)
 
 
 @dataclass(frozen=True)
@@ -51,14 +57,6 @@ class PurchaseResult:
     breakdown: EarnBreakdown | None = None
 
 
-def expiry_for(program: Program, now: datetime) -> datetime | None:
-    """When points earned now expire under the program's policy (None: not per lot)."""
-    policy = program.policy
-    if policy.expiry is not ExpiryPolicy.AFTER_EARNING:
-        return None
-    return tiers.add_months(now, policy.expiry_months, to_month_end=policy.expiry_month_end)
-
-
 async def _breakdown(
     uow: UnitOfWork,
     program: Program,
@@ -68,7 +66,7 @@ async def _breakdown(
     at: datetime,
     all_tiers: list[Tier],
 ) -> EarnBreakdown:
-    tier = next((t for t in all_tiers if t.id == member.tier_id), all_tiers[0])
+    tier = tiers.current_tier(all_tiers, member)
     campaigns = await uow.purchases.campaigns(program.id, at)
     return compute_earn(
         amount_minor, lines, program.earn_rate, program.earn_rules, tier, all_tiers, campaigns, at
@@ -139,7 +137,7 @@ async def record_purchase(
             description=description,
             reference=f"order:{order_id}",
             actor=principal.actor,
-            expires_at=expiry_for(program, now),
+            expires_at=ledger.lot_expiry(program.policy, now),
             available_at=now + timedelta(days=hold) if hold else None,
         )
         await uow.ledger.post(posting, previous_version=wallet.version)
@@ -165,24 +163,6 @@ async def record_purchase(
 def _describe(order_id: str, breakdown: EarnBreakdown) -> str:
     why = f" ({', '.join(breakdown.reasons)})" if breakdown.reasons else ""
     return f"Purchase {order_id}{why}"[:600]
-
-
-async def upgrade_if_reached(
-    uow: UnitOfWork, program: Program, member: Member, all_tiers: list[Tier], now: datetime
-) -> Tier | None:
-    """Lift the member at once to the tier their qualifying points now reach."""
-    current = next((t for t in all_tiers if t.id == member.tier_id), all_tiers[0])
-    if all(t.rank <= current.rank for t in all_tiers):
-        return None  # already in the highest tier: nothing to count
-    start, _ = tiers.qualifying_window(program.policy.qualifying, now)
-    qualifying = (
-        await uow.ledger.qualifying_points(program.id, [member.id], start, tiers.QUALIFYING_KINDS)
-    ).get(member.id, 0)
-    higher = tiers.upgrade(all_tiers, current, qualifying)
-    if higher is not None:
-        until = tiers.kept_until(program.policy.qualifying, now)
-        await uow.members.set_tier(program.id, member.id, higher.id, until)
-    return higher
 
 
 @dataclass(frozen=True)

@@ -42,11 +42,20 @@ from domain.rewards import (
     period_start,
     voucher_expiry,
 )
-from domain.services.instore import ensure_not_flooding, presented_card, record, refuse
-from domain.services.members import ensure_active, member_for
+from domain.services.instore import presented_card
 from domain.services.partners import settle_redemption
-from domain.services.points import claim, locked_wallet, wallet_of
-from domain.services.programs import program_of
+from domain.services.usecase import (
+    claim,
+    ensure_active,
+    ensure_not_flooding,
+    locked_wallet,
+    member_for,
+    program_of,
+    record,
+    refuse,
+    wallet_of,
+)
+from domain.tiers import current_tier
 
 
 @dataclass(frozen=True)
@@ -108,7 +117,7 @@ async def redeem(
     wallet = await locked_wallet(uow, program, member.id)
     # Read after the lock: this member's other redemptions are committed or waiting.
     tiers = await uow.tiers.all(program.id)
-    tier = next((t for t in tiers if t.id == member.tier_id), None)
+    tier = current_tier(tiers, member)
     start = {reward.id: period_start(reward.limit_period, now)}
     counts = (await uow.rewards.counts(program.id, member.id, [reward.id], start)).get(reward.id)
     check_available(reward, tiers, tier, counts or RedemptionCounts(), now)

@@ -11,15 +11,21 @@ from domain import ledger, tiers
 from domain.access import require_role
 from domain.earning import MAX_LINES, RefundLine, kept_points, refund_reversal
 from domain.errors import InvalidInput, NotFound
+from domain.events import TierChangeReason
 from domain.idempotency import validate_key
 from domain.model import Principal, Program, Role, Tier, Wallet
 from domain.money import validate_currency, validate_money
 from domain.ports import Clock, UnitOfWork
 from domain.purchases import PurchaseRecord
-from domain.services.instore import record
-from domain.services.members import member_for
-from domain.services.points import claim, locked_wallet, wallet_of
-from domain.services.programs import program_and_tiers
+from domain.services.usecase import (
+    change_tier,
+    claim,
+    locked_wallet,
+    member_for,
+    program_and_tiers,
+    record,
+    wallet_of,
+)
 
 
 @dataclass(frozen=True)
@@ -237,7 +243,7 @@ async def downgrade_if_refunded(
         return None
     if member.paid_tier_until is not None and member.paid_tier_until > now:
         return None
-    current = next((t for t in all_tiers if t.id == member.tier_id), all_tiers[0])
+    current = tiers.current_tier(all_tiers, member)
     period = program.policy.qualifying
     window = tiers.floor_window(period, now, member.tier_valid_until)
     if current.rank == 0 or window is None:
@@ -257,5 +263,5 @@ async def downgrade_if_refunded(
     )
     if change is None:
         return None
-    await uow.members.set_tier(program.id, member_id, change[0].id, change[1])
+    await change_tier(uow, member, current, change[0], change[1], TierChangeReason.REFUND, now)
     return change[0]

@@ -9,14 +9,12 @@ from datetime import datetime
 from domain import tiers
 from domain.access import require_role
 from domain.errors import InvalidInput, NotFound
+from domain.events import TierChanged, TierChangeReason
 from domain.idempotency import validate_key
 from domain.model import Member, Principal, Role, Tier
 from domain.money import validate_money
 from domain.ports import Clock, UnitOfWork
-from domain.services.instore import record
-from domain.services.members import ensure_active, member_for
-from domain.services.points import claim, wallet_of
-from domain.services.programs import program_of
+from domain.services.usecase import claim, ensure_active, member_for, program_of, record, wallet_of
 
 
 @dataclass(frozen=True)
@@ -68,10 +66,14 @@ async def record_paid_tier(
     if money.amount_minor != fee:
         raise InvalidInput(f"The fee for this member is {fee}.", ("input", "amount", "amountMinor"))
     paid_until = tiers.add_months(now, 12)
-    current = next((t for t in all_tiers if t.id == member.tier_id), all_tiers[0])
+    current = tiers.current_tier(all_tiers, member)
     held = tier if tier.rank >= current.rank else current
     valid_until = max(paid_until, member.tier_valid_until or paid_until)
     await uow.members.set_paid_tier(program.id, member.id, held.id, valid_until, paid_until)
+    if held.id != current.id:
+        uow.record(
+            TierChanged(program.id, member.id, held.id, current.id, TierChangeReason.PAID, now)
+        )
     await record(uow, principal, program, member, "paid-tier", now, f"{tier.name} {fee}")
     await uow.idempotency.complete(program.id, "vip", key, {"until": paid_until.isoformat()})
     await uow.commit()

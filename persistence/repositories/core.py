@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.events import Event, WalletChanged
+from domain.events import Event, posted
 from domain.idempotency import IdempotencyRecord
 from domain.model import (
     EarnRate,
@@ -197,20 +197,6 @@ def entry_values(entry: LedgerEntry) -> dict[str, Any]:
         "actor": entry.actor,
         "occurred_at": entry.occurred_at,
     }
-
-
-def posted(posting: Posting) -> WalletChanged:
-    """What a posting announces once its transaction commits."""
-    wallet, entry = posting.wallet, posting.entry
-    return WalletChanged(
-        program_id=wallet.program_id,
-        member_id=wallet.member_id,
-        version=wallet.version,
-        delta=entry.points,
-        balance=wallet.balance,
-        pending=wallet.pending,
-        entry_id=entry.id,
-    )
 
 
 class ConcurrentUpdateError(RuntimeError):

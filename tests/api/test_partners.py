@@ -381,3 +381,39 @@ async def test_partners_see_a_code_only_once_used_and_accept_it_only_with_the_me
         {"actor": "partner:pos@cinema", "action": "use-voucher", "outcome": "OK"},
         {"actor": "partner:pos@cinema", "action": "use-voucher", "outcome": "CARD_INVALID"},
     ]
+
+
+@pytest.mark.asyncio
+async def test_a_partner_month_is_the_month_in_the_programs_time_zone(
+    api: Api, clock: MovableClock
+) -> None:
+    # given a program in Berlin and a partner purchase at 23:30 UTC on 31 October,
+    # which is 00:30 on 1 November in Berlin
+    zone = """mutation { updateProgram(input: {timeZone: "Europe/Berlin"}) { errors { code } } }"""
+    assert (await api.ok(zone, token=api.admin()))["updateProgram"]["errors"] == []
+    clock.freeze(datetime(2026, 10, 31, 23, 30, tzinfo=UTC))
+    kiosk = await partner(api, "kiosk")
+    await terms(api, kiosk)
+    member = await api.enroll("alice")
+    done = await api.ok(
+        PARTNER_PURCHASE,
+        {
+            "i": {
+                "orderId": "late-1",
+                "total": {"amountMinor": 200, "currency": "EUR"},
+                "cardNumber": member["cardNumber"],
+            }
+        },
+        api.token(Role.PARTNER, "pos", partner="kiosk"),
+    )
+    assert done["recordPartnerPurchase"]["pointsEarned"] == 10
+    # then it is November's business in Berlin, not October's
+    issued = {}
+    for period in ("2026-10", "2026-11"):
+        data = await api.ok(STATEMENT, {"p": period, "id": kiosk}, api.admin())
+        issued[period] = data["partnerStatement"]["pointsIssued"]
+    assert issued == {"2026-10": 0, "2026-11": 10}
+    # and October is finished (it closes) at Berlin's midnight, 23:00 UTC on 31 October
+    close = """mutation($id: ID!) { closePartnerPeriod(input: {partnerId: $id, period: "2026-10"}) {
+        errors { code } } }"""
+    assert (await api.ok(close, {"id": kiosk}, api.admin()))["closePartnerPeriod"]["errors"] == []

@@ -74,3 +74,23 @@ def test_notify_payloads_round_trip_and_stay_under_the_limit() -> None:
     assert len(payloads) > 1
     assert all(len(p) <= 7000 for p in payloads)
     assert [e for p in payloads for e in decode(p)] == events
+
+
+def test_tier_changes_travel_through_notify_payloads_on_their_own_topic() -> None:
+    from datetime import UTC, datetime
+
+    from domain.events import TierChanged, TierChangeReason, tier_topic, topics
+    from persistence.events import decode, encode
+
+    event = TierChanged(
+        uuid.uuid4(),
+        MEMBER,
+        uuid.uuid4(),
+        uuid.uuid4(),
+        TierChangeReason.UPGRADE,
+        datetime(2026, 5, 1, 12, tzinfo=UTC),
+    )
+    wallet = changed(1)
+    [payload] = encode([event, wallet])
+    assert decode(payload) == [event, wallet]
+    assert topics(event) == [tier_topic(MEMBER)]

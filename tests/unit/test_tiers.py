@@ -125,3 +125,25 @@ def test_after_a_refund(current: Tier, points: int, floor: int, expected: tuple 
         ALL, current, points, floor, QualifyingPeriod.CALENDAR_YEAR, now, valid_until
     )
     assert result == expected
+
+
+def test_current_tier_is_the_members_or_else_the_entry_tier() -> None:
+    from domain.model import Member
+
+    def holding(tier_id: object) -> Member:
+        return Member(new_id(), P, "s", "c", "r", datetime(2026, 1, 1, tzinfo=UTC), tier_id)  # type: ignore[arg-type]
+
+    assert tiers.current_tier(ALL, holding(SILVER.id)) is SILVER
+    assert tiers.current_tier(ALL, holding(new_id())) is BASE  # retired since it was read
+
+
+def test_evaluation_keeps_a_tier_twelve_months_and_the_entry_tier_for_good() -> None:
+    at = datetime(2027, 1, 1, tzinfo=UTC)
+    assert tiers.ended_period(at) == (datetime(2026, 1, 1, tzinfo=UTC), at)
+    assert tiers.evaluation(ALL, GOLD, at, 1200, 0) == tiers.Evaluation(
+        SILVER, datetime(2028, 1, 1, tzinfo=UTC)
+    )
+    assert tiers.evaluation(ALL, GOLD, at, 0, 5000) == tiers.Evaluation(
+        GOLD, datetime(2028, 1, 1, tzinfo=UTC)
+    )
+    assert tiers.evaluation(ALL, SILVER, at, 10, 0) == tiers.Evaluation(BASE, None)
