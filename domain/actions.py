@@ -182,7 +182,9 @@ def normalise_network(network: str | None, kind: ActionKind, field: tuple[str, .
     return text
 
 
-def rules_for_kind(kind: ActionKind, limits: ActionLimits, reporter: Reporter | None) -> tuple:  # type: ignore[type-arg]
+def rules_for_kind(
+    kind: ActionKind, limits: ActionLimits, reporter: Reporter | None
+) -> tuple[ActionLimits, Reporter]:
     """(limits, reporter) as stored: signup is once ever and birthday once a year, both
     AUTOMATIC; every other kind is reported by BACKEND (default) or MEMBER."""
     if kind is ActionKind.SIGNUP:

@@ -565,3 +565,56 @@ async def test_a_voucher_an_action_paid_can_be_cancelled(api: Api) -> None:
     assert cancel["cancelRedemption"]["errors"] == []
     assert cancel["cancelRedemption"]["redemption"]["status"] == "CANCELLED"
     assert cancel["cancelRedemption"]["wallet"]["balance"] == 0
+
+
+@pytest.mark.asyncio
+async def test_per_day_limit_on_the_day_clocks_go_forward(api: Api, clock: MovableClock) -> None:
+    # 28 March 2027 in Berlin has 23 hours: it ends at 22:00 UTC (midnight CEST)
+    await set_zone(api, "Europe/Berlin")
+    await action(
+        api,
+        key="daily",
+        kind="CUSTOM",
+        name="Daily",
+        points=5,
+        limits={"period": "DAY", "perPeriod": 1},
+    )
+    member = await api.enroll("ada")
+    clock.freeze(datetime(2027, 3, 27, 23, 1, tzinfo=UTC))  # 00:01 CET on the 28th
+    assert (await record(api, "daily", "d1", member["id"]))["errors"] == []
+    clock.freeze(datetime(2027, 3, 28, 21, 59, tzinfo=UTC))  # 23:59 CEST, still the 28th
+    late = await record(api, "daily", "d2", member["id"])
+    assert late["errors"][0]["code"] == "ACTION_LIMIT_REACHED"
+    listed = (await api.ok(ME_ACTIONS, token=api.member("ada")))["me"]["actions"]
+    assert listed[0]["periodResetsAt"] == "2027-03-28T22:00:00+00:00"
+    clock.freeze(datetime(2027, 3, 28, 22, 1, tzinfo=UTC))  # 00:01 CEST on the 29th
+    assert (await record(api, "daily", "d3", member["id"]))["errors"] == []
+    assert (await api.wallet("ada"))["balance"] == 10
+
+
+@pytest.mark.asyncio
+async def test_the_same_event_reported_concurrently_credits_once(api: Api) -> None:
+    await action(api, key="review", kind="PRODUCT_REVIEW", name="Review", points=40)
+    member = await api.enroll("bo")
+    results = await asyncio.gather(
+        *(record(api, "review", "rev-7", member["id"]) for _ in range(5))
+    )
+    assert all(r["errors"] == [] for r in results), results
+    assert {r["record"]["points"] for r in results} == {40}
+    assert (await api.wallet("bo"))["balance"] == 40
+    assert len(await history(api, "bo")) == 1
+
+
+@pytest.mark.asyncio
+async def test_blocked_members_earn_no_actions(api: Api) -> None:
+    await action(api, key="news", kind="NEWSLETTER_SIGNUP", name="News", points=10)
+    member = await api.enroll("cy")
+    blocked = await api.ok(
+        """mutation($id: ID!) { blockMember(input: {memberId: $id, blocked: true,
+             reason: "fraud"}) { errors { code } } }""",
+        {"id": member["id"]},
+        api.admin(),
+    )
+    assert blocked["blockMember"]["errors"] == []
+    refused = await record(api, "news", "n1", member["id"])
+    assert refused["errors"][0]["code"] == "MEMBER_BLOCKED"
