@@ -54,6 +54,7 @@ from graphql.utilities import get_operation_ast
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from api.partners import REWARD_STATS_SHOWN
 from api.types.wallet import EXPIRING_SHOWN
+from domain.actions import MAX_LIVE_ACTIONS
 from domain.earning import MAX_LINES
 
 OBJECT_COST = 1
@@ -82,6 +83,7 @@ LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     ("RetireTierPayload", "tiers"): TIERS_PRICED,
     # domain/earning.py validate_lines keeps MAX_LINES, plus the part no line covers
     ("EarnBreakdown", "lines"): MAX_LINES + 1,
+    ("Member", "actions"): MAX_LIVE_ACTIONS,  # domain/actions.py: live actions per program
 }
 PAYLOAD_ERRORS = 1
 # A connection's lists of the page: `nodes` holds the same items as `edges { node }`.

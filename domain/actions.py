@@ -153,6 +153,8 @@ class Allowance:
 
 
 MAX_LIMIT = 1_000_000
+# Live (not archived) actions a program may have: what `me { actions }` lists at most.
+MAX_LIVE_ACTIONS = 100
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 NETWORK_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 

@@ -212,8 +212,8 @@ class Member(Node):
         "more' screen): each live earning action with its points or reward, who reports it, "
         "and what is left of its limits now. Actions whose lifetime limit is used up, and the "
         "signup bonus (paid on enrolling only), are left out; those waiting for a period to "
-        "reset are listed with `canEarnNow` false. Two statements, whatever the catalog's "
-        "size."
+        "reset are listed with `canEarnNow` false. At most 100 (a program's live actions); "
+        "two statements, whatever the catalog's size."
     )
     async def actions(self, info: Info) -> list[EarnableAction]:
         program = await info.context.program()

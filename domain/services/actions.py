@@ -17,6 +17,7 @@ from domain import ledger
 from domain.access import require_role
 from domain.actions import (
     AUTOMATIC_KINDS,
+    MAX_LIVE_ACTIONS,
     SIGNUP_GRANT,
     ActionCounts,
     ActionKind,
@@ -40,6 +41,7 @@ from domain.errors import (
     ActionInactive,
     BirthdayAlreadySet,
     InvalidInput,
+    LimitReached,
     NotEnrolled,
     NotFound,
     OutOfStock,
@@ -157,6 +159,10 @@ async def create_earning_action(
             _field("reportedBy"),
         )
     action = await _validated(uow, program, action)
+    if await uow.actions.count(program.id, archived=False) >= MAX_LIVE_ACTIONS:
+        raise LimitReached(
+            f"A program has at most {MAX_LIVE_ACTIONS} live actions; archive one first."
+        )
     if not await uow.actions.add(action):
         raise await _taken(uow, program, action)
     await complete_optional(uow, program, CREATE_SCOPE, key, {"action": str(action.id)})

@@ -12,6 +12,7 @@ from sqlalchemy import Row, and_, case, extract, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.actions import (
+    MAX_LIVE_ACTIONS,
     ActionKind,
     ActionLimits,
     ActionRecord,
@@ -156,6 +157,7 @@ class SqlActionRepository:
                 or_(c.ends_at.is_(None), c.ends_at > now),
             )
             .order_by(c.created_at, c.id)
+            .limit(MAX_LIVE_ACTIONS)
         )
         return [action_from_row(row) for row in await self.conn.execute(stmt)]
 

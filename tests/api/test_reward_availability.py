@@ -25,6 +25,8 @@ PROBED = {
     ("RewardConnection", "nodes"),
     ("CreateRewardPayload", "reward"),
     ("UpdateRewardPayload", "reward"),
+    ("EarningAction", "reward"),
+    ("EarnableAction", "reward"),
 }
 
 
@@ -70,6 +72,14 @@ async def test_available_and_affordable_resolve_through_every_path(api: Api) -> 
     alice, admin, staff = api.member("alice"), api.admin(), api.staff()
     partner = api.token(Role.PARTNER, "box", partner="pp")
     calls: list[tuple[str, dict[str, Any], str]] = []
+    # (an earning action that pays the reward's voucher shows it in the catalog and to members)
+    action = await api.ok(
+        """mutation($i: CreateEarningActionInput!) { createEarningAction(input: $i) {
+             errors { code } } }""",
+        {"i": {"key": "survey", "kind": "SURVEY", "name": "Survey", "rewardId": reward_id}},
+        admin,
+    )
+    assert action["createEarningAction"]["errors"] == []
 
     # when alice redeems, selecting the reward's availability in the payload
     redeemed = await api.ok(
@@ -114,6 +124,8 @@ async def test_available_and_affordable_resolve_through_every_path(api: Api) -> 
             {},
             partner,
         ),
+        (f"{{ me {{ actions {{ {FIELDS} }} }} }}", {}, alice),
+        (f"{{ earningActions {{ nodes {{ {FIELDS} }} }} }}", {}, admin),
         (
             f"""mutation($i: UpdateRewardInput!) {{ updateReward(input: $i) {{
                   reward {{ {REWARD} }} errors {{ code }} }} }}""",
