@@ -270,7 +270,7 @@ def _expiry(exp: object) -> datetime:
         raise NotAuthenticated("The token's exp is out of range.") from None
 
 
-def _material(keys: dict[str, PyJWK]) -> dict[str, tuple[str, str, bytes]]:
+def _material(keys: dict[str, PyJWK]) -> dict[str, tuple[str | None, str, bytes]]:
     """What each key is, by kid: type, algorithm and public key (DER)."""
     return {
         kid: (

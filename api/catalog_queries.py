@@ -19,6 +19,7 @@ from api.pagination import (
     page_size,
 )
 from api.types.instore import AuditEvent
+from api.types.node import Node
 from api.types.rewards import (
     Partner,
     Redemption,
@@ -69,7 +70,7 @@ async def redemptions_page(
 ) -> RedemptionConnection:
     size = page_size(first)
     before = decode_cursor(after, "rd", datetime, uuid.UUID)
-    statuses = [DomainStatus(s.value) for s in status] if status else None
+    statuses = [DomainStatus[s.name] for s in status] if status else None
     program = await info.context.program()
     async with info.context.reader() as uow:
         found = await uow.rewards.member_redemptions(
@@ -115,7 +116,7 @@ async def audit_page(
     return connection(edges, len(events) > size, after)
 
 
-async def resolve_catalog_node(info: Info, type_name: str, value: uuid.UUID) -> object | None:
+async def resolve_catalog_node(info: Info, type_name: str, value: uuid.UUID) -> Node | None:
     """Reward, Partner or Redemption by ID, if the caller may see it; else None."""
     context = info.context
     principal = context.caller()

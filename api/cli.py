@@ -8,13 +8,20 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import ValidationError
 
 from api.settings import ConfigurationError, Settings
 from domain.errors import DomainError
 from domain.model import Role
+
+if TYPE_CHECKING:
+    from api.runtime import Runtime
+    from domain.model import Program
+
+T = TypeVar("T")
 
 log = logging.getLogger("loyalty.cli")
 
@@ -125,7 +132,7 @@ def _migrate(_: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _with_runtime(settings: Settings, action):  # type: ignore[no-untyped-def]
+async def _with_runtime(settings: Settings, action: Callable[[Runtime], Awaitable[T]]) -> T:
     from api.runtime import Runtime
 
     runtime = Runtime.from_settings(settings)
@@ -138,7 +145,7 @@ async def _with_runtime(settings: Settings, action):  # type: ignore[no-untyped-
 def _program_create(args: argparse.Namespace, settings: Settings) -> int:
     from domain.services.programs import create_program
 
-    async def action(runtime):  # type: ignore[no-untyped-def]
+    async def action(runtime: Runtime) -> Program:
         async with runtime.uow() as uow:
             return await create_program(
                 uow, runtime.clock, slug=args.slug, name=args.name, currency=args.currency
@@ -218,7 +225,7 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
     jobs_log = logging.getLogger("loyalty.jobs")
     metrics = JobMetrics.serve(settings.jobs_metrics_port) if settings.jobs_metrics_port else None
 
-    async def action(runtime):  # type: ignore[no-untyped-def]
+    async def action(runtime: Runtime) -> int:
         jobs = Jobs(runtime.db, runtime.bus if settings.live_updates else None)
         while True:
             started = time.monotonic()
@@ -234,6 +241,7 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
                         "expired_lots": report.expired_lots,
                         "tier_changes": report.tier_changes,
                         "birthday_bonuses": report.birthday_bonuses,
+                        "leaderboard_bonuses": report.leaderboard_bonuses,
                         "members": len(report.members),
                         "duration_ms": round((time.monotonic() - started) * 1000, 1),
                     }
@@ -395,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _is_database_error(error: BaseException) -> bool:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
     from sqlalchemy.exc import ArgumentError, DBAPIError
 
     return isinstance(error, OSError | DBAPIError | ArgumentError | asyncpg.PostgresError)

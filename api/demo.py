@@ -72,6 +72,7 @@ async def seed_demo(runtime: Runtime) -> bool:
         )
     await _seed_catalog(runtime, admin)
     await seed_actions(runtime, admin)
+    await seed_leaderboard(runtime, admin)
     return True
 
 
@@ -273,3 +274,20 @@ async def seed_actions(runtime: Runtime, admin: Principal) -> None:
       createEarningAction(input: $input) { action { id } errors { code message } } }"""
     for fields in DEMO_ACTIONS:
         await _call(runtime, admin, document, input=fields)
+
+
+async def seed_leaderboard(runtime: Runtime, admin: Principal) -> None:
+    """The monthly leaderboard on (top 3 paid 500, 300, 100 beans), the demo members on it."""
+    await _call(
+        runtime,
+        admin,
+        """mutation { updateLeaderboard(input: {enabled: true, topN: 3,
+             bonusPoints: [500, 300, 100]}) { errors { code message } } }""",
+    )
+    for subject, *_ in DEMO_MEMBERS:
+        member = Principal(role=Role.MEMBER, program_slug=DEMO, subject=subject)
+        await _call(
+            runtime,
+            member,
+            "mutation { setLeaderboardOptIn(input: {optIn: true}) { errors { code message } } }",
+        )

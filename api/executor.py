@@ -12,6 +12,10 @@ takes graphql-core's own path.
 A query also runs against its CPU ceiling (`api.limits.CpuMeter`): every field enters
 and leaves the meter, and once it is spent the first field refused raises
 `QueryTimeout` and the rest are skipped (the limiter then answers with that one error).
+
+It leans on graphql-core's ExecutionContext internals, so pyproject.toml pins graphql-core
+to the minor release it was written against; tests/unit/test_executor.py compares its
+answers with graphql-core's own path and guards any move of that bound.
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ class LoyaltyExecutor(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         self._meter = current_cpu_meter()
 
-    def execute_field(  # type: ignore[override]
+    def execute_field(
         self,
         parent_type: GraphQLObjectType,
         source: Any,

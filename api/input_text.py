@@ -16,7 +16,7 @@ from typing import Any
 
 from strawberry.extensions import FieldExtension
 from strawberry.schema.name_converter import NameConverter
-from strawberry.types.base import has_object_definition
+from strawberry.types.base import get_object_definition, has_object_definition
 from strawberry.types.field import StrawberryField
 
 from api.errors import ErrorCode, UserError
@@ -86,6 +86,6 @@ def _payload(payload_type: Any, error: UserError) -> Any:
 
 def guard_mutations(mutation_type: type) -> None:
     """Put the guard on every mutation of `mutation_type` (once; inside its permissions)."""
-    for field in mutation_type.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+    for field in get_object_definition(mutation_type, strict=True).fields:
         if not any(isinstance(e, InputTextGuard) for e in field.extensions):
             field.extensions.append(InputTextGuard())

@@ -93,6 +93,7 @@ class Loaders:
         """(why unavailable or None, affordable) for the caller, as the catalog computes it."""
         now = self.runtime.clock.now()
         rewards = [r for r in await self.rewards.load_many(ids) if r is not None]
+        found: dict[uuid.UUID, tuple[Unavailable | None, bool | None]]
         if self.principal.role is not Role.MEMBER:
             found = {r.id: (unavailable_reason(r, now), None) for r in rewards}
         else:

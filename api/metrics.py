@@ -126,6 +126,7 @@ class Metrics:
         """The exposition text: all processes' values under workers, this app's otherwise."""
         if multiprocess_dir():
             registry = CollectorRegistry()
+            # prometheus_client leaves this constructor unannotated
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)

@@ -29,6 +29,12 @@ class MemberOnly(_Roles):
     roles = (Role.MEMBER,)
 
 
+class MemberOrAdmin(_Roles):
+    """Members for themselves, admins for the whole program (e.g. the leaderboard)."""
+
+    roles = (Role.MEMBER, Role.ADMIN)
+
+
 class StaffOrAdmin(_Roles):
     roles = (Role.STAFF, Role.ADMIN)
 

@@ -52,10 +52,11 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 from graphql.utilities import get_operation_ast
 
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from api.partners import REWARD_STATS_SHOWN
+from api.partner_queries import REWARD_STATS_SHOWN
 from api.types.wallet import EXPIRING_SHOWN
 from domain.actions import MAX_LIVE_ACTIONS
 from domain.earning import MAX_LINES
+from domain.leaderboard import MAX_BOARD_SIZE
 
 OBJECT_COST = 1
 MUTATION_COST = 10
@@ -84,6 +85,7 @@ LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     # domain/earning.py validate_lines keeps MAX_LINES, plus the part no line covers
     ("EarnBreakdown", "lines"): MAX_LINES + 1,
     ("Member", "actions"): MAX_LIVE_ACTIONS,  # domain/actions.py: live actions per program
+    ("Leaderboard", "entries"): MAX_BOARD_SIZE,  # domain/leaderboard.py board_size
 }
 PAYLOAD_ERRORS = 1
 # A connection's lists of the page: `nodes` holds the same items as `edges { node }`.
@@ -141,7 +143,11 @@ class _Pricer:
         self.mutation_type = schema.mutation_type if mutation else None
 
     def selections(
-        self, parent: _Composite, selection_set: SelectionSetNode | None, page: int, seen: frozenset
+        self,
+        parent: _Composite,
+        selection_set: SelectionSetNode | None,
+        page: int,
+        seen: frozenset[str],
     ) -> int:
         if selection_set is None:
             return 0
@@ -169,7 +175,7 @@ class _Pricer:
                     )
         return total
 
-    def field(self, parent: _Composite, node: FieldNode, page: int, seen: frozenset) -> int:
+    def field(self, parent: _Composite, node: FieldNode, page: int, seen: frozenset[str]) -> int:
         name = node.name.value
         if name == "__typename":
             return 0

@@ -10,14 +10,6 @@ from qrcode.constants import ERROR_CORRECT_M
 from qrcode.image.pure import PyPNGImage
 
 
-def qr_matrix(payload: str) -> list[list[bool]]:
-    """The module matrix (True = dark) the code is drawn from, quiet zone included."""
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4)
-    code.add_data(payload)
-    code.make(fit=True)
-    return [list(row) for row in code.get_matrix()]
-
-
 def qr_svg(payload: str) -> str:
     """A standalone SVG of the payload's QR code; medium error correction, as a till expects."""
     code = qrcode.QRCode(

@@ -7,11 +7,12 @@ from typing import Annotated
 import strawberry
 
 from api import ids
-from api.campaigns import CampaignQueries, resolve_campaign
+from api.campaign_queries import CampaignQueries, resolve_campaign
 from api.catalog_queries import audit_page, resolve_catalog_node, rewards_page
 from api.context import Info
+from api.mutations.leaderboard import LeaderboardQueries
 from api.pagination import After, Connection, First
-from api.partners import PartnerQueries
+from api.partner_queries import PartnerQueries
 from api.permissions import AdminOnly, Authenticated, MemberOnly, StaffOrAdmin
 from api.types.actions import ActionQueries, resolve_earning_action
 from api.types.instore import AuditEvent
@@ -69,7 +70,7 @@ async def resolve_node(info: Info, global_id: strawberry.ID) -> Node | None:
     if type_name == "Member":
         return await _member(info, global_id)
     if type_name in ("Reward", "Partner", "Redemption"):
-        return await resolve_catalog_node(info, type_name, value)  # type: ignore[return-value]
+        return await resolve_catalog_node(info, type_name, value)
     if type_name == "Campaign":
         return await resolve_campaign(info, value)
     if type_name == "EarningAction":
@@ -88,7 +89,7 @@ async def resolve_node(info: Info, global_id: strawberry.ID) -> Node | None:
 
 
 @strawberry.type(description="Reading the program, the caller and members.")
-class Query(PartnerQueries, CampaignQueries, ActionQueries):
+class Query(PartnerQueries, CampaignQueries, LeaderboardQueries, ActionQueries):
     @strawberry.field(
         description="Any object by its global ID; null when unknown or not visible to the caller.",
         permission_classes=[Authenticated],

@@ -18,8 +18,8 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.types.base_scalars import DateDefinition, DateTimeDefinition
+from strawberry.types.scalar import ScalarDefinition
 
-from api.campaigns import CampaignMutations
 from api.documents import DocumentCache
 from api.errors import LoyaltyErrors, LoyaltySchema
 from api.executor import LoyaltyExecutor
@@ -27,8 +27,11 @@ from api.input_text import guard_mutations
 from api.limits import QUERY_CPU_SECONDS, CostBudget, CostLimiter
 from api.metrics import Metrics, OperationMetrics
 from api.mutations.actions import ActionMutations
+from api.mutations.campaigns import CampaignMutations
 from api.mutations.instore import InStoreMutations
+from api.mutations.leaderboard import LeaderboardMutations
 from api.mutations.members import MemberMutations
+from api.mutations.partners import PartnerMutations
 from api.mutations.payments import PaymentMutations
 from api.mutations.points import PointsMutations
 from api.mutations.programs import ProgramMutations, TierMutations
@@ -36,7 +39,6 @@ from api.mutations.purchases import PurchaseMutations
 from api.mutations.rewards import RewardMutations
 from api.mutations.vouchers import VoucherMutations
 from api.observability import current_request_id
-from api.partners import PartnerMutations
 from api.persisted import DocumentParser, TrustedDocuments
 from api.queries import Query
 from api.settings import Settings
@@ -46,7 +48,7 @@ from api.types.program import Money, Program, Tier
 from api.types.wallet import LedgerEntry
 
 # The built-in Date and DateTime, with descriptions that say what to send.
-SCALARS = {
+SCALARS: dict[object, ScalarDefinition] = {
     datetime.date: dataclasses.replace(
         DateDefinition,
         description="A calendar date in ISO 8601, YYYY-MM-DD, e.g. 1990-04-23.",
@@ -80,6 +82,7 @@ class Mutation(
     TierMutations,
     CampaignMutations,
     ActionMutations,
+    LeaderboardMutations,
 ):
     pass
 

@@ -39,11 +39,6 @@ def apply_multiplier(points: int, multiplier_permille: int) -> int:
     return points * multiplier_permille // 1000
 
 
-def purchase_points(amount_minor: int, rate: EarnRate, tier_multiplier_permille: int = 1000) -> int:
-    """Points for a purchase at the program rate and the member's tier multiplier."""
-    return apply_multiplier(base_points(amount_minor, rate), tier_multiplier_permille)
-
-
 @dataclass(frozen=True)
 class OrderLine:
     sku: str
@@ -114,11 +109,6 @@ class EarnBreakdown:
     @property
     def total(self) -> int:
         return self.points + self.bonus_points
-
-    @property
-    def qualifying_minor(self) -> int:
-        """Spend that earns points (lines neither excluded nor at 0x): what the bonus counts."""
-        return qualifying_spend(self.lines, [line.quantity for line in self.lines])
 
 
 @dataclass(frozen=True)

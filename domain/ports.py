@@ -12,6 +12,7 @@ from domain.audit import AuditEvent
 from domain.earning import Campaign, EarnBreakdown
 from domain.events import Event
 from domain.idempotency import IdempotencyRecord
+from domain.leaderboard import LeaderboardSettings, Standing
 from domain.ledger import Release
 from domain.model import (
     EntryKind,
@@ -74,9 +75,11 @@ class TierRepository(Protocol):
 
     async def update(self, tier: Tier) -> None: ...
 
-    async def retire(self, program_id: uuid.UUID, tier: Tier, below: Tier) -> None:
-        """Point members, rewards and campaigns at `below`, remove `tier`, close the ranks."""
+    async def remove(self, program_id: uuid.UUID, tier_id: uuid.UUID) -> None:
+        """Delete the tier (nothing may name it any more)."""
         ...
+
+    async def set_rank(self, program_id: uuid.UUID, tier_id: uuid.UUID, rank: int) -> None: ...
 
 
 class MemberRepository(Protocol):
@@ -123,6 +126,12 @@ class MemberRepository(Protocol):
 
     async def add(self, member: Member, wallet: Wallet) -> bool:
         """Insert the member and their empty wallet; False on any uniqueness clash."""
+        ...
+
+    async def move_tier(
+        self, program_id: uuid.UUID, from_tier_id: uuid.UUID, to_tier_id: uuid.UUID
+    ) -> None:
+        """Every member of the one tier into the other (validity dates unchanged)."""
         ...
 
 
@@ -217,6 +226,12 @@ class RewardRepository(Protocol):
     async def add(self, reward: Reward) -> None: ...
 
     async def update(self, reward: Reward) -> None: ...
+
+    async def move_tier(
+        self, program_id: uuid.UUID, from_tier_id: uuid.UUID, to_tier_id: uuid.UUID
+    ) -> None:
+        """Rewards whose minimum or early-access tier is the one name the other instead."""
+        ...
 
     async def get(self, program_id: uuid.UUID, reward_id: uuid.UUID) -> Reward | None: ...
 
@@ -389,8 +404,6 @@ class PurchaseRepository(Protocol):
         """Campaigns running at `at`."""
         ...
 
-    async def all_campaigns(self, program_id: uuid.UUID) -> list[Campaign]: ...
-
 
 class CampaignRepository(Protocol):
     async def add(self, campaign: Campaign) -> None: ...
@@ -402,6 +415,12 @@ class CampaignRepository(Protocol):
         ...
 
     async def update(self, campaign: Campaign) -> None: ...
+
+    async def move_tier(
+        self, program_id: uuid.UUID, from_tier_id: uuid.UUID, to_tier_id: uuid.UUID
+    ) -> None:
+        """Campaigns whose minimum tier is the one name the other instead."""
+        ...
 
     async def page(
         self,
@@ -543,6 +562,58 @@ class ActionRepository(Protocol):
         ...
 
 
+class LeaderboardRepository(Protocol):
+    async def settings(self, program_id: uuid.UUID) -> LeaderboardSettings:
+        """The program's leaderboard settings (the defaults, disabled, until first set)."""
+        ...
+
+    async def save_settings(
+        self, program_id: uuid.UUID, settings: LeaderboardSettings, now: datetime
+    ) -> None: ...
+
+    async def opted_in(self, program_id: uuid.UUID, member_id: uuid.UUID) -> bool: ...
+
+    async def set_opt_in(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, opt_in: bool, now: datetime
+    ) -> None:
+        """Opt the member in (keeping the first time they did) or out."""
+        ...
+
+    async def standings(
+        self,
+        program_id: uuid.UUID,
+        start: datetime,
+        end: datetime,
+        *,
+        first: int | None = None,
+        me: uuid.UUID | None = None,
+        max_rank: int | None = None,
+    ) -> list[Standing]:
+        """The month's ranked members in board order, in one statement over the ledger
+        (domain/leaderboard.py says what counts): the first `first` of them and `me`, or
+        those ranked within `max_rank`."""
+        ...
+
+    async def round_paid(self, program_id: uuid.UUID, month: str) -> bool:
+        """Whether the month's bonuses were paid (committed) already."""
+        ...
+
+    async def claim_round(self, program_id: uuid.UUID, month: str, now: datetime) -> bool:
+        """Take the month's payout for this transaction; False when it was taken already
+        (concurrent claims wait for each other, so exactly one gets True)."""
+        ...
+
+    async def add_payout(
+        self,
+        program_id: uuid.UUID,
+        month: str,
+        standing: Standing,
+        points: int,
+        entry_id: uuid.UUID,
+        now: datetime,
+    ) -> None: ...
+
+
 class JobBatches(Protocol):
     """What the background jobs (domain/services/jobs.py) claim and save, a batch at a time.
 
@@ -618,20 +689,50 @@ class JobBatches(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction: repositories share it; nothing is written unless `commit` is called."""
+    """One transaction: repositories share it; nothing is written unless `commit` is called.
 
-    programs: ProgramRepository
-    tiers: TierRepository
-    members: MemberRepository
-    ledger: LedgerRepository
-    idempotency: IdempotencyRepository
-    rewards: RewardRepository
-    instore: InStoreRepository
-    purchases: PurchaseRepository
-    campaigns: CampaignRepository
-    payments: PaymentRepository
-    partners: PartnerRepository
-    actions: ActionRepository
+    The repositories are read-only members, so an implementation may hold its own
+    repository classes (a protocol's settable attribute would demand exactly these types).
+    """
+
+    @property
+    def programs(self) -> ProgramRepository: ...
+
+    @property
+    def tiers(self) -> TierRepository: ...
+
+    @property
+    def members(self) -> MemberRepository: ...
+
+    @property
+    def ledger(self) -> LedgerRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
+
+    @property
+    def rewards(self) -> RewardRepository: ...
+
+    @property
+    def instore(self) -> InStoreRepository: ...
+
+    @property
+    def purchases(self) -> PurchaseRepository: ...
+
+    @property
+    def campaigns(self) -> CampaignRepository: ...
+
+    @property
+    def payments(self) -> PaymentRepository: ...
+
+    @property
+    def partners(self) -> PartnerRepository: ...
+
+    @property
+    def leaderboard(self) -> LeaderboardRepository: ...
+
+    @property
+    def actions(self) -> ActionRepository: ...
 
     def record(self, event: Event) -> None:
         """Announce `event` once the transaction commits (never if it rolls back)."""

@@ -225,22 +225,6 @@ def check_available(
         raise LimitReached("You have redeemed this reward as often as allowed for now.")
 
 
-def is_offered(reward: Reward, now: datetime) -> bool:
-    """Whether the reward is on offer at all now (not archived, in its window, in stock)."""
-    return unavailable_reason(reward, now) is None
-
-
-def is_available(
-    reward: Reward,
-    tiers: Sequence[Tier],
-    member_tier: Tier | None,
-    counts: RedemptionCounts,
-    now: datetime,
-) -> bool:
-    """Whether `check_available` would pass."""
-    return unavailable_reason(reward, now, Redeemer(tiers, member_tier, counts)) is None
-
-
 def period_start(period: LimitPeriod | None, now: datetime) -> datetime:
     """Start of the current limit period in UTC (weeks start on Monday)."""
     day = datetime(now.year, now.month, now.day, tzinfo=UTC)

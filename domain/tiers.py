@@ -4,7 +4,7 @@ towards the next, and the dates of the evaluation at a period's end."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from domain.model import EntryKind, Member, QualifyingPeriod, Tier
@@ -203,3 +203,28 @@ def after_refund(
     if period is QualifyingPeriod.ROLLING_12_MONTHS:
         return new, add_months(valid_until, -12)  # evaluated from the reach on, as jobs do
     return new, calendar_period(now)[1]  # kept from last year: until this year ends
+
+
+@dataclass(frozen=True)
+class Retirement:
+    """What retiring a tier changes: whatever named `retired` (members, rewards, campaigns)
+    names `successor` instead, and the tiers above move down a rank, lowest first, so no two
+    ever share one."""
+
+    retired: Tier
+    successor: Tier
+    moved_down: tuple[Tier, ...]
+
+
+def retirement(tiers: Sequence[Tier], retired: Tier) -> Retirement:
+    """Retire `retired` (not the entry tier) from `tiers` (sorted by rank): the tier below
+    takes its place."""
+    index = next(i for i, tier in enumerate(tiers) if tier.id == retired.id)
+    if index == 0:
+        raise ValueError("the entry tier cannot be retired")
+    above = tiers[index + 1 :]
+    return Retirement(
+        retired=retired,
+        successor=tiers[index - 1],
+        moved_down=tuple(replace(tier, rank=tier.rank - 1) for tier in above),
+    )

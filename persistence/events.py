@@ -138,14 +138,13 @@ class Mailbox:
     `wait_for(queue.get())` a task and a timer on every wait.
     """
 
-    __slots__ = ("_bus", "_closed", "_events", "_timer", "_waiter", "topic")
+    __slots__ = ("_bus", "_closed", "_events", "_waiter", "topic")
 
     def __init__(self, bus: EventBus, topic: str) -> None:
         self._bus = bus
         self.topic = topic
         self._events: list[Event] = []
         self._waiter: asyncio.Future[None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
         self._closed = False
 
     async def __aenter__(self) -> Mailbox:
@@ -185,16 +184,7 @@ class Mailbox:
         """Drop what is pending; `get` answers None from now on."""
         self._closed = True
         self._events.clear()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         self._wake()
-
-    def close_after(self, seconds: float) -> None:
-        """Close (e.g. when the subscriber's token expires) unless closed before."""
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = asyncio.get_running_loop().call_later(seconds, self.close)
 
     async def get(self) -> Event | None:
         """The next event, or None once closed."""
@@ -215,8 +205,6 @@ class Mailbox:
 
 class EventBus:
     """Subscribers of this process, by topic. `deliver` hands events to them."""
-
-    via_database = False
 
     def __init__(self) -> None:
         self._subscribers: dict[str, list[Mailbox]] = {}
@@ -270,8 +258,6 @@ _NOTIFY_SQL = "SELECT pg_notify($1, $2)"
 
 class PostgresEventBus(EventBus):
     """NOTIFY in the writing transaction; one LISTEN connection per process."""
-
-    via_database = True
 
     def __init__(self, database_url: str) -> None:
         super().__init__()

@@ -25,7 +25,8 @@ from domain.services.jobs import JOBS, SYSTEM, Job, JobReport
 from persistence.db import Database
 from persistence.events import EventBus
 from persistence.repositories.actions import birthday_due
-from persistence.repositories.core import (
+from persistence.repositories.expiry import SqlExpiryRepository, expired_lot_conditions
+from persistence.rows import (
     lot_from_row,
     lots_t,
     members_t,
@@ -34,7 +35,6 @@ from persistence.repositories.core import (
     wallet_from_row,
     wallets_t,
 )
-from persistence.repositories.expiry import SqlExpiryRepository, expired_lot_conditions
 from persistence.unit_of_work import SqlUnitOfWork
 
 __all__ = ["BATCH", "SYSTEM", "JobReport", "Jobs", "SqlJobBatches"]

@@ -14,16 +14,14 @@ from persistence.db import Database
 from persistence.events import EventBus
 from persistence.repositories.actions import SqlActionRepository
 from persistence.repositories.campaigns import SqlCampaignRepository
-from persistence.repositories.core import (
-    SqlIdempotencyRepository,
-    SqlLedgerRepository,
-    SqlMemberRepository,
-    SqlProgramRepository,
-    SqlTierRepository,
-)
+from persistence.repositories.idempotency import SqlIdempotencyRepository
 from persistence.repositories.instore import SqlInStoreRepository
+from persistence.repositories.leaderboard import SqlLeaderboardRepository
+from persistence.repositories.ledger import SqlLedgerRepository
+from persistence.repositories.members import SqlMemberRepository
 from persistence.repositories.partners import SqlPartnerRepository
 from persistence.repositories.payments import SqlPaymentRepository
+from persistence.repositories.programs import SqlProgramRepository, SqlTierRepository
 from persistence.repositories.purchases import SqlPurchaseRepository
 from persistence.repositories.rewards import SqlRewardRepository
 
@@ -48,7 +46,6 @@ class SqlUnitOfWork:
         self._bus = bus
         self._shared = shared if not write else None
         self._cm = db.connect(write=write) if self._shared is None else None
-        self.committed = False
         self.events: list[Event] = []
 
     def record(self, event: Event) -> None:
@@ -74,6 +71,7 @@ class SqlUnitOfWork:
         self.payments = SqlPaymentRepository(self.conn)
         self.partners = SqlPartnerRepository(self.conn)
         self.actions = SqlActionRepository(self.conn)
+        self.leaderboard = SqlLeaderboardRepository(self.conn)
         return self
 
     async def commit(self) -> None:
@@ -83,7 +81,6 @@ class SqlUnitOfWork:
         if self._bus is not None and events:
             await self._bus.before_commit(self.conn, events)
         await self.conn.commit()
-        self.committed = True
         if self._bus is not None and events:
             self._bus.after_commit(events)
 

@@ -37,7 +37,7 @@ def _action_id(value: strawberry.ID) -> uuid.UUID:
 
 
 def _reporter(value: ActionReporter | None) -> domain.Reporter | None:
-    return domain.Reporter(value.value) if value is not None else None
+    return domain.Reporter[value.name] if value is not None else None
 
 
 @strawberry.input(description="A new action of the earning catalog.")
@@ -192,7 +192,7 @@ class ActionMutations:
         async def use_case(uow: UnitOfWork) -> domain.EarningAction:
             command = service.NewAction(
                 key=input.key,
-                kind=domain.ActionKind(input.kind.value),
+                kind=domain.ActionKind[input.kind.name],
                 name=input.name,
                 points=input.points,
                 reward_id=_reward_id(input.reward_id),

@@ -12,6 +12,7 @@ from api.errors import UserError
 from api.mutations.base import attempt
 from api.permissions import AdminOnly
 from api.types.wallet import Wallet
+from domain import model
 from domain.ports import UnitOfWork
 from domain.services import points
 
@@ -67,7 +68,7 @@ class PointsMutations:
     ) -> AdjustPointsPayload:
         context = info.context
 
-        async def use_case(uow: UnitOfWork) -> points.Wallet:
+        async def use_case(uow: UnitOfWork) -> model.Wallet:
             command = points.AdjustPoints(
                 member_id=ids.decode(input.member_id, "Member", ("input", "memberId")),
                 points=input.points,

@@ -73,10 +73,10 @@ class UpdateProgramInput:
 def _policy(policy: PointsPolicyInput) -> model.PointsPolicy:
     return model.PointsPolicy(
         hold_days=policy.hold_days,
-        expiry=model.ExpiryPolicy(policy.expiry.value),
+        expiry=model.ExpiryPolicy[policy.expiry.name],
         expiry_months=policy.expiry_months,
         expiry_month_end=policy.expiry_at_month_end,
-        qualifying=model.QualifyingPeriod(policy.qualifying_period.value),
+        qualifying=model.QualifyingPeriod[policy.qualifying_period.name],
     )
 
 

@@ -19,6 +19,7 @@ from api.permissions import (
 )
 from api.types.rewards import LimitPeriod, Partner, Redemption, Reward, RewardKind
 from api.types.wallet import Wallet
+from domain import rewards as domain_rewards
 from domain.ports import UnitOfWork
 from domain.rewards import LimitPeriod as DomainPeriod
 from domain.rewards import RewardKind as DomainKind
@@ -170,7 +171,7 @@ class CreateRewardInput:
             early_access_from=self.early_access_from,
             per_member_limit=self.per_member_limit,
             period_limit=self.period_limit,
-            limit_period=DomainPeriod(self.limit_period.value) if self.limit_period else None,
+            limit_period=DomainPeriod[self.limit_period.name] if self.limit_period else None,
             voucher_valid_days=self.voucher_valid_days,
         )
 
@@ -298,7 +299,9 @@ class CancelRedemptionInput:
     )
 
 
-def _reward_payload(info: Info, currency: str, reward, errors) -> UpdateRewardPayload:  # type: ignore[no-untyped-def]
+def _reward_payload(
+    info: Info, currency: str, reward: domain_rewards.Reward | None, errors: list[UserError]
+) -> UpdateRewardPayload:
     return UpdateRewardPayload(
         reward=Reward.from_domain(reward, currency) if reward else None, errors=errors
     )
@@ -321,8 +324,8 @@ class RewardMutations:
     ) -> CreateRewardPayload:
         context = info.context
 
-        async def use_case(uow: UnitOfWork):  # type: ignore[no-untyped-def]
-            kind = DomainKind(input.kind.value)
+        async def use_case(uow: UnitOfWork) -> domain_rewards.Reward:
+            kind = DomainKind[input.kind.name]
             return await catalog.create_reward(
                 uow,
                 context.runtime.clock,
@@ -355,7 +358,7 @@ class RewardMutations:
     ) -> UpdateRewardPayload:
         context = info.context
 
-        async def use_case(uow: UnitOfWork):  # type: ignore[no-untyped-def]
+        async def use_case(uow: UnitOfWork) -> domain_rewards.Reward:
             fields = catalog.RewardFields(
                 name=input.name,
                 description=input.description,
@@ -390,7 +393,7 @@ class RewardMutations:
     ) -> UpdateRewardPayload:
         context = info.context
 
-        async def use_case(uow: UnitOfWork):  # type: ignore[no-untyped-def]
+        async def use_case(uow: UnitOfWork) -> domain_rewards.Reward:
             reward_id = ids.decode(input.reward_id, "Reward", ("input", "rewardId"))
             return await catalog.archive_reward(uow, context.caller(), reward_id)
 

@@ -29,6 +29,7 @@ from api.types.rewards import Redemption, Reward
 from domain import actions as domain
 from domain.model import Role
 from domain.services import actions as service
+from domain.times import Period
 
 CURSOR = "ea"
 
@@ -122,7 +123,7 @@ class ActionLimitsInput:
     def to_domain(self) -> domain.ActionLimits:
         return domain.ActionLimits(
             lifetime=self.lifetime,
-            period=domain.Period(self.period.value) if self.period else None,
+            period=Period[self.period.name] if self.period else None,
             per_period=self.per_period,
         )
 

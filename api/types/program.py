@@ -8,6 +8,7 @@ import strawberry
 
 from api import ids
 from api.context import Info
+from api.types.leaderboard import LeaderboardSettings, program_leaderboard
 from api.types.node import Node
 from domain import model
 
@@ -266,6 +267,12 @@ class Program(Node):
     @strawberry.field(description="All tiers, lowest rank first.")
     async def tiers(self, info: Info) -> list[Tier]:
         return [Tier.from_domain(t) for t in await info.context.tiers()]
+
+    @strawberry.field(
+        description="The monthly leaderboard and its bonus (admins: `updateLeaderboard`)."
+    )
+    async def leaderboard(self, info: Info) -> LeaderboardSettings:
+        return await program_leaderboard(info)
 
     @classmethod
     def from_domain(cls, program: model.Program) -> Program:

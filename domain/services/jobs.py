@@ -1,5 +1,5 @@
 """The background jobs as use cases: release pending points, expire lots, evaluate tiers,
-pay birthday bonuses.
+pay the monthly leaderboard bonus and birthday bonuses.
 
 A job works through a program's due members one batch at a time: `run_batch` claims up to
 `limit` due wallets after the cursor (`JobBatches`, locked against every other writer and
@@ -25,7 +25,7 @@ from domain.actions import ActionKind, birthday_grant_key, is_birthday
 from domain.events import TierChangeReason, posted, wallet_changed
 from domain.model import ExpiryPolicy, Posting, Program, Wallet
 from domain.ports import JobBatches, UnitOfWork
-from domain.services import actions
+from domain.services import actions, leaderboard
 from domain.services.usecase import change_tier
 from domain.times import local_date
 
@@ -38,7 +38,8 @@ class JobReport:
     expired_points: int = 0
     expired_lots: int = 0
     tier_changes: int = 0
-    birthday_bonuses: int = 0
+    leaderboard_bonuses: int = 0  # members paid a month's leaderboard bonus
+    birthday_bonuses: int = 0  # members paid their birthday bonus
     members: set[uuid.UUID] = field(default_factory=set)
 
 
@@ -213,6 +214,29 @@ async def qualifying_since(
     return found.get(member_id, 0)
 
 
+class PayLeaderboard:
+    """The month just ended pays its leaderboard bonuses, once per program and month
+    (domain/services/leaderboard.py `pay_month`); one batch, whatever the program's size."""
+
+    name = "leaderboard"
+
+    def applies(self, program: Program) -> bool:
+        return True  # whether it is on is the program's leaderboard settings'
+
+    async def run_batch(
+        self,
+        uow: UnitOfWork,
+        batches: JobBatches,
+        program: Program,
+        now: datetime,
+        after: uuid.UUID | None,
+        limit: int,
+        report: JobReport,
+    ) -> uuid.UUID | None:
+        report.leaderboard_bonuses += await leaderboard.pay_month(uow, program, now)
+        return None
+
+
 class PayBirthdays:
     """The program's BIRTHDAY action for members whose birthday it is today in the
     program's zone (`actions.is_birthday`), once a year: the grant key per member and year
@@ -250,5 +274,11 @@ class PayBirthdays:
 
 
 # In order: released points can expire in the same run, tiers are evaluated, then the
-# birthday bonuses are paid (they may lift a tier at once, as any credit does).
-JOBS: tuple[Job, ...] = (ReleasePending(), ExpireLots(), EvaluateTiers(), PayBirthdays())
+# leaderboard's and the birthday bonuses (which may lift a tier at once, as any credit).
+JOBS: tuple[Job, ...] = (
+    ReleasePending(),
+    ExpireLots(),
+    EvaluateTiers(),
+    PayLeaderboard(),
+    PayBirthdays(),
+)

@@ -24,6 +24,7 @@ from domain.model import (
 from domain.money import validate_currency
 from domain.ports import Clock, UnitOfWork
 from domain.services.usecase import claim_optional, complete_optional, program_of
+from domain.tiers import retirement
 from domain.times import valid_zone
 
 DEFAULT_EARN_RATE = EarnRate(points=10, per_amount_minor=100)
@@ -304,6 +305,13 @@ async def retire_tier(uow: UnitOfWork, principal: Principal, tier_id: uuid.UUID)
         raise NotFound("No such tier.", ("input", "tierId"))
     if index == 0:
         raise InvalidInput("The entry tier cannot be retired.", ("input", "tierId"))
-    await uow.tiers.retire(program.id, tiers[index], tiers[index - 1])
+    change = retirement(tiers, tiers[index])
+    retired, successor = change.retired.id, change.successor.id
+    await uow.members.move_tier(program.id, retired, successor)
+    await uow.rewards.move_tier(program.id, retired, successor)
+    await uow.campaigns.move_tier(program.id, retired, successor)
+    await uow.tiers.remove(program.id, retired)
+    for tier in change.moved_down:
+        await uow.tiers.set_rank(program.id, tier.id, tier.rank)
     await uow.commit()
     return await uow.tiers.all(program.id)

@@ -21,7 +21,8 @@ from domain.actions import (
     Reporter,
 )
 from domain.times import Period
-from persistence.repositories.core import insert_ignoring_conflicts, members_t, wallets_t
+from persistence.dialect import insert_ignoring_conflicts
+from persistence.rows import members_t, wallets_t
 from persistence.tables import ActionRecordRow, EarningActionRow
 
 actions_t = EarningActionRow.__table__  # type: ignore[attr-defined]

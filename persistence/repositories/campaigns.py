@@ -5,24 +5,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, insert, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.earning import Campaign
-from persistence.repositories.purchases import _campaign, campaigns_t
-
-
-def _values(campaign: Campaign) -> dict[str, Any]:
-    return dict(
-        name=campaign.name,
-        starts_at=campaign.starts_at,
-        ends_at=campaign.ends_at,
-        multiplier_permille=campaign.multiplier_permille,
-        min_tier_id=campaign.min_tier_id,
-        categories=list(campaign.categories),
-    )
+from persistence.dialect import locks_rows
+from persistence.repositories.purchases import campaigns_t
+from persistence.rows import campaign_from_row, campaign_values
 
 
 class SqlCampaignRepository:
@@ -32,7 +22,7 @@ class SqlCampaignRepository:
     async def add(self, campaign: Campaign) -> None:
         await self.conn.execute(
             insert(campaigns_t).values(
-                id=campaign.id, program_id=campaign.program_id, **_values(campaign)
+                id=campaign.id, program_id=campaign.program_id, **campaign_values(campaign)
             )
         )
 
@@ -42,10 +32,10 @@ class SqlCampaignRepository:
         stmt = select(campaigns_t).where(
             campaigns_t.c.program_id == program_id, campaigns_t.c.id == campaign_id
         )
-        if lock and self.conn.dialect.name == "postgresql":
+        if lock and locks_rows(self.conn):
             stmt = stmt.with_for_update()  # SQLite write transactions are serialised already
         row = (await self.conn.execute(stmt)).first()
-        return _campaign(row) if row is not None else None
+        return campaign_from_row(row) if row is not None else None
 
     async def update(self, campaign: Campaign) -> None:
         await self.conn.execute(
@@ -54,7 +44,18 @@ class SqlCampaignRepository:
                 campaigns_t.c.program_id == campaign.program_id,
                 campaigns_t.c.id == campaign.id,
             )
-            .values(**_values(campaign))
+            .values(**campaign_values(campaign))
+        )
+
+    async def move_tier(
+        self, program_id: uuid.UUID, from_tier_id: uuid.UUID, to_tier_id: uuid.UUID
+    ) -> None:
+        await self.conn.execute(
+            update(campaigns_t)
+            .where(
+                campaigns_t.c.program_id == program_id, campaigns_t.c.min_tier_id == from_tier_id
+            )
+            .values(min_tier_id=to_tier_id)
         )
 
     async def page(
@@ -72,7 +73,7 @@ class SqlCampaignRepository:
             at, last = after
             stmt = stmt.where(or_(c.starts_at < at, and_(c.starts_at == at, c.id < last)))
         stmt = stmt.order_by(c.starts_at.desc(), c.id.desc()).limit(limit)
-        return [_campaign(row) for row in await self.conn.execute(stmt)]
+        return [campaign_from_row(row) for row in await self.conn.execute(stmt)]
 
     async def count(self, program_id: uuid.UUID, *, active: bool | None, now: datetime) -> int:
         stmt = (

@@ -17,13 +17,9 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.model import EntryKind, ExpiryPolicy, PointsPolicy, Posting
-from persistence.repositories.core import (
-    ConcurrentUpdateError,
-    entries_t,
-    entry_values,
-    lots_t,
-    wallets_t,
-)
+from persistence.dialect import not_for_index
+from persistence.repositories.ledger import ConcurrentUpdateError
+from persistence.rows import entries_t, entry_values, lots_t, wallets_t
 
 
 def expired_lot_conditions(policy: PointsPolicy, now: datetime) -> list[Any]:
@@ -42,15 +38,10 @@ class SqlExpiryRepository:
         self.conn = conn
 
     def _lots_of(self, program_id: uuid.UUID, member_ids: Sequence[uuid.UUID]) -> list[Any]:
-        """The lots of these members (of wallets claimed in the program). SQLite's planner,
-        which has no statistics, given `program_id = ?` too, reads every due lot of the
-        program through ix_lot_expires in each batch instead of the batch's own lots through
-        ix_lot_member_open; there the member ids alone scope the lots (ids are unique across
-        programs, and the wallets were claimed in this program)."""
-        members = lots_t.c.member_id.in_(member_ids)
-        if self.conn.dialect.name == "sqlite":
-            return [members]
-        return [lots_t.c.program_id == program_id, members]
+        """The lots of these members (of wallets claimed in the program), through
+        ix_lot_member_open on either database (see `persistence.dialect.not_for_index`)."""
+        program = not_for_index(self.conn, lots_t.c.program_id)
+        return [program == program_id, lots_t.c.member_id.in_(member_ids)]
 
     async def due(
         self,

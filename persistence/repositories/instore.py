@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import and_, func, insert, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.audit import AuditEvent
-from persistence.repositories.core import members_t
+from persistence.dialect import hold_advisory_lock, upsert
+from persistence.rows import members_t
 from persistence.tables import AuditEventRow, StaffWindowRow
 
 windows_t = StaffWindowRow.__table__  # type: ignore[attr-defined]
@@ -52,7 +52,9 @@ class SqlInStoreRepository:
             .values(card_generation=members_t.c.card_generation + 1, card_last_step=0)
         )
         row = await self.conn.execute(
-            select(members_t.c.card_generation).where(members_t.c.id == member_id)
+            select(members_t.c.card_generation).where(
+                members_t.c.program_id == program_id, members_t.c.id == member_id
+            )
         )
         return int(row.scalar_one())
 
@@ -64,19 +66,17 @@ class SqlInStoreRepository:
         opened_by: str,
         expires_at: datetime,
     ) -> None:
-        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(windows_t).values(
-            program_id=program_id,
-            store=store,
-            member_id=member_id,
-            opened_by=opened_by,
-            expires_at=expires_at,
+        changes = {"opened_by": opened_by, "expires_at": expires_at}
+        keys = {"program_id": program_id, "store": store, "member_id": member_id}
+        await self.conn.execute(
+            upsert(
+                self.conn,
+                windows_t,
+                {**keys, **changes},
+                keys=["program_id", "store", "member_id"],
+                changes=changes,
+            )
         )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["program_id", "store", "member_id"],
-            set_={"opened_by": opened_by, "expires_at": expires_at},
-        )
-        await self.conn.execute(stmt)
 
     async def window_expires(
         self, program_id: uuid.UUID, store: str, member_id: uuid.UUID
@@ -109,11 +109,7 @@ class SqlInStoreRepository:
     async def hold_attempts(self, program_id: uuid.UUID, actor: str, action: str) -> None:
         """Serialise one actor's attempts until this transaction ends, so concurrent failures
         are counted exactly (PostgreSQL advisory lock; SQLite has a single writer already)."""
-        if self.conn.dialect.name == "postgresql":
-            await self.conn.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                {"key": f"attempts:{program_id.hex}:{actor}:{action}"},
-            )
+        await hold_advisory_lock(self.conn, f"attempts:{program_id.hex}:{actor}:{action}")
 
     async def failures_since(
         self, program_id: uuid.UUID, actor: str, action: str, since: datetime

@@ -6,7 +6,6 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import and_, func, insert, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.model import EarnRate
@@ -17,8 +16,9 @@ from domain.partners import (
     SettlementEntry,
     Statement,
 )
-from persistence.repositories.core import insert_ignoring_conflicts, members_t
-from persistence.repositories.rewards import redemption_from_row, redemptions_t, rewards_t
+from persistence.dialect import insert_ignoring_conflicts, upsert
+from persistence.repositories.rewards import redemptions_t, rewards_t
+from persistence.rows import members_t, redemption_from_row
 from persistence.tables import ClosedStatementRow, PartnerTermsRow, SettlementEntryRow
 
 terms_t = PartnerTermsRow.__table__  # type: ignore[attr-defined]
@@ -57,12 +57,15 @@ class SqlPartnerRepository:
             "payout_per_redemption_minor": terms.payout_per_redemption_minor,
             "may_edit_rewards": terms.may_edit_rewards,
         }
-        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(terms_t).values(
-            program_id=program_id, partner_id=partner_id, **values
-        )
         await self.conn.execute(
-            stmt.on_conflict_do_update(index_elements=["partner_id"], set_=values)
+            upsert(
+                self.conn,
+                terms_t,
+                {"program_id": program_id, "partner_id": partner_id, **values},
+                keys=["partner_id"],
+                changes=values,
+                where=terms_t.c.program_id == program_id,
+            )
         )
 
     async def add_settlement(self, entry: SettlementEntry) -> None:

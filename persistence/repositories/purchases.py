@@ -6,29 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.earning import Campaign, EarnBreakdown, LineEarning
 from domain.model import EarnRate
 from domain.purchases import PurchaseRecord
+from persistence.rows import campaign_from_row
 from persistence.tables import CampaignRow, PurchaseRow
 
 purchases_t = PurchaseRow.__table__  # type: ignore[attr-defined]
 campaigns_t = CampaignRow.__table__  # type: ignore[attr-defined]
-
-
-def _campaign(row: Row[Any]) -> Campaign:
-    return Campaign(
-        id=row.id,
-        program_id=row.program_id,
-        name=row.name,
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        multiplier_permille=row.multiplier_permille,
-        min_tier_id=row.min_tier_id,
-        categories=tuple(row.categories or ()),
-    )
 
 
 def _earning_json(breakdown: EarnBreakdown) -> dict[str, Any]:
@@ -85,7 +73,7 @@ def _earning(data: dict[str, Any]) -> EarnBreakdown:
     )
 
 
-_INSERT_PURCHASE = insert(purchases_t)  # built once: see persistence.repositories.core
+_INSERT_PURCHASE = insert(purchases_t)  # built once: see persistence/repositories/ledger.py
 _RUNNING_CAMPAIGNS = select(campaigns_t).where(
     campaigns_t.c.program_id == bindparam("program_id"),
     campaigns_t.c.starts_at <= bindparam("at"),
@@ -175,12 +163,4 @@ class SqlPurchaseRepository:
     async def campaigns(self, program_id: uuid.UUID, at: datetime) -> list[Campaign]:
         """Campaigns running at `at`."""
         result = await self.conn.execute(_RUNNING_CAMPAIGNS, {"program_id": program_id, "at": at})
-        return [_campaign(row) for row in result]
-
-    async def all_campaigns(self, program_id: uuid.UUID) -> list[Campaign]:
-        result = await self.conn.execute(
-            select(campaigns_t)
-            .where(campaigns_t.c.program_id == program_id)
-            .order_by(campaigns_t.c.starts_at)
-        )
-        return [_campaign(row) for row in result]
+        return [campaign_from_row(row) for row in result]

@@ -6,22 +6,26 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.model import LotTake
 from domain.rewards import (
-    LimitPeriod,
     Partner,
     Redemption,
     RedemptionCounts,
     RedemptionStatus,
     Reward,
-    RewardKind,
 )
-from persistence.repositories.core import insert_ignoring_conflicts, lots_t
+from persistence.dialect import insert_ignoring_conflicts
+from persistence.rows import (
+    lots_t,
+    partner_from_row,
+    redemption_from_row,
+    reward_from_row,
+    reward_values,
+)
 from persistence.tables import PartnerRow, RedemptionRow, RedemptionTakeRow, RewardRow
 
 partners_t = PartnerRow.__table__  # type: ignore[attr-defined]
@@ -30,74 +34,6 @@ redemptions_t = RedemptionRow.__table__  # type: ignore[attr-defined]
 takes_t = RedemptionTakeRow.__table__  # type: ignore[attr-defined]
 
 LIVE = (RedemptionStatus.ISSUED.value, RedemptionStatus.USED.value)
-REWARD_FIELDS = (
-    "name",
-    "description",
-    "points_cost",
-    "stock",
-    "value_minor",
-    "percent_off",
-    "sku",
-    "cause",
-    "category",
-    "min_order_minor",
-    "image_url",
-    "min_tier_id",
-    "partner_id",
-    "available_from",
-    "available_until",
-    "early_access_tier_id",
-    "early_access_from",
-    "per_member_limit",
-    "period_limit",
-    "voucher_valid_days",
-    "archived",
-)
-
-
-def partner_from_row(row: Row[Any]) -> Partner:
-    return Partner(
-        id=row.id,
-        program_id=row.program_id,
-        slug=row.slug,
-        name=row.name,
-        created_at=row.created_at,
-    )
-
-
-def reward_from_row(row: Row[Any]) -> Reward:
-    values = {name: getattr(row, name) for name in REWARD_FIELDS}
-    return Reward(
-        id=row.id,
-        program_id=row.program_id,
-        kind=RewardKind(row.kind),
-        created_at=row.created_at,
-        limit_period=LimitPeriod(row.limit_period) if row.limit_period else None,
-        **values,
-    )
-
-
-def redemption_from_row(row: Row[Any]) -> Redemption:
-    return Redemption(
-        id=row.id,
-        program_id=row.program_id,
-        member_id=row.member_id,
-        reward_id=row.reward_id,
-        status=RedemptionStatus(row.status),
-        points_spent=row.points_spent,
-        voucher_code=row.voucher_code,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        used_at=row.used_at,
-        cancelled_at=row.cancelled_at,
-        used_by=row.used_by,
-    )
-
-
-def _reward_values(reward: Reward) -> dict[str, Any]:
-    values = {name: getattr(reward, name) for name in REWARD_FIELDS}
-    values["limit_period"] = reward.limit_period.value if reward.limit_period else None
-    return values
 
 
 class SqlRewardRepository:
@@ -145,15 +81,25 @@ class SqlRewardRepository:
                 program_id=reward.program_id,
                 kind=reward.kind.value,
                 created_at=reward.created_at,
-                **_reward_values(reward),
+                **reward_values(reward),
             )
         )
+
+    async def move_tier(
+        self, program_id: uuid.UUID, from_tier_id: uuid.UUID, to_tier_id: uuid.UUID
+    ) -> None:
+        for column in (rewards_t.c.min_tier_id, rewards_t.c.early_access_tier_id):
+            await self.conn.execute(
+                update(rewards_t)
+                .where(rewards_t.c.program_id == program_id, column == from_tier_id)
+                .values({column.name: to_tier_id})
+            )
 
     async def update(self, reward: Reward) -> None:
         await self.conn.execute(
             update(rewards_t)
             .where(rewards_t.c.program_id == reward.program_id, rewards_t.c.id == reward.id)
-            .values(**_reward_values(reward))
+            .values(**reward_values(reward))
         )
 
     async def get_many(self, program_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Reward]:
@@ -281,7 +227,8 @@ class SqlRewardRepository:
                 (
                     await self.conn.execute(
                         select(lots_t.c.id, lots_t.c.expires_at).where(
-                            lots_t.c.id.in_([t.lot_id for t in takes])
+                            lots_t.c.program_id == redemption.program_id,
+                            lots_t.c.id.in_([t.lot_id for t in takes]),
                         )
                     )
                 ).all()

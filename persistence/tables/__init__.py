@@ -12,6 +12,12 @@ from persistence.tables.core import (
     metadata,
 )
 from persistence.tables.instore import AuditEventRow, StaffWindowRow
+from persistence.tables.leaderboard import (
+    LeaderboardOptInRow,
+    LeaderboardPayoutRow,
+    LeaderboardRoundRow,
+    LeaderboardSettingsRow,
+)
 from persistence.tables.limits import CostBucketRow
 from persistence.tables.partners import ClosedStatementRow, PartnerTermsRow, SettlementEntryRow
 from persistence.tables.payments import PointsPaymentRow, PointsPaymentTakeRow
@@ -26,6 +32,10 @@ __all__ = [
     "CostBucketRow",
     "EarningActionRow",
     "IdempotencyKeyRow",
+    "LeaderboardOptInRow",
+    "LeaderboardPayoutRow",
+    "LeaderboardRoundRow",
+    "LeaderboardSettingsRow",
     "LedgerEntryRow",
     "LotRow",
     "MemberRow",

@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from api.app import create_app
 from api.runtime import Runtime
 from api.settings import Settings
-from persistence.repositories.core import SqlMemberRepository
+from persistence.repositories.members import SqlMemberRepository
 from tests.support import Api
 
 

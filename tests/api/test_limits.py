@@ -15,7 +15,7 @@ from api.app import create_app
 from api.documents import DocumentCache
 from api.graphql_http import GraphQLHTTP
 from api.limits import MAX_OPERATION_COST, CostBudget
-from api.partners import REWARD_STATS_SHOWN
+from api.partner_queries import REWARD_STATS_SHOWN
 from api.persisted import AutomaticPersistedQueries, PersistedDocuments
 from api.runtime import Runtime
 from api.schema import build_schema

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from persistence.repositories.core import SqlMemberRepository
+from persistence.repositories.members import SqlMemberRepository
 from tests.support import Api
 
 

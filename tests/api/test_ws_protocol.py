@@ -424,7 +424,7 @@ async def test_a_failure_while_resolving_an_event_is_masked(live, monkeypatch) -
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret detail: connection to 10.0.0.5 refused")
 
-    from persistence.repositories.core import SqlLedgerRepository
+    from persistence.repositories.ledger import SqlLedgerRepository
 
     monkeypatch.setattr(SqlLedgerRepository, "entries", broken)
     async with connect(host, api.member("alice")) as sock:

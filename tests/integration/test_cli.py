@@ -76,6 +76,9 @@ async def test_migrate_then_demo_seeds_an_empty_database_once(
             assert wallet.balance == wallet.lifetime_earned - 150
             silver = next(t for t in await uow.tiers.all(program.id) if t.name == "Silver")
             assert alice.tier_id == silver.id
+            # and the monthly leaderboard is on, with the demo members on it
+            assert (await uow.leaderboard.settings(program.id)).enabled
+            assert await uow.leaderboard.opted_in(program.id, alice.id)
         # and the printed member token reads Alice's catalog and her voucher through the API
         token = next(
             line.split(": ", 1)[1]

@@ -128,7 +128,10 @@ def expected_reasons(
                 and (not c.categories or (category or "") in c.categories)
             ]
             if candidates:
-                best = max(candidates, key=lambda c: c.multiplier_permille)
+                # the highest multiplier; among equals the earliest start, then the lowest id
+                best = min(
+                    candidates, key=lambda c: (-c.multiplier_permille, c.starts_at, str(c.id))
+                )
                 names.append(f"{best.name} {best.multiplier_permille / 1000:g}x")
             if tier.multiplier_permille != 1000:
                 names.append(f"{tier.earn_multiplier:g}x {tier.name}")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.earning import base_points, purchase_points, validate_earn_rate
+from domain.earning import apply_multiplier, base_points, validate_earn_rate
 from domain.errors import InvalidInput
 from domain.model import EarnRate
 
@@ -31,8 +31,8 @@ def test_base_points_floor(amount: int, rate: EarnRate, expected: int) -> None:
 
 def test_tier_multiplier_floors_after_the_base() -> None:
     # 129 base points at 1.25x = 161.25 -> 161
-    assert purchase_points(1299, TEN_PER_EURO, 1250) == 161
-    assert purchase_points(1299, TEN_PER_EURO, 1000) == 129
+    assert apply_multiplier(base_points(1299, TEN_PER_EURO), 1250) == 161
+    assert apply_multiplier(base_points(1299, TEN_PER_EURO), 1000) == 129
 
 
 @given(

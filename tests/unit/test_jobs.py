@@ -215,4 +215,10 @@ def test_expiry_applies_only_where_points_expire() -> None:
     never = replace(PROGRAM, policy=PointsPolicy(expiry=ExpiryPolicy.NONE))
     after = replace(PROGRAM, policy=PointsPolicy(expiry=ExpiryPolicy.AFTER_EARNING))
     assert not ExpireLots().applies(never) and ExpireLots().applies(after)
-    assert [job.name for job in JOBS] == ["release", "expire", "evaluate-tiers", "birthdays"]
+    assert [job.name for job in JOBS] == [
+        "release",
+        "expire",
+        "evaluate-tiers",
+        "leaderboard",
+        "birthdays",
+    ]

@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.cards import UNAMBIGUOUS_ALPHABET
-from domain.errors import InvalidInput, LimitReached, OutOfStock, RewardUnavailable, TierRequired
+from domain.errors import (
+    DomainError,
+    InvalidInput,
+    LimitReached,
+    OutOfStock,
+    RewardUnavailable,
+    TierRequired,
+)
 from domain.model import PointValue, Tier, new_id
 from domain.rewards import (
     LimitPeriod,
@@ -17,8 +24,6 @@ from domain.rewards import (
     RewardKind,
     Unavailable,
     check_available,
-    is_available,
-    is_offered,
     new_voucher_code,
     normalise_voucher_code,
     period_start,
@@ -27,6 +32,24 @@ from domain.rewards import (
 )
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)  # a Friday
+
+
+def is_available(
+    reward: Reward, tiers: list[Tier], tier: Tier | None, counts: RedemptionCounts, now: datetime
+) -> bool:
+    """Whether `check_available`, the check redeeming runs, lets the redemption through."""
+    try:
+        check_available(reward, tiers, tier, counts, now)
+    except DomainError:
+        return False
+    return True
+
+
+def is_offered(reward: Reward, now: datetime) -> bool:
+    """Whether the catalog shows the reward as on offer (no reason it is unavailable)."""
+    return unavailable_reason(reward, now) is None
+
+
 PROGRAM = new_id()
 TIERS = [
     Tier(new_id(), PROGRAM, "Member", 0, 0, 1000),

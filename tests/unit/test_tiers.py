@@ -147,3 +147,20 @@ def test_evaluation_keeps_a_tier_twelve_months_and_the_entry_tier_for_good() -> 
         GOLD, datetime(2028, 1, 1, tzinfo=UTC)
     )
     assert tiers.evaluation(ALL, SILVER, at, 10, 0) == tiers.Evaluation(BASE, None)
+
+
+def test_retiring_a_tier_hands_it_to_the_tier_below_and_moves_those_above_down() -> None:
+    # given / when
+    change = tiers.retirement(ALL, SILVER)
+    # then
+    assert change.retired == SILVER and change.successor == BASE
+    assert [(t.id, t.rank) for t in change.moved_down] == [(GOLD.id, 1)]
+
+
+def test_retiring_the_top_tier_moves_nothing_down() -> None:
+    assert tiers.retirement(ALL, GOLD).moved_down == ()
+
+
+def test_the_entry_tier_cannot_be_retired() -> None:
+    with pytest.raises(ValueError, match="entry tier"):
+        tiers.retirement(ALL, BASE)

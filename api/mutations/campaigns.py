@@ -1,11 +1,9 @@
-"""Earning campaigns for admins: the `Campaign` node, the `campaigns` connection, and
-`createCampaign`, `updateCampaign`, `endCampaign`."""
+"""Earning campaigns for admins: `createCampaign`, `updateCampaign`, `endCampaign`."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -14,73 +12,11 @@ from api import ids
 from api.context import Info
 from api.errors import UserError
 from api.mutations.base import attempt
-from api.pagination import (
-    After,
-    Connection,
-    Counter,
-    Edge,
-    First,
-    decode_cursor,
-    encode_cursor,
-    page_info,
-    page_size,
-)
 from api.permissions import AdminOnly
-from api.types.node import Node
-from api.types.program import Tier
+from api.types.campaigns import Campaign
 from domain import earning
-from domain.model import Role
 from domain.ports import UnitOfWork
 from domain.services import campaigns
-
-CURSOR = "cp"
-
-
-@strawberry.enum(description="Where a campaign stands now.")
-class CampaignStatus(Enum):
-    SCHEDULED = strawberry.enum_value("SCHEDULED", description="Its window has not begun.")
-    RUNNING = strawberry.enum_value("RUNNING", description="Purchases now earn its multiplier.")
-    ENDED = strawberry.enum_value(
-        "ENDED", description="Its window is over (or it was ended); it stays in the history."
-    )
-
-
-@strawberry.type(description="A time-bound earning campaign, e.g. double points on Black Friday.")
-class Campaign(Node):
-    name: str = strawberry.field(description="Name, shown in the ledger's reasons.")
-    starts_at: datetime = strawberry.field(description="Start of the window (inclusive).")
-    ends_at: datetime = strawberry.field(
-        description="End of the window (exclusive); the moment it was ended, if it was."
-    )
-    multiplier: float = strawberry.field(description="Multiplier on purchase points, e.g. 2.0.")
-    categories: list[str] = strawberry.field(
-        description="Only lines in these categories earn it; empty: the whole order."
-    )
-    campaign: strawberry.Private[earning.Campaign]
-
-    @classmethod
-    def from_domain(cls, campaign: earning.Campaign) -> Campaign:
-        return cls(
-            id=strawberry.ID(ids.encode("Campaign", campaign.id)),
-            name=campaign.name,
-            starts_at=campaign.starts_at,
-            ends_at=campaign.ends_at,
-            multiplier=campaign.multiplier_permille / 1000,
-            categories=list(campaign.categories),
-            campaign=campaign,
-        )
-
-    @strawberry.field(description="Scheduled, running or ended, now.")
-    def status(self, info: Info) -> CampaignStatus:
-        now = info.context.runtime.clock.now()
-        return CampaignStatus[campaigns.status_at(self.campaign, now).value]
-
-    @strawberry.field(description="Lowest tier that earns it; null for every member.")
-    async def min_tier(self, info: Info) -> Tier | None:
-        for tier in await info.context.tiers():
-            if tier.id == self.campaign.min_tier_id:
-                return Tier.from_domain(tier)
-        return None
 
 
 @strawberry.input(description="A time-bound earning campaign, e.g. double points on Black Friday.")
@@ -287,83 +223,3 @@ class CampaignMutations:
         return UpdateCampaignPayload(
             campaign=Campaign.from_domain(campaign) if campaign else None, errors=errors
         )
-
-
-def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    position = decode_cursor(cursor, CURSOR, datetime, uuid.UUID)
-    return (position[0], position[1]) if position is not None else None
-
-
-@strawberry.type(
-    name="CampaignConnection",
-    description="A page of campaigns, latest start first; page with `first` and `after`.",
-)
-class CampaignConnection(Connection[Campaign]):
-    counter: strawberry.Private[Counter]
-
-    @strawberry.field(
-        description="How many campaigns match in all pages together (with the `active` "
-        "filter). Computed only when selected, with one statement more (a count over the "
-        "program's campaigns, which are few)."
-    )
-    async def total_count(self) -> int:
-        return await self.counter()
-
-
-@strawberry.type(description="Reading campaigns.")
-class CampaignQueries:
-    @strawberry.field(
-        description="Admins: the program's earning campaigns, latest start first (ended ones "
-        "included).",
-        permission_classes=[AdminOnly],
-    )
-    async def campaigns(
-        self,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        active: Annotated[
-            bool | None,
-            strawberry.argument(
-                description="True: only campaigns running now; false: only those scheduled "
-                "or ended; left out: all."
-            ),
-        ] = None,
-    ) -> CampaignConnection:
-        context = info.context
-        size = page_size(first)
-        position = _after(after)
-        async with context.reader() as uow:
-            page = await campaigns.list_campaigns(
-                uow,
-                context.runtime.clock,
-                context.caller(),
-                limit=size,
-                after=position,
-                active=active,
-            )
-        edges = [
-            Edge(
-                cursor=encode_cursor(CURSOR, c.starts_at, c.id),
-                node=Campaign.from_domain(c),
-            )
-            for c in page.campaigns
-        ]
-
-        async def count() -> int:
-            async with context.reader() as uow:
-                return await campaigns.count_campaigns(uow, page, active)
-
-        return CampaignConnection(
-            edges=edges, page_info=page_info(edges, page.has_next, after), counter=count
-        )
-
-
-async def resolve_campaign(info: Info, campaign_id: uuid.UUID) -> Campaign | None:
-    """A campaign by global ID: admins only; null for everyone else."""
-    if info.context.caller().role is not Role.ADMIN:
-        return None
-    program = await info.context.program()
-    async with info.context.reader() as uow:
-        found = await uow.campaigns.get(program.id, campaign_id)
-    return Campaign.from_domain(found) if found else None
