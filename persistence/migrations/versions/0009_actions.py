@@ -1,7 +1,7 @@
 """earning actions
 
 Revision ID: 0009_actions
-Revises: 0008_time_zone
+Revises: 0009_leaderboard
 Create Date: 2026-12-03 19:10:26.566041
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import persistence.types
 
 revision: str = '0009_actions'
-down_revision: str | None = '0008_time_zone'
+down_revision: str | None = '0009_leaderboard'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
