@@ -72,6 +72,7 @@ async def seed_demo(runtime: Runtime) -> bool:
         )
     await _seed_catalog(runtime, admin)
     await seed_actions(runtime, admin)
+    await seed_referrals(runtime, admin)
     await seed_leaderboard(runtime, admin)
     return True
 
@@ -274,6 +275,57 @@ async def seed_actions(runtime: Runtime, admin: Principal) -> None:
       createEarningAction(input: $input) { action { id } errors { code message } } }"""
     for fields in DEMO_ACTIONS:
         await _call(runtime, admin, document, input=fields)
+
+
+async def seed_referrals(runtime: Runtime, admin: Principal) -> None:
+    """Referral rules (a welcome voucher and points, a ladder, a link) and two friends
+    Alice referred: Dave bought (Alice was paid), Erin has not yet."""
+    rewards = await _call(runtime, admin, "{ rewards(first: 50) { nodes { id name } } }")
+    welcome = next(r["id"] for r in rewards["nodes"] if r["name"] == "Free shipping")
+    await _call(
+        runtime,
+        admin,
+        """mutation($input: UpdateReferralProgramInput!) {
+             updateReferralProgram(input: $input) { errors { code field message } } }""",
+        input={
+            "welcomePoints": 100,
+            "welcomeRewardId": welcome,
+            "referrerPoints": 500,
+            "minPurchase": {"amountMinor": 1_500, "currency": "EUR"},
+            "monthlyCap": 10,
+            "milestones": [
+                {"count": 5, "points": 1_000},
+                {"count": 10, "points": 2_500},
+                {"count": 25, "points": 7_500},
+                {"count": 50, "points": 20_000},
+            ],
+            "normalisedDomains": ["gmail.com", "googlemail.com"],
+            "linkTemplate": "https://coffee.example/r/{code}",
+        },
+    )
+    clock = runtime.clock
+    async with runtime.reader() as uow:
+        program = await uow.programs.get_by_slug(DEMO)
+        assert program is not None
+        alice = await uow.members.get_by_subject(program.id, "alice")
+        assert alice is not None
+    for subject, display, amount in (("dave", "Dave Example", 2_450), ("erin", "Erin Example", 0)):
+        principal = Principal(role=Role.MEMBER, program_slug=DEMO, subject=subject)
+        async with runtime.uow() as uow:
+            friend = await members.enroll(
+                uow,
+                clock,
+                principal,
+                members.Enrollment(display, referral_code=alice.referral_code),
+            )
+        if amount:
+            async with runtime.uow() as uow:
+                await purchases.record_purchase(
+                    uow,
+                    clock,
+                    admin,
+                    purchases.RecordPurchase(friend.id, f"demo-{subject}-1", amount, "EUR"),
+                )
 
 
 async def seed_leaderboard(runtime: Runtime, admin: Principal) -> None:

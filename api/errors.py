@@ -75,7 +75,12 @@ class ErrorCode(Enum):
         description="The idempotency key or order id was used before for a different request.",
     )
     REFERRAL_INVALID = strawberry.enum_value(
-        "REFERRAL_INVALID", description="The referral code is unknown, blocked or the caller's own."
+        "REFERRAL_INVALID", description="The referral code is unknown or the caller's own."
+    )
+    REFERRAL_NOT_HELD = strawberry.enum_value(
+        "REFERRAL_NOT_HELD",
+        description="Only a referral held for review can be approved, and only a held or "
+        "pending one rejected.",
     )
     RATE_LIMITED = strawberry.enum_value(
         "RATE_LIMITED", description="Too many failed attempts; wait a minute and try again."

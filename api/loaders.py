@@ -50,7 +50,9 @@ class Loaders:
         self.availability = DataLoader(load_fn=self._load_availability)
 
     async def _load_qualifying(self, ids: list[uuid.UUID]) -> list[int]:
-        start, _ = qualifying_window(self.program.policy.qualifying, self.runtime.clock.now())
+        start, _ = qualifying_window(
+            self.program.policy.qualifying, self.runtime.clock.now(), self.program.time_zone
+        )
         async with self.reader() as uow:
             found = await uow.ledger.qualifying_points(
                 self.program_id, ids, start, QUALIFYING_KINDS

@@ -57,6 +57,7 @@ from api.types.wallet import EXPIRING_SHOWN
 from domain.actions import MAX_LIVE_ACTIONS
 from domain.earning import MAX_LINES
 from domain.leaderboard import MAX_BOARD_SIZE
+from domain.referrals import MAX_MILESTONES
 
 OBJECT_COST = 1
 MUTATION_COST = 10
@@ -85,6 +86,7 @@ LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     # domain/earning.py validate_lines keeps MAX_LINES, plus the part no line covers
     ("EarnBreakdown", "lines"): MAX_LINES + 1,
     ("Member", "actions"): MAX_LIVE_ACTIONS,  # domain/actions.py: live actions per program
+    ("ReferralProgram", "milestones"): MAX_MILESTONES,  # domain/referrals.py validate_settings
     ("Leaderboard", "entries"): MAX_BOARD_SIZE,  # domain/leaderboard.py board_size
 }
 PAYLOAD_ERRORS = 1

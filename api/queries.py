@@ -19,6 +19,7 @@ from api.types.instore import AuditEvent
 from api.types.member import Member
 from api.types.node import Node
 from api.types.program import Program, Tier
+from api.types.referrals import ReferralQueries, resolve_referral
 from api.types.rewards import RewardConnection
 from api.types.wallet import LedgerEntry
 from domain import access
@@ -75,6 +76,8 @@ async def resolve_node(info: Info, global_id: strawberry.ID) -> Node | None:
         return await resolve_campaign(info, value)
     if type_name == "EarningAction":
         return await resolve_earning_action(info, value)
+    if type_name == "Referral":
+        return await resolve_referral(info, value)
     if type_name == "LedgerEntry":
         now = info.context.runtime.clock.now()
         async with info.context.reader() as uow:
@@ -89,7 +92,7 @@ async def resolve_node(info: Info, global_id: strawberry.ID) -> Node | None:
 
 
 @strawberry.type(description="Reading the program, the caller and members.")
-class Query(PartnerQueries, CampaignQueries, LeaderboardQueries, ActionQueries):
+class Query(PartnerQueries, CampaignQueries, ReferralQueries, LeaderboardQueries, ActionQueries):
     @strawberry.field(
         description="Any object by its global ID; null when unknown or not visible to the caller.",
         permission_classes=[Authenticated],

@@ -36,6 +36,7 @@ from api.mutations.payments import PaymentMutations
 from api.mutations.points import PointsMutations
 from api.mutations.programs import ProgramMutations, TierMutations
 from api.mutations.purchases import PurchaseMutations
+from api.mutations.referrals import ReferralMutations
 from api.mutations.rewards import RewardMutations
 from api.mutations.vouchers import VoucherMutations
 from api.observability import current_request_id
@@ -82,6 +83,7 @@ class Mutation(
     TierMutations,
     CampaignMutations,
     ActionMutations,
+    ReferralMutations,
     LeaderboardMutations,
 ):
     pass

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
+from enum import Enum
 
 import strawberry
 
@@ -25,9 +27,12 @@ from domain.errors import NotEnrolled
 from domain.events import (
     Event,
     RedemptionChanged,
+    TierChanged,
+    TierChangeReason,
     WalletChanged,
     member_redemptions_topic,
     partner_redemptions_topic,
+    tier_topic,
     wallet_topic,
 )
 from domain.tiers import current_tier
@@ -74,6 +79,51 @@ async def _wallet_event(_: Context, event: Event) -> WalletEvent | None:
     )
 
 
+@strawberry.enum(name="TierChangeReason", description="Why a member's tier changed.")
+class TierChangeCause(Enum):
+    UPGRADE = strawberry.enum_value(
+        TierChangeReason.UPGRADE.value, description="Qualifying points reached a higher tier."
+    )
+    EVALUATION = strawberry.enum_value(
+        TierChangeReason.EVALUATION.value,
+        description="A qualifying period ended and was evaluated.",
+    )
+    REFUND = strawberry.enum_value(
+        TierChangeReason.REFUND.value,
+        description="A refund took back the points that had reached the tier.",
+    )
+    PAID = strawberry.enum_value(
+        TierChangeReason.PAID.value, description="The member bought the tier for a year."
+    )
+
+
+@strawberry.type(description="A member moved to another tier, up or down.")
+class TierEvent:
+    tier: Tier = strawberry.field(description="The tier the member holds now.")
+    previous_tier: Tier | None = strawberry.field(
+        description="The tier held before; null if it has been retired since."
+    )
+    reason: TierChangeCause = strawberry.field(description="Why the tier changed.")
+    at: datetime = strawberry.field(description="When the change was committed.")
+
+
+async def _tier_event(context: Context, event: Event) -> TierEvent | None:
+    """The event carries the tiers; the program's tiers (read once per event) name them."""
+    if not isinstance(event, TierChanged):
+        return None
+    tiers = {tier.id: tier for tier in await context.tiers()}
+    now = tiers.get(event.tier_id)
+    if now is None:  # retired between the change and its delivery
+        now = min(tiers.values(), key=lambda tier: tier.rank)
+    before = tiers.get(event.previous_tier_id)
+    return TierEvent(
+        tier=Tier.from_domain(now),
+        previous_tier=Tier.from_domain(before) if before else None,
+        reason=TierChangeCause(event.reason.value),
+        at=event.at,
+    )
+
+
 async def _redemption(context: Context, event: Event) -> Redemption | None:
     if not isinstance(event, RedemptionChanged):
         return None
@@ -100,6 +150,15 @@ class Subscription:
     async def wallet_changed(self, info: Info) -> AsyncIterator[WalletEvent]:
         member_id = await _enrolled_member_id(info.context)
         return info.context.listen(wallet_topic(member_id), _wallet_event)
+
+    @strawberry.subscription(
+        description="Members: their tier as it changes (an upgrade, a period's evaluation, a "
+        "refund, a bought tier), pushed after commit without reading the member again.",
+        permission_classes=[MemberOnly],
+    )
+    async def tier_changed(self, info: Info) -> AsyncIterator[TierEvent]:
+        member_id = await _enrolled_member_id(info.context)
+        return info.context.listen(tier_topic(member_id), _tier_event)
 
     @strawberry.subscription(
         description="Members: their redemptions as they change, e.g. a voucher turning USED "

@@ -93,6 +93,10 @@ class ReferralInvalid(DomainError):
     code = "REFERRAL_INVALID"
 
 
+class ReferralNotHeld(DomainError):
+    code = "REFERRAL_NOT_HELD"
+
+
 class RateLimited(DomainError):
     code = "RATE_LIMITED"
 

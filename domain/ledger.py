@@ -40,11 +40,18 @@ MAX_BALANCE = 2_000_000_000
 
 # REDEEM credits only when a redemption is cancelled and its points come back.
 CREDIT_KINDS = frozenset(
-    {EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST, EntryKind.REDEEM, EntryKind.ACTION}
+    {
+        EntryKind.EARN,
+        EntryKind.BONUS,
+        EntryKind.ADJUST,
+        EntryKind.REDEEM,
+        EntryKind.REFERRAL,
+        EntryKind.ACTION,
+    }
 )
 DEBIT_KINDS = frozenset({EntryKind.REDEEM, EntryKind.EXPIRE, EntryKind.ADJUST, EntryKind.REVERSAL})
 # Kinds that count towards lifetime earned points.
-EARNING_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ACTION})
+EARNING_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.REFERRAL, EntryKind.ACTION})
 
 
 def _entry(
@@ -348,11 +355,12 @@ def fits_release(lot_points: int, room: int) -> bool:
     return lot_points <= room
 
 
-def lot_expiry(policy: PointsPolicy, now: datetime) -> datetime | None:
-    """When points credited now expire under the policy (None: not per lot)."""
+def lot_expiry(policy: PointsPolicy, now: datetime, zone: str) -> datetime | None:
+    """When points credited now expire under the policy (None: not per lot); a month's end
+    is midnight in the program's zone."""
     if policy.expiry is not ExpiryPolicy.AFTER_EARNING:
         return None
-    return add_months(now, policy.expiry_months, to_month_end=policy.expiry_month_end)
+    return add_months(now, policy.expiry_months, to_month_end=policy.expiry_month_end, zone=zone)
 
 
 def expired_lots(lots: Sequence[Lot], policy: PointsPolicy, now: datetime) -> list[Lot]:

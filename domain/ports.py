@@ -34,6 +34,7 @@ from domain.partners import (
 )
 from domain.payments import PaymentTake, PointsPayment
 from domain.purchases import PurchaseRecord
+from domain.referrals import Referral, ReferralSettings, ReferralStatus, SignalKind
 from domain.rewards import Partner, Redemption, RedemptionCounts, RedemptionStatus, Reward
 from domain.times import Period
 
@@ -562,6 +563,101 @@ class ActionRepository(Protocol):
         ...
 
 
+class ReferralRepository(Protocol):
+    async def settings(self, program_id: uuid.UUID) -> ReferralSettings:
+        """The program's referral settings (defaults when never set)."""
+        ...
+
+    async def save_settings(
+        self, program_id: uuid.UUID, settings: ReferralSettings, now: datetime
+    ) -> None: ...
+
+    async def add(self, referral: Referral) -> None: ...
+
+    async def get(
+        self, program_id: uuid.UUID, referral_id: uuid.UUID, *, lock: bool = False
+    ) -> Referral | None:
+        """The referral; with `lock`, held against concurrent changes until commit."""
+        ...
+
+    async def of_referee(
+        self, program_id: uuid.UUID, referee_id: uuid.UUID, *, lock: bool = False
+    ) -> Referral | None: ...
+
+    async def update(self, referral: Referral, expected: ReferralStatus) -> bool:
+        """Write the referral if it is still in `expected`; False if it moved meanwhile."""
+        ...
+
+    async def counted_since(
+        self, program_id: uuid.UUID, referrer_id: uuid.UUID, since: datetime
+    ) -> int:
+        """The referrer's referrals made since `since` that count towards the cap (not
+        void or rejected)."""
+        ...
+
+    async def qualified_count(self, program_id: uuid.UUID, referrer_id: uuid.UUID) -> int: ...
+
+    async def qualified_counts(
+        self, program_id: uuid.UUID, referrer_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, int]: ...
+
+    async def of_referrer(
+        self,
+        program_id: uuid.UUID,
+        referrer_id: uuid.UUID,
+        *,
+        limit: int,
+        before: tuple[datetime, uuid.UUID] | None,
+    ) -> list[tuple[Referral, str | None]]:
+        """The referrer's referrals newest first, each with the referee's display name."""
+        ...
+
+    async def for_review(
+        self, program_id: uuid.UUID, *, limit: int, after: tuple[datetime, uuid.UUID] | None
+    ) -> list[Referral]:
+        """Referrals held for review, oldest first."""
+        ...
+
+    async def milestones_paid(self, program_id: uuid.UUID, referrer_id: uuid.UUID) -> set[int]: ...
+
+    async def add_milestone(
+        self, program_id: uuid.UUID, referrer_id: uuid.UUID, count: int, now: datetime
+    ) -> bool:
+        """Mark a milestone paid; False when it was paid already (unique per count)."""
+        ...
+
+    async def add_signal(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        kind: SignalKind,
+        digest: str,
+        now: datetime,
+    ) -> None: ...
+
+    async def has_signal(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, kind: SignalKind, digest: str
+    ) -> bool: ...
+
+    async def qualifying_purchases(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, min_minor: int
+    ) -> list[tuple[str, tuple[uuid.UUID, ...]]]:
+        """(order id, credit entry ids) of the member's purchases whose amount left after
+        refunds is at least `min_minor`, earliest first."""
+        ...
+
+    async def due(
+        self,
+        program_id: uuid.UUID,
+        min_minor: int,
+        *,
+        limit: int,
+        after: uuid.UUID | None,
+    ) -> list[uuid.UUID]:
+        """Referees (in id order, after `after`) of pending referrals who have a purchase
+        of at least `min_minor` after refunds."""
+
+
 class LeaderboardRepository(Protocol):
     async def settings(self, program_id: uuid.UUID) -> LeaderboardSettings:
         """The program's leaderboard settings (the defaults, disabled, until first set)."""
@@ -733,6 +829,9 @@ class UnitOfWork(Protocol):
 
     @property
     def actions(self) -> ActionRepository: ...
+
+    @property
+    def referrals(self) -> ReferralRepository: ...
 
     def record(self, event: Event) -> None:
         """Announce `event` once the transaction commits (never if it rolls back)."""

@@ -5,21 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import date, datetime
 
 from domain.model import EntryKind, Member, QualifyingPeriod, Tier
+from domain.times import Period, local_date, local_midnight, period_bounds
 
 # Earned points count towards tiers and refund reversals take them back; spending,
 # expiry and adjustments do not change what a member has qualified with.
 QUALIFYING_KINDS = frozenset(
-    {EntryKind.EARN, EntryKind.BONUS, EntryKind.REVERSAL, EntryKind.ACTION}
+    {EntryKind.EARN, EntryKind.BONUS, EntryKind.REVERSAL, EntryKind.REFERRAL, EntryKind.ACTION}
 )
 
 
-def calendar_period(now: datetime) -> tuple[datetime, datetime]:
-    """The calendar year containing `now`, as [start, end) in UTC."""
-    start = datetime(now.year, 1, 1, tzinfo=UTC)
-    return start, datetime(now.year + 1, 1, 1, tzinfo=UTC)
+def calendar_period(now: datetime, zone: str) -> tuple[datetime, datetime]:
+    """The calendar year containing `now` in the program's zone, as [start, end) in UTC."""
+    return period_bounds(now, Period.YEAR, zone)
+
+
+def _new_year(year: int, zone: str) -> datetime:
+    """1 January of `year` at midnight in the zone, in UTC."""
+    return local_midnight(date(year, 1, 1), zone)
 
 
 def current_tier(tiers: Sequence[Tier], member: Member) -> Tier:
@@ -62,14 +67,17 @@ def progress(
     return TierProgress(current, nxt, qualifying_points, to_next, max(0.0, percent), period_ends_at)
 
 
-def add_months(moment: datetime, months: int, *, to_month_end: bool = False) -> datetime:
+def add_months(
+    moment: datetime, months: int, *, to_month_end: bool = False, zone: str = "UTC"
+) -> datetime:
     """`moment` plus whole months (day clamped to the month's length); optionally the end
-    of that month (the first instant of the following month)."""
+    of that month in the program's zone (the first instant of the following month there)."""
+    if to_month_end:
+        local = local_date(moment, zone)
+        index = local.month + months  # the month after the target month, 0-based
+        return local_midnight(date(local.year + index // 12, index % 12 + 1, 1), zone)
     index = moment.month - 1 + months
     year, month = moment.year + index // 12, index % 12 + 1
-    if to_month_end:
-        index += 1
-        return datetime(moment.year + index // 12, index % 12 + 1, 1, tzinfo=moment.tzinfo)
     days = [31, 29 if _leap(year) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
     return moment.replace(year=year, month=month, day=min(moment.day, days))
 
@@ -78,18 +86,22 @@ def _leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
-def qualifying_window(period: QualifyingPeriod, now: datetime) -> tuple[datetime, datetime | None]:
-    """[start, end) of the qualifying period containing `now`; rolling periods never end."""
+def qualifying_window(
+    period: QualifyingPeriod, now: datetime, zone: str
+) -> tuple[datetime, datetime | None]:
+    """[start, end) of the qualifying period containing `now` (a calendar year in the
+    program's zone); rolling periods never end."""
     if period is QualifyingPeriod.ROLLING_12_MONTHS:
         return add_months(now, -12), None
-    return calendar_period(now)
+    return calendar_period(now, zone)
 
 
-def kept_until(period: QualifyingPeriod, reached_at: datetime) -> datetime:
-    """A tier reached at `reached_at` is kept for the whole next period, then evaluated."""
+def kept_until(period: QualifyingPeriod, reached_at: datetime, zone: str) -> datetime:
+    """A tier reached at `reached_at` is kept for the whole next period, then evaluated
+    (calendar years: until the next year ends in the program's zone)."""
     if period is QualifyingPeriod.ROLLING_12_MONTHS:
         return add_months(reached_at, 12)
-    return datetime(reached_at.year + 2, 1, 1, tzinfo=UTC)
+    return _new_year(local_date(reached_at, zone).year + 2, zone)
 
 
 # A tier given at an evaluation is kept for 12 months from it, then evaluated again on the
@@ -158,7 +170,7 @@ def paid_fee(tier: Tier, points: int) -> int | None:
 
 
 def floor_window(
-    period: QualifyingPeriod, now: datetime, valid_until: datetime | None
+    period: QualifyingPeriod, now: datetime, valid_until: datetime | None, zone: str
 ) -> tuple[datetime, datetime] | None:
     """For a tier reached in the current qualifying period, the [start, end) of the period
     whose points decide the tier kept from before it; None when the member holds the tier
@@ -173,10 +185,10 @@ def floor_window(
         return None
     if period is QualifyingPeriod.ROLLING_12_MONTHS:
         return add_months(valid_until, -24), add_months(valid_until, -12)
-    start, end = calendar_period(now)
+    start, end = calendar_period(now, zone)
     if valid_until <= end:
         return None
-    return datetime(start.year - 1, 1, 1, tzinfo=UTC), start
+    return _new_year(local_date(now, zone).year - 1, zone), start
 
 
 def after_refund(
@@ -187,6 +199,7 @@ def after_refund(
     period: QualifyingPeriod,
     now: datetime,
     valid_until: datetime,
+    zone: str,
 ) -> tuple[Tier, datetime | None] | None:
     """The tier (and until when it is kept) after a refund lowered the qualifying points of
     a member whose tier was reached in this period: the tier the points still reach, never
@@ -202,7 +215,7 @@ def after_refund(
         return new, valid_until
     if period is QualifyingPeriod.ROLLING_12_MONTHS:
         return new, add_months(valid_until, -12)  # evaluated from the reach on, as jobs do
-    return new, calendar_period(now)[1]  # kept from last year: until this year ends
+    return new, calendar_period(now, zone)[1]  # kept from last year: until this year ends
 
 
 @dataclass(frozen=True)

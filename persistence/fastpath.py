@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Result
 from sqlalchemy.sql import Executable
 
 
@@ -46,7 +46,8 @@ class Prepared:
         inner = conn.inner if turn is not None else conn
         if conn.dialect.name != "postgresql" or not _autocommit(inner):
             statement = self._postgresql if conn.dialect.name == "postgresql" else self.statement
-            return (await conn.execute(statement, dict(params))).all()
+            result: Result[Any] = await conn.execute(statement, dict(params))
+            return result.all()
         sql = self._sql or self._compile(conn.dialect)
         args = [params[name] for name in self._names]
         if turn is None:

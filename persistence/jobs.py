@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain import ledger
 from domain.ledger import Release
 from domain.model import Lot, Posting, Program, Wallet
+from domain.ports import JobBatches
 from domain.services.jobs import JOBS, SYSTEM, Job, JobReport
 from persistence.db import Database
 from persistence.events import EventBus
@@ -222,3 +223,8 @@ class SqlJobBatches:
             members_t.c.tier_valid_until <= now,
         )
         return await self._claim(program_id, [wallets_t.c.member_id.in_(due)], after, limit)
+
+
+def _implements_the_port(batches: SqlJobBatches) -> JobBatches:
+    """mypy checks here that SqlJobBatches offers what the JobBatches port names."""
+    return batches

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Executable
 
 from domain.events import Event
+from domain.ports import UnitOfWork
 from persistence.db import Database
 from persistence.events import EventBus
 from persistence.repositories.actions import SqlActionRepository
@@ -23,6 +27,7 @@ from persistence.repositories.partners import SqlPartnerRepository
 from persistence.repositories.payments import SqlPaymentRepository
 from persistence.repositories.programs import SqlProgramRepository, SqlTierRepository
 from persistence.repositories.purchases import SqlPurchaseRepository
+from persistence.repositories.referrals import SqlReferralRepository
 from persistence.repositories.rewards import SqlRewardRepository
 
 
@@ -54,7 +59,8 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> SqlUnitOfWork:
         if self._shared is not None:
-            self.conn: AsyncConnection = await self._shared.acquire()
+            # A stand-in: repositories only `execute` on it and read its `dialect`.
+            self.conn: AsyncConnection = cast(AsyncConnection, await self._shared.acquire())
         else:
             assert self._cm is not None
             self.conn = await self._cm.__aenter__()
@@ -71,6 +77,7 @@ class SqlUnitOfWork:
         self.payments = SqlPaymentRepository(self.conn)
         self.partners = SqlPartnerRepository(self.conn)
         self.actions = SqlActionRepository(self.conn)
+        self.referrals = SqlReferralRepository(self.conn)
         self.leaderboard = SqlLeaderboardRepository(self.conn)
         return self
 
@@ -97,6 +104,7 @@ class SqlUnitOfWork:
             if self.conn.in_transaction():
                 await self.conn.rollback()
         finally:
+            assert self._cm is not None  # set whenever the connection is not shared
             await self._cm.__aexit__(exc_type, exc, tb)
 
 
@@ -117,7 +125,7 @@ class SharedReads:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._cm: AbstractAsyncContextManager[AsyncConnection] | None = None
-        self._conn: Any = None
+        self._conn: _TakingTurns | None = None
         self._users = 0
         self._lock = asyncio.Lock()
         self._turn = asyncio.Lock()
@@ -127,7 +135,7 @@ class SharedReads:
             return SqlUnitOfWork(self._db, write=False)
         return SqlUnitOfWork(self._db, write=False, shared=self)
 
-    async def acquire(self) -> Any:
+    async def acquire(self) -> _TakingTurns:
         async with self._lock:
             if self._conn is None:
                 cm = self._db.connect(write=False)
@@ -166,9 +174,19 @@ class _TakingTurns:
         self.turn = turn  # persistence.fastpath takes it too
         self.dialect = conn.dialect
 
-    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+    async def execute(
+        self,
+        statement: Executable,
+        parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    ) -> CursorResult[Any]:
         async with self.turn:
-            return await self.inner.execute(*args, **kwargs)
+            return await self.inner.execute(statement, parameters)
 
     def in_transaction(self) -> bool:
         return False
+
+
+def _implements_the_port(uow: SqlUnitOfWork) -> UnitOfWork:
+    """mypy checks here that the SQL unit of work offers every repository the UnitOfWork
+    port names, each Sql*Repository with its port's methods and signatures."""
+    return uow

@@ -50,6 +50,7 @@ from domain.ports import (
     PaymentRepository,
     ProgramRepository,
     PurchaseRepository,
+    ReferralRepository,
     RewardRepository,
     TierRepository,
     UnitOfWork,
@@ -846,6 +847,8 @@ class InMemoryUnitOfWork:
         self.partners: PartnerRepository = _NotFaked("PartnerRepository")  # raises on use
         self.leaderboard: LeaderboardRepository = _NotFaked("LeaderboardRepository")
         self.actions: ActionRepository = InMemoryActionRepository(self.state)
+        # Enrolling without a code and buying without a fingerprint never reach it.
+        self.referrals: ReferralRepository = _NotFaked("ReferralRepository")
 
     def record(self, event: Event) -> None:
         self.events.append(event)

@@ -49,8 +49,17 @@ class EnrollInput:
     referral_code: str | None = strawberry.field(
         default=None,
         description=(
-            "A friend's `referralCode`, if they referred the new member; unknown, "
-            "blocked or own codes are REFERRAL_INVALID. Left out: no referral."
+            "A friend's `referralCode`, if they referred the new member; unknown or "
+            "own codes (same email or phone) are REFERRAL_INVALID; a blocked friend's "
+            "referral is recorded VOID. Left out: no referral."
+        ),
+    )
+    device_id: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The app's id of this device (at most 200 characters), kept as a digest: a "
+            "referral from a member who used the same device is held for review. Left out: "
+            "not checked."
         ),
     )
 
@@ -135,6 +144,7 @@ class MemberMutations:
             phone=input.phone,
             birthday=input.birthday,
             referral_code=input.referral_code,
+            device_id=input.device_id,
         )
         member, errors = await attempt(
             context,

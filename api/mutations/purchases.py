@@ -82,6 +82,14 @@ class RecordPurchaseInput:
             "base rate."
         ),
     )
+    payment_fingerprint: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The shop's fingerprint of the card or account paid with (at most 200 "
+            "characters), kept as a digest: a referred member paying like their referrer "
+            "is held for review. Left out: not checked."
+        ),
+    )
 
 
 @strawberry.type(description="What one line of an order earns, and the rules that counted for it.")
@@ -277,6 +285,7 @@ class PurchaseMutations:
                 currency=input.total.currency,
                 occurred_at=input.occurred_at,
                 lines=order_lines(input.lines),
+                payment_fingerprint=input.payment_fingerprint,
             )
             return await purchases.record_purchase(
                 uow, context.runtime.clock, context.caller(), command

@@ -16,6 +16,13 @@ from api.types.actions import EarnableAction
 from api.types.instore import MemberCard
 from api.types.node import Node
 from api.types.program import Money, Tier
+from api.types.referrals import (
+    ReferralConnection,
+    ReferralProgress,
+    member_referrals,
+    referral_link,
+    referral_progress,
+)
 from api.types.rewards import Redemption, RedemptionConnection, RedemptionStatus, Reward
 from api.types.wallet import Wallet
 from domain import access, model, tiers
@@ -106,7 +113,7 @@ class Member(Node):
         current = tiers.current_tier(await info.context.tiers(), self.member)
         program = await info.context.program()
         now = info.context.runtime.clock.now()
-        _, end = tiers.qualifying_window(program.policy.qualifying, now)
+        _, end = tiers.qualifying_window(program.policy.qualifying, now, program.time_zone)
         loaders = await info.context.loaders()
         qualifying = await loaders.qualifying_points.load(self.member.id)
         result = tiers.progress(all_tiers, current, qualifying, end)
@@ -221,6 +228,29 @@ class Member(Node):
         async with info.context.reader() as uow:
             found = await actions.earnable_actions(uow, program, self.member, now)
         return [EarnableAction.from_domain(e) for e in found]
+
+    @strawberry.field(
+        description="Friends this member referred, newest first: the member themself and "
+        "admins (others get FORBIDDEN)."
+    )
+    async def referrals(
+        self, info: Info, first: First = None, after: After = None
+    ) -> ReferralConnection:
+        return await member_referrals(info, self.member, first, after)
+
+    @strawberry.field(
+        description="The link to share, from the program's link template and "
+        "`referralCode`; null when the program has no template."
+    )
+    async def referral_link(self, info: Info) -> str | None:
+        return await referral_link(info, self.member)
+
+    @strawberry.field(
+        description="Successful referrals and the next milestone: the member themself and "
+        "admins (others get FORBIDDEN)."
+    )
+    async def referral_progress(self, info: Info) -> ReferralProgress:
+        return await referral_progress(info, self.member)
 
     @strawberry.field(description="The member's points wallet.")
     async def wallet(self, info: Info) -> Wallet:

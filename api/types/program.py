@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -11,6 +12,9 @@ from api.context import Info
 from api.types.leaderboard import LeaderboardSettings, program_leaderboard
 from api.types.node import Node
 from domain import model
+
+if TYPE_CHECKING:
+    from api.types.referrals import ReferralProgram
 
 
 @strawberry.type(description="An amount of money in integer minor units (cents) and its currency.")
@@ -267,6 +271,17 @@ class Program(Node):
     @strawberry.field(description="All tiers, lowest rank first.")
     async def tiers(self, info: Info) -> list[Tier]:
         return [Tier.from_domain(t) for t in await info.context.tiers()]
+
+    @strawberry.field(description="How referrals pay (`updateReferralProgram`).")
+    async def referral_program(
+        self, info: Info
+    ) -> Annotated[ReferralProgram, strawberry.lazy("api.types.referrals")]:
+        from api.types.referrals import ReferralProgram
+
+        program = await info.context.program()
+        async with info.context.reader() as uow:
+            settings = await uow.referrals.settings(program.id)
+        return ReferralProgram.from_domain(settings, program.currency)
 
     @strawberry.field(
         description="The monthly leaderboard and its bonus (admins: `updateLeaderboard`)."

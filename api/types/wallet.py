@@ -45,6 +45,11 @@ class LedgerEntryKind(Enum):
         description="Points for an earning action: signup, birthday, review, follow, "
         "newsletter ...; the description names the action.",
     )
+    REFERRAL = strawberry.enum_value(
+        "REFERRAL",
+        description="Points for a referral: a referee's welcome, a referrer's reward for a "
+        "friend's first qualifying purchase, or a referral milestone.",
+    )
 
 
 @strawberry.type(description="One immutable change of a wallet.")

@@ -423,7 +423,7 @@ async def _credit(
             description=description(action),
             reference=f"action:{action.key}:{record_id}",
             actor=actor,
-            expires_at=ledger.lot_expiry(program.policy, now),
+            expires_at=ledger.lot_expiry(program.policy, now, program.time_zone),
         )
     else:
         redemption = await _voucher(uow, program, member, action, now)

@@ -26,6 +26,7 @@ from domain.events import TierChangeReason, posted, wallet_changed
 from domain.model import ExpiryPolicy, Posting, Program, Wallet
 from domain.ports import JobBatches, UnitOfWork
 from domain.services import actions, leaderboard
+from domain.services.referrals import QualifyReferrals
 from domain.services.usecase import change_tier
 from domain.times import local_date
 
@@ -38,6 +39,7 @@ class JobReport:
     expired_points: int = 0
     expired_lots: int = 0
     tier_changes: int = 0
+    referrals_qualified: int = 0
     leaderboard_bonuses: int = 0  # members paid a month's leaderboard bonus
     birthday_bonuses: int = 0  # members paid their birthday bonus
     members: set[uuid.UUID] = field(default_factory=set)
@@ -190,7 +192,7 @@ class EvaluateTiers:
                 await qualifying_since(uow, program, member.id, ended_start)
                 - await qualifying_since(uow, program, member.id, ended_end),
             )
-            start, _ = tiers.qualifying_window(program.policy.qualifying, now)
+            start, _ = tiers.qualifying_window(program.policy.qualifying, now, program.time_zone)
             in_now = await qualifying_since(uow, program, member.id, start)
             current = tiers.current_tier(all_tiers, member)
             result = tiers.evaluation(all_tiers, current, due_at, in_ended, in_now)
@@ -273,10 +275,12 @@ class PayBirthdays:
         return next_cursor(wallets, limit)
 
 
-# In order: released points can expire in the same run, tiers are evaluated, then the
-# leaderboard's and the birthday bonuses (which may lift a tier at once, as any credit).
+# In order: released points pay referrers and can expire in the same run, tiers are
+# evaluated, then the leaderboard's and the birthday bonuses (which may lift a tier at
+# once, as any credit).
 JOBS: tuple[Job, ...] = (
     ReleasePending(),
+    QualifyReferrals(),
     ExpireLots(),
     EvaluateTiers(),
     PayLeaderboard(),

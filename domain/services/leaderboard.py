@@ -144,7 +144,7 @@ async def pay_month(uow: UnitOfWork, program: Program, now: datetime) -> int:
                 description=rules.bonus_description(month, standing.rank),
                 reference=rules.bonus_reference(month),
                 actor=JOB_ACTOR,
-                expires_at=ledger.lot_expiry(program.policy, now),
+                expires_at=ledger.lot_expiry(program.policy, now, program.time_zone),
             )
         except LimitReached:  # a full wallet: this member goes without, the others are paid
             continue

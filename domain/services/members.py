@@ -16,9 +16,10 @@ from domain.contact import (
     normalise_phone,
     validate_birthday,
 )
-from domain.errors import AlreadyEnrolled, ReferralInvalid
+from domain.errors import AlreadyEnrolled
 from domain.model import Member, Principal, Program, Role, Wallet, new_id
 from domain.ports import Clock, UnitOfWork
+from domain.services import referrals
 from domain.services.actions import grant_signup
 from domain.services.usecase import member_for, program_of
 
@@ -34,6 +35,7 @@ class Enrollment:
     phone: str | None = None
     birthday: date | None = None
     referral_code: str | None = None
+    device_id: str | None = None  # the app's, to spot a friend referring themself
 
 
 async def enroll(
@@ -54,11 +56,13 @@ async def enroll(
     phone = normalise_phone(command.phone, ("input", "phone"))
     birthday = validate_birthday(command.birthday, now.date(), ("input", "birthday"))
     referral_code = clean_text(command.referral_code, ("input", "referralCode"), max_length=32)
+    device_id = referrals.device_of(command.device_id)
     asked = (display_name, email, phone, birthday)
     existing = await uow.members.get_by_subject(program.id, principal.subject)
     if existing is not None:
         return await _retried(uow, program, existing, asked, referral_code)
-    referred_by = await _referrer(uow, program, referral_code, email, phone)
+    referrer = await referrals.referrer_for(uow, program, referral_code, email, phone)
+    referred_by = referrer.id if referrer is not None else None
     entry_tier = (await uow.tiers.all(program.id))[0]
     for _ in range(ENROLL_ATTEMPTS):
         member = Member(
@@ -77,6 +81,7 @@ async def enroll(
         )
         if await uow.members.add(member, Wallet(program_id=program.id, member_id=member.id)):
             await grant_signup(uow, program, member, now)
+            await referrals.on_enrolled(uow, program, member, referrer, device_id, now)
             await uow.commit()
             return member
         # A concurrent enrollment of the same subject won (or a card number clashed).
@@ -104,26 +109,6 @@ async def _retried(
     if not same:
         raise AlreadyEnrolled("You are already a member of this program.")
     return member
-
-
-async def _referrer(
-    uow: UnitOfWork,
-    program: Program,
-    code: str | None,
-    email: str | None,
-    phone: str | None,
-) -> uuid.UUID | None:
-    """The member whose (cleaned) referral code this is; REFERRAL_INVALID if it is no
-    active member's, or the new member's own (same email or phone)."""
-    field = ("input", "referralCode")
-    if code is None:
-        return None
-    referrer = await uow.members.get_by_referral_code(program.id, code.upper())
-    if referrer is None or referrer.blocked:
-        raise ReferralInvalid("This referral code is not valid.", field)
-    if (email and referrer.email == email) or (phone and referrer.phone == phone):
-        raise ReferralInvalid("You cannot refer yourself.", field)
-    return referrer.id
 
 
 async def set_blocked(

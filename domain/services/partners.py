@@ -159,7 +159,7 @@ async def record_partner_purchase(
             description=f"Purchase at {partner.name}, order {order_id}",
             reference=f"partner:{partner.slug}:{order_id}",
             actor=principal.actor,
-            expires_at=ledger.lot_expiry(program.policy, now),
+            expires_at=ledger.lot_expiry(program.policy, now, program.time_zone),
             available_at=now + timedelta(days=hold) if hold else None,
         )
         await uow.ledger.post(posting, previous_version=wallet.version)

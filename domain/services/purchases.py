@@ -27,6 +27,7 @@ from domain.model import (
 )
 from domain.money import validate_money
 from domain.ports import Clock, UnitOfWork
+from domain.services import referrals
 from domain.services.usecase import (
     claim,
     ensure_active,
@@ -48,6 +49,8 @@ class RecordPurchase:
     currency: str
     occurred_at: datetime | None = None
     lines: tuple[OrderLine, ...] = ()
+    # The shop's fingerprint of the card or account paid with, to spot self-referrals.
+    payment_fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ async def record_purchase(
     )
     occurred_at = purchase_time(command.occurred_at, now)
     lines = validate_lines(command.lines, ("input", "lines"))
+    fingerprint = referrals.fingerprint_of(command.payment_fingerprint)
     member = await member_for(
         uow, principal, program, command.member_id, ("input", "memberId"), now, order=True
     )
@@ -137,7 +141,7 @@ async def record_purchase(
             description=description,
             reference=f"order:{order_id}",
             actor=principal.actor,
-            expires_at=ledger.lot_expiry(program.policy, now),
+            expires_at=ledger.lot_expiry(program.policy, now, program.time_zone),
             available_at=now + timedelta(days=hold) if hold else None,
         )
         await uow.ledger.post(posting, previous_version=wallet.version)
@@ -155,6 +159,7 @@ async def record_purchase(
         breakdown,
     )
     await upgrade_if_reached(uow, program, member, all_tiers, now)
+    await referrals.after_purchase(uow, program, member, fingerprint, now)
     await record(uow, principal, program, member, "purchase", now, f"order {order_id}")
     await uow.commit()
     return PurchaseResult(points_earned=breakdown.total, wallet=wallet, breakdown=breakdown)

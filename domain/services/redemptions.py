@@ -293,7 +293,7 @@ async def cancel_redemption(
         raise VoucherAlreadyUsed("This voucher was just used or cancelled.", field)
     reward = await uow.rewards.get(program.id, redemption.reward_id)
     name = reward.name if reward else "reward"
-    if redemption.points_spent > 0:  # a voucher an earning action paid cost no points
+    if redemption.points_spent:  # a voucher given for nothing (a referral's) gives back none
         portions = await uow.rewards.takes(program.id, redemption.id) or [
             (redemption.points_spent, None)
         ]

@@ -245,10 +245,10 @@ async def downgrade_if_refunded(
         return None
     current = tiers.current_tier(all_tiers, member)
     period = program.policy.qualifying
-    window = tiers.floor_window(period, now, member.tier_valid_until)
+    window = tiers.floor_window(period, now, member.tier_valid_until, program.time_zone)
     if current.rank == 0 or window is None:
         return None
-    start, _ = tiers.qualifying_window(period, now)
+    start, _ = tiers.qualifying_window(period, now, program.time_zone)
 
     async def since(moment: datetime) -> int:
         found = await uow.ledger.qualifying_points(
@@ -259,7 +259,14 @@ async def downgrade_if_refunded(
     qualifying = await since(start)
     floor_points = max(0, await since(window[0]) - await since(window[1]))
     change = tiers.after_refund(
-        all_tiers, current, qualifying, floor_points, period, now, member.tier_valid_until
+        all_tiers,
+        current,
+        qualifying,
+        floor_points,
+        period,
+        now,
+        member.tier_valid_until,
+        program.time_zone,
     )
     if change is None:
         return None

@@ -121,13 +121,13 @@ async def upgrade_if_reached(
     current = tiers.current_tier(all_tiers, member)
     if all(t.rank <= current.rank for t in all_tiers):
         return None  # already in the highest tier: nothing to count
-    start, _ = tiers.qualifying_window(program.policy.qualifying, now)
+    start, _ = tiers.qualifying_window(program.policy.qualifying, now, program.time_zone)
     qualifying = (
         await uow.ledger.qualifying_points(program.id, [member.id], start, tiers.QUALIFYING_KINDS)
     ).get(member.id, 0)
     higher = tiers.upgrade(all_tiers, current, qualifying)
     if higher is not None:
-        until = tiers.kept_until(program.policy.qualifying, now)
+        until = tiers.kept_until(program.policy.qualifying, now, program.time_zone)
         await change_tier(uow, member, current, higher, until, TierChangeReason.UPGRADE, now)
     return higher
 

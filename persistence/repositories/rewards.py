@@ -223,7 +223,7 @@ class SqlRewardRepository:
             )
         )
         if takes:
-            expiries = dict(
+            expiries: dict[uuid.UUID, datetime | None] = dict(
                 (
                     await self.conn.execute(
                         select(lots_t.c.id, lots_t.c.expires_at).where(

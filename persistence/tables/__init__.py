@@ -22,6 +22,12 @@ from persistence.tables.limits import CostBucketRow
 from persistence.tables.partners import ClosedStatementRow, PartnerTermsRow, SettlementEntryRow
 from persistence.tables.payments import PointsPaymentRow, PointsPaymentTakeRow
 from persistence.tables.purchases import CampaignRow, PurchaseRow
+from persistence.tables.referrals import (
+    MemberSignalRow,
+    ReferralMilestoneRow,
+    ReferralRow,
+    ReferralSettingsRow,
+)
 from persistence.tables.rewards import PartnerRow, RedemptionRow, RedemptionTakeRow, RewardRow
 
 __all__ = [
@@ -39,6 +45,7 @@ __all__ = [
     "LedgerEntryRow",
     "LotRow",
     "MemberRow",
+    "MemberSignalRow",
     "PartnerRow",
     "PartnerTermsRow",
     "PointsPaymentRow",
@@ -47,6 +54,9 @@ __all__ = [
     "PurchaseRow",
     "RedemptionRow",
     "RedemptionTakeRow",
+    "ReferralMilestoneRow",
+    "ReferralRow",
+    "ReferralSettingsRow",
     "RewardRow",
     "SettlementEntryRow",
     "StaffWindowRow",

@@ -231,3 +231,55 @@ async def test_delivered_events_are_counted_in_the_metrics(live) -> None:  # typ
     async with httpx.AsyncClient(base_url=f"http://{host}") as client:
         samples = scrape((await client.get("/metrics")).text)
     assert samples[("loyalty_events_total", (("outcome", "delivered"),))] >= 1
+
+
+TIER = """subscription { tierChanged { tier { name } previousTier { name } reason at } }"""
+
+
+@pytest.mark.asyncio
+async def test_tier_changes_are_pushed_as_events_of_their_own(live) -> None:  # type: ignore[no-untyped-def]
+    api, runtime, host = live
+    created = await api.ok(
+        'mutation { createTier(input: {name: "Gold", threshold: 100}) { errors { code } } }',
+        token=api.admin(),
+    )
+    assert created["createTier"]["errors"] == []
+    member = await api.enroll("alice")
+    bob = await api.enroll("bob")
+    async with connect(host, api.member("alice")) as sock:
+        await _ack(sock)
+        await sock.subscribe("1", TIER)
+        await wait_for_subscribers(runtime, 1)
+        # a purchase below the threshold, and Bob's upgrade, say nothing to Alice
+        await api.purchase(member["id"], "o-1", 500)
+        await api.purchase(bob["id"], "b-1", 5000)
+        # the purchase that reaches Gold is pushed as an upgrade
+        await api.purchase(member["id"], "o-2", 600)
+        upgrade = (await sock.next_data())["tierChanged"]
+        assert {k: upgrade[k] for k in ("tier", "previousTier", "reason")} == {
+            "tier": {"name": "Gold"},
+            "previousTier": {"name": "Member"},
+            "reason": "UPGRADE",
+        }
+        assert upgrade["at"]
+        # a refund that takes back the points that reached it moves her down again
+        refund = await api.ok(
+            """mutation($i: RefundPurchaseInput!) { refundPurchase(input: $i) {
+                 errors { code } } }""",
+            {
+                "i": {
+                    "orderId": "o-2",
+                    "idempotencyKey": "r-1",
+                    "amount": {"amountMinor": 600, "currency": "EUR"},
+                }
+            },
+            api.admin(),
+        )
+        assert refund["refundPurchase"]["errors"] == []
+        down = (await sock.next_data())["tierChanged"]
+        assert (down["tier"], down["previousTier"], down["reason"]) == (
+            {"name": "Member"},
+            {"name": "Gold"},
+            "REFUND",
+        )
+    await wait_for_subscribers(runtime, 0)

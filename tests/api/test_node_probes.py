@@ -43,8 +43,14 @@ async def one_of_each(api: Api) -> dict[str, str]:
              points: 1}) { action { id } } }""",
         token=api.admin(),
     )
+    code = (await api.ok("{ me { referralCode } }", token=api.member("owner")))["me"]
+    await api.enroll("friend", referralCode=code["referralCode"])
+    referrals = await api.ok(
+        "{ me { referrals { edges { node { id } } } } }", token=api.member("owner")
+    )
     return {
         "EarningAction": action["createEarningAction"]["action"]["id"],
+        "Referral": referrals["me"]["referrals"]["edges"][0]["node"]["id"],
         "Campaign": campaign["createCampaign"]["campaign"]["id"],
         "Program": program["id"],
         "Tier": program["tiers"][0]["id"],
@@ -84,12 +90,12 @@ async def test_no_node_of_one_program_is_reachable_from_another(api: Api) -> Non
 async def test_another_member_reaches_none_of_a_members_nodes(api: Api) -> None:
     objects = await one_of_each(api)
     await api.enroll("stranger")
-    private = ("Member", "LedgerEntry", "Redemption", "AuditEvent")
+    private = ("Member", "LedgerEntry", "Redemption", "AuditEvent", "Referral")
     for type_name in private:
         found = await api.ok(NODE, {"id": objects[type_name]}, api.member("stranger"))
         assert found["node"] is None, type_name
     # the owner reaches their own
-    for type_name in ("Member", "LedgerEntry", "Redemption"):
+    for type_name in ("Member", "LedgerEntry", "Redemption", "Referral"):
         found = await api.ok(NODE, {"id": objects[type_name]}, api.member("owner"))
         assert found["node"] == {"id": objects[type_name]}, type_name
     # an ID of one type passed as another is not found either

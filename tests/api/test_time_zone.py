@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from tests.support import Api
+from tests.support import Api, MovableClock
 
 SET_ZONE = """mutation($zone: String!) { updateProgram(input: {timeZone: $zone}) {
   program { timeZone } errors { code field } } }"""
@@ -43,3 +45,37 @@ async def test_members_and_staff_cannot_change_the_zone(api: Api) -> None:
         assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     data = await api.ok("{ program { timeZone } }", token=api.admin())
     assert data["program"]["timeZone"] == "UTC"
+
+
+@pytest.mark.asyncio
+async def test_a_calendar_year_and_a_kept_tier_run_in_the_programs_zone(
+    api: Api, clock: MovableClock
+) -> None:
+    # given a Berlin program with Gold from 100 points, and points earned on 31 December
+    zone = await api.ok(SET_ZONE, {"zone": "Europe/Berlin"}, token=api.admin())
+    assert zone["updateProgram"]["errors"] == []
+    gold = await api.ok(
+        'mutation { createTier(input: {name: "Gold", threshold: 100}) { errors { code } } }',
+        token=api.admin(),
+    )
+    assert gold["createTier"]["errors"] == []
+    clock.freeze(datetime(2026, 12, 31, 12, tzinfo=UTC))
+    member = await api.enroll("alice")
+    await api.purchase(member["id"], "o-2026", 900)  # 90 points in Berlin's 2026
+    # when she buys again at 23:30 UTC, which is already 2027 in Berlin
+    clock.freeze(datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
+    await api.purchase(member["id"], "o-2027", 200)  # 20 points in Berlin's 2027
+    # then the 2027 period holds only the later purchase, ends when 2027 ends in Berlin,
+    # and 110 points over both years reach no tier
+    progress = (
+        """{ me { tier { name } tierProgress { qualifyingPoints periodEndsAt keptUntil } } }"""
+    )
+    me = (await api.ok(progress, token=api.member("alice")))["me"]
+    assert me["tier"]["name"] == "Member"
+    assert me["tierProgress"]["qualifyingPoints"] == 20
+    assert me["tierProgress"]["periodEndsAt"].startswith("2027-12-31T23:00:00")
+    # and Gold reached in Berlin's 2027 is kept until 2028 ends there
+    await api.purchase(member["id"], "o-2027-b", 800)
+    me = (await api.ok(progress, token=api.member("alice")))["me"]
+    assert me["tier"]["name"] == "Gold"
+    assert me["tierProgress"]["keptUntil"].startswith("2028-12-31T23:00:00")

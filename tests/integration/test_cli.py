@@ -71,7 +71,13 @@ async def test_migrate_then_demo_seeds_an_empty_database_once(
             assert alice is not None
             wallet = await uow.ledger.wallet(program.id, alice.id)
             # her first order lifted her to Silver (1,000), whose 1.25x applied to the next
-            assert wallet is not None and wallet.lifetime_earned == 1250 + 499 * 125 // 100
+            # (plus 500 for Dave, a friend she referred, whose first purchase qualified)
+            assert wallet is not None and wallet.lifetime_earned == 1250 + 499 * 125 // 100 + 500
+            referred = await uow.referrals.of_referrer(program.id, alice.id, limit=5, before=None)
+            assert sorted((r.status.value, name) for r, name in referred) == [
+                ("PENDING", "Erin Example"),
+                ("QUALIFIED", "Dave Example"),
+            ]
             # and a free cookie (150) redeemed, so the app shows a voucher
             assert wallet.balance == wallet.lifetime_earned - 150
             silver = next(t for t in await uow.tiers.all(program.id) if t.name == "Silver")

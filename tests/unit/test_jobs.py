@@ -217,6 +217,7 @@ def test_expiry_applies_only_where_points_expire() -> None:
     assert not ExpireLots().applies(never) and ExpireLots().applies(after)
     assert [job.name for job in JOBS] == [
         "release",
+        "qualify-referrals",
         "expire",
         "evaluate-tiers",
         "leaderboard",

@@ -87,3 +87,30 @@ def test_unknown_zones_are_invalid_input(name: str) -> None:
 def test_known_zones_pass() -> None:
     assert valid_zone("Asia/Kolkata", ("f",)) == "Asia/Kolkata"
     assert valid_zone(" UTC ", ("f",)) == "UTC"
+
+
+def test_calendar_qualifying_years_and_kept_tiers_follow_the_programs_zone() -> None:
+    from domain import tiers
+    from domain.model import QualifyingPeriod
+
+    calendar = QualifyingPeriod.CALENDAR_YEAR
+    new_year_in_berlin = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)  # 00:30 on 1 January
+    start, end = tiers.qualifying_window(calendar, new_year_in_berlin, BERLIN)
+    assert (start, end) == (
+        datetime(2026, 12, 31, 23, tzinfo=UTC),
+        datetime(2027, 12, 31, 23, tzinfo=UTC),
+    )
+    assert tiers.qualifying_window(calendar, new_year_in_berlin, "UTC")[0] == datetime(
+        2026, 1, 1, tzinfo=UTC
+    )
+    # reached in Berlin's 2027: kept until 2028 ends there
+    assert tiers.kept_until(calendar, new_year_in_berlin, BERLIN) == datetime(
+        2028, 12, 31, 23, tzinfo=UTC
+    )
+    # points earned at 00:30 on 1 November in Berlin expire at the end of its month there
+    assert tiers.add_months(
+        datetime(2026, 10, 31, 23, 30, tzinfo=UTC), 1, to_month_end=True, zone=BERLIN
+    ) == datetime(2026, 12, 31, 23, tzinfo=UTC)
+    assert tiers.add_months(
+        datetime(2026, 10, 31, 23, 30, tzinfo=UTC), 1, to_month_end=True
+    ) == datetime(2026, 12, 1, tzinfo=UTC)

@@ -61,21 +61,21 @@ def test_evaluation_at_period_end(current: Tier, ended: int, now: int, expected:
 
 def test_tier_kept_for_the_whole_next_period() -> None:
     reached = datetime(2026, 12, 31, 23, tzinfo=UTC)
-    assert tiers.kept_until(QualifyingPeriod.CALENDAR_YEAR, reached) == datetime(
+    assert tiers.kept_until(QualifyingPeriod.CALENDAR_YEAR, reached, "UTC") == datetime(
         2028, 1, 1, tzinfo=UTC
     )
-    assert tiers.kept_until(QualifyingPeriod.ROLLING_12_MONTHS, reached) == datetime(
+    assert tiers.kept_until(QualifyingPeriod.ROLLING_12_MONTHS, reached, "UTC") == datetime(
         2027, 12, 31, 23, tzinfo=UTC
     )
 
 
 def test_windows() -> None:
     now = datetime(2026, 6, 10, tzinfo=UTC)
-    assert tiers.qualifying_window(QualifyingPeriod.CALENDAR_YEAR, now) == (
+    assert tiers.qualifying_window(QualifyingPeriod.CALENDAR_YEAR, now, "UTC") == (
         datetime(2026, 1, 1, tzinfo=UTC),
         datetime(2027, 1, 1, tzinfo=UTC),
     )
-    assert tiers.qualifying_window(QualifyingPeriod.ROLLING_12_MONTHS, now) == (
+    assert tiers.qualifying_window(QualifyingPeriod.ROLLING_12_MONTHS, now, "UTC") == (
         datetime(2025, 6, 10, tzinfo=UTC),
         None,
     )
@@ -93,16 +93,16 @@ def test_floor_window_only_for_a_tier_reached_in_this_period() -> None:
     now = datetime(2027, 3, 1, tzinfo=UTC)
     calendar, rolling = QualifyingPeriod.CALENDAR_YEAR, QualifyingPeriod.ROLLING_12_MONTHS
     # reached this year (kept until the end of next year): last year's points are the floor
-    assert tiers.floor_window(calendar, now, datetime(2029, 1, 1, tzinfo=UTC)) == (
+    assert tiers.floor_window(calendar, now, datetime(2029, 1, 1, tzinfo=UTC), "UTC") == (
         datetime(2026, 1, 1, tzinfo=UTC),
         datetime(2027, 1, 1, tzinfo=UTC),
     )
     # kept from last year: a refund does not take it
-    assert tiers.floor_window(calendar, now, datetime(2028, 1, 1, tzinfo=UTC)) is None
-    assert tiers.floor_window(calendar, now, None) is None
+    assert tiers.floor_window(calendar, now, datetime(2028, 1, 1, tzinfo=UTC), "UTC") is None
+    assert tiers.floor_window(calendar, now, None, "UTC") is None
     # rolling: the 12 months before the tier was reached
     reached = datetime(2027, 2, 1, tzinfo=UTC)
-    assert tiers.floor_window(rolling, now, tiers.add_months(reached, 12)) == (
+    assert tiers.floor_window(rolling, now, tiers.add_months(reached, 12), "UTC") == (
         datetime(2026, 2, 1, tzinfo=UTC),
         reached,
     )
@@ -122,7 +122,7 @@ def test_after_a_refund(current: Tier, points: int, floor: int, expected: tuple 
     now = datetime(2027, 3, 1, tzinfo=UTC)
     valid_until = datetime(2029, 1, 1, tzinfo=UTC)
     result = tiers.after_refund(
-        ALL, current, points, floor, QualifyingPeriod.CALENDAR_YEAR, now, valid_until
+        ALL, current, points, floor, QualifyingPeriod.CALENDAR_YEAR, now, valid_until, "UTC"
     )
     assert result == expected
 

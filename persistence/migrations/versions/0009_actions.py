@@ -1,7 +1,7 @@
 """earning actions
 
 Revision ID: 0009_actions
-Revises: 0009_leaderboard
+Revises: 0009_referrals
 Create Date: 2026-12-03 19:10:26.566041
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import persistence.types
 
 revision: str = '0009_actions'
-down_revision: str | None = '0009_leaderboard'
+down_revision: str | None = '0009_referrals'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
