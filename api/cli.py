@@ -240,6 +240,7 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
                         "expired_points": report.expired_points,
                         "expired_lots": report.expired_lots,
                         "tier_changes": report.tier_changes,
+                        "birthday_bonuses": report.birthday_bonuses,
                         "leaderboard_bonuses": report.leaderboard_bonuses,
                         "members": len(report.members),
                         "duration_ms": round((time.monotonic() - started) * 1000, 1),
@@ -286,7 +287,8 @@ class JobMetrics:
     def observe(self, report: object, seconds: float) -> None:
         self.runs.inc()
         self.seconds.observe(seconds)
-        for kind in ("released_points", "expired_points", "expired_lots", "tier_changes"):
+        kinds = ("released_points", "expired_points", "expired_lots", "tier_changes")
+        for kind in (*kinds, "birthday_bonuses"):
             self.items.labels(kind).inc(getattr(report, kind))
 
 

@@ -73,6 +73,7 @@ async def seed_demo(runtime: Runtime) -> bool:
         )
     await _seed_catalog(runtime, admin)
     await seed_challenges(runtime, admin, ids["carol"])
+    await seed_actions(runtime, admin)
     await seed_referrals(runtime, admin)
     await seed_leaderboard(runtime, admin)
     return True
@@ -273,6 +274,59 @@ async def seed_challenges(runtime: Runtime, admin: Principal, carol: uuid.UUID) 
             admin,
             purchases.RecordPurchase(carol, "demo-latte", 450, "EUR", lines=(latte,)),
         )
+
+
+DEMO_ACTIONS = [
+    {
+        "key": "welcome",
+        "kind": "SIGNUP",
+        "name": "Welcome bonus",
+        "description": "Beans for joining.",
+        "points": 100,
+    },
+    {
+        "key": "birthday",
+        "kind": "BIRTHDAY",
+        "name": "Birthday treat",
+        "description": "Beans on your birthday, every year.",
+        "points": 250,
+    },
+    {
+        "key": "newsletter",
+        "kind": "NEWSLETTER_SIGNUP",
+        "name": "Newsletter",
+        "description": "Subscribe to our newsletter.",
+        "points": 50,
+        "limits": {"lifetime": 1},
+    },
+    {
+        "key": "instagram-follow",
+        "kind": "SOCIAL_FOLLOW",
+        "network": "instagram",
+        "name": "Follow us on Instagram",
+        "description": "Follow @democoffee and tap 'I follow'.",
+        "points": 30,
+        "reportedBy": "MEMBER",
+        "limits": {"lifetime": 1},
+    },
+    {
+        "key": "review",
+        "kind": "PRODUCT_REVIEW",
+        "name": "Review a blend",
+        "description": "Review a coffee you bought in our web shop.",
+        "points": 20,
+        "limits": {"period": "WEEK", "perPeriod": 3, "lifetime": 50},
+    },
+]
+
+
+async def seed_actions(runtime: Runtime, admin: Principal) -> None:
+    """The earning actions catalog, through the admin API: signup and birthday bonuses, a
+    newsletter and a review the shop reports, an Instagram follow the app reports."""
+    document = """mutation($input: CreateEarningActionInput!) {
+      createEarningAction(input: $input) { action { id } errors { code message } } }"""
+    for fields in DEMO_ACTIONS:
+        await _call(runtime, admin, document, input=fields)
 
 
 async def seed_referrals(runtime: Runtime, admin: Principal) -> None:

@@ -96,6 +96,24 @@ class ErrorCode(Enum):
         description="The order's points payment was refunded: it cannot be refunded again, and "
         "the order id cannot pay with points again.",
     )
+    ACTION_LIMIT_REACHED = strawberry.enum_value(
+        "ACTION_LIMIT_REACHED",
+        description="The member has used up a limit of this earning action (once ever, per "
+        "day/week/month, or its lifetime cap); `me { actions }` says when it resets.",
+    )
+    ACTION_INACTIVE = strawberry.enum_value(
+        "ACTION_INACTIVE",
+        description="The earning action is archived or outside its active window.",
+    )
+    ACTION_NOT_ALLOWED = strawberry.enum_value(
+        "ACTION_NOT_ALLOWED",
+        description="The caller may not report this earning action: members report only "
+        "actions the program trusts them with; signup and birthday are granted automatically.",
+    )
+    BIRTHDAY_ALREADY_SET = strawberry.enum_value(
+        "BIRTHDAY_ALREADY_SET",
+        description="The member's birthday is on record already and cannot be changed here.",
+    )
 
 
 @strawberry.type(description="Why a mutation did not do what was asked. Nothing was written.")

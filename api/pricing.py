@@ -54,6 +54,7 @@ from graphql.utilities import get_operation_ast
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from api.partner_queries import REWARD_STATS_SHOWN
 from api.types.wallet import EXPIRING_SHOWN
+from domain.actions import MAX_LIVE_ACTIONS
 from domain.earning import MAX_LINES
 from domain.leaderboard import MAX_BOARD_SIZE
 from domain.referrals import MAX_MILESTONES
@@ -90,6 +91,7 @@ LIST_BOUNDS: Mapping[tuple[str, str], int] = {
     ("Member", "badges"): BADGES_SHOWN,
     ("Challenge", "tiers"): MAX_TIERS,
     ("Query", "badges"): BADGES_SHOWN,
+    ("Member", "actions"): MAX_LIVE_ACTIONS,  # domain/actions.py: live actions per program
     ("ReferralProgram", "milestones"): MAX_MILESTONES,  # domain/referrals.py validate_settings
     ("Leaderboard", "entries"): MAX_BOARD_SIZE,  # domain/leaderboard.py board_size
 }

@@ -14,6 +14,7 @@ from api.mutations.leaderboard import LeaderboardQueries
 from api.pagination import After, Connection, First
 from api.partner_queries import PartnerQueries
 from api.permissions import AdminOnly, Authenticated, MemberOnly, StaffOrAdmin
+from api.types.actions import ActionQueries, resolve_earning_action
 from api.types.challenges import ChallengeQueries, resolve_challenge_node
 from api.types.instore import AuditEvent
 from api.types.member import Member
@@ -76,6 +77,8 @@ async def resolve_node(info: Info, global_id: strawberry.ID) -> Node | None:
         return await resolve_campaign(info, value)
     if type_name in ("Challenge", "Badge"):
         return await resolve_challenge_node(info, type_name, value)
+    if type_name == "EarningAction":
+        return await resolve_earning_action(info, value)
     if type_name == "Referral":
         return await resolve_referral(info, value)
     if type_name == "LedgerEntry":
@@ -92,7 +95,14 @@ async def resolve_node(info: Info, global_id: strawberry.ID) -> Node | None:
 
 
 @strawberry.type(description="Reading the program, the caller and members.")
-class Query(PartnerQueries, CampaignQueries, ReferralQueries, LeaderboardQueries, ChallengeQueries):
+class Query(
+    PartnerQueries,
+    CampaignQueries,
+    ReferralQueries,
+    LeaderboardQueries,
+    ChallengeQueries,
+    ActionQueries,
+):
     @strawberry.field(
         description="Any object by its global ID; null when unknown or not visible to the caller.",
         permission_classes=[Authenticated],

@@ -26,6 +26,7 @@ from api.executor import LoyaltyExecutor
 from api.input_text import guard_mutations
 from api.limits import QUERY_CPU_SECONDS, CostBudget, CostLimiter
 from api.metrics import Metrics, OperationMetrics
+from api.mutations.actions import ActionMutations
 from api.mutations.campaigns import CampaignMutations
 from api.mutations.challenges import ChallengeMutations
 from api.mutations.instore import InStoreMutations
@@ -83,6 +84,7 @@ class Mutation(
     TierMutations,
     CampaignMutations,
     ChallengeMutations,
+    ActionMutations,
     ReferralMutations,
     LeaderboardMutations,
 ):

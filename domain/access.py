@@ -28,8 +28,9 @@ async def may_reach_member(
     by scanning the card (or an allowed lookup); partners never (they see of members only
     what a voucher needs, through their own fields). The web shop acts for any member of
     its program, but only in the order calls (`order`: recordPurchase, refundPurchase,
-    previewEarn), server to server as admins do, with the member id the app handed it at
-    checkout; it reads nothing of members otherwise. The program boundary is kept by every
+    previewEarn, and recordAction for reviews and the like), server to server as admins
+    do, with the member id the app handed it at checkout; it reads nothing of members
+    otherwise. The program boundary is kept by every
     repository call being scoped to the caller's program: a member of another program is
     never even loaded.
     """

@@ -109,6 +109,25 @@ class PaymentRefunded(DomainError):
     code = "PAYMENT_REFUNDED"
 
 
+# Earning actions (domain/actions.py)
+
+
+class ActionLimitReached(DomainError):
+    code = "ACTION_LIMIT_REACHED"
+
+
+class ActionInactive(DomainError):
+    code = "ACTION_INACTIVE"
+
+
+class ActionNotAllowed(DomainError):
+    code = "ACTION_NOT_ALLOWED"
+
+
+class BirthdayAlreadySet(DomainError):
+    code = "BIRTHDAY_ALREADY_SET"
+
+
 class AccessError(Exception):
     """The caller may not do this at all; reported as a top-level error, never a payload."""
 

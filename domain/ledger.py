@@ -47,12 +47,13 @@ CREDIT_KINDS = frozenset(
         EntryKind.REDEEM,
         EntryKind.REFERRAL,
         EntryKind.CHALLENGE,
+        EntryKind.ACTION,
     }
 )
 DEBIT_KINDS = frozenset({EntryKind.REDEEM, EntryKind.EXPIRE, EntryKind.ADJUST, EntryKind.REVERSAL})
 # Kinds that count towards lifetime earned points.
 EARNING_KINDS = frozenset(
-    {EntryKind.EARN, EntryKind.BONUS, EntryKind.REFERRAL, EntryKind.CHALLENGE}
+    {EntryKind.EARN, EntryKind.BONUS, EntryKind.REFERRAL, EntryKind.CHALLENGE, EntryKind.ACTION}
 )
 
 

@@ -51,6 +51,7 @@ class EntryKind(StrEnum):
     ADJUST = "ADJUST"
     REVERSAL = "REVERSAL"
     CHALLENGE = "CHALLENGE"  # a completed challenge's points
+    ACTION = "ACTION"  # an earning action: review, follow, signup, birthday ...
     REFERRAL = "REFERRAL"  # a referee's welcome, a referrer's reward, a milestone
 
 

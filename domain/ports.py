@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
+from domain.actions import ActionRecord, ActionTally, EarningAction
 from domain.audit import AuditEvent
 from domain.challenges import Badge, Challenge, EarnedBadge, Progress
 from domain.earning import Campaign, EarnBreakdown
@@ -36,6 +37,7 @@ from domain.payments import PaymentTake, PointsPayment
 from domain.purchases import PurchaseRecord
 from domain.referrals import Referral, ReferralSettings, ReferralStatus, SignalKind
 from domain.rewards import Partner, Redemption, RedemptionCounts, RedemptionStatus, Reward
+from domain.times import Period
 
 
 class Clock(Protocol):
@@ -582,6 +584,68 @@ class ChallengeRepository(Protocol):
         """The member's badges, latest first."""
 
 
+class ActionRepository(Protocol):
+    """The earning actions catalog and members' records of them (domain/actions.py)."""
+
+    async def add(self, action: EarningAction) -> bool:
+        """Insert; False when the key or the slot (signup, birthday, a follow per network)
+        is taken."""
+        ...
+
+    async def update(self, action: EarningAction) -> bool:
+        """Save; False when another live action holds the slot."""
+        ...
+
+    async def get(
+        self, program_id: uuid.UUID, action_id: uuid.UUID, *, lock: bool = False
+    ) -> EarningAction | None: ...
+
+    async def by_key(self, program_id: uuid.UUID, key: str) -> EarningAction | None: ...
+
+    async def by_slot(self, program_id: uuid.UUID, slot: str) -> EarningAction | None:
+        """The live action holding `slot` ("SIGNUP", "BIRTHDAY", "SOCIAL_FOLLOW:instagram")."""
+        ...
+
+    async def live(self, program_id: uuid.UUID, now: datetime) -> list[EarningAction]:
+        """Actions not archived and within their window at `now`, oldest first."""
+        ...
+
+    async def page(
+        self,
+        program_id: uuid.UUID,
+        *,
+        limit: int,
+        after: tuple[datetime, uuid.UUID] | None,
+        archived: bool,
+    ) -> list[EarningAction]:
+        """Oldest first (then id), strictly after `after`; archived ones only with `archived`."""
+        ...
+
+    async def count(self, program_id: uuid.UUID, *, archived: bool) -> int: ...
+
+    async def tallies(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        action_ids: Sequence[uuid.UUID],
+        windows: Mapping[Period, tuple[datetime, datetime]],
+    ) -> dict[uuid.UUID, ActionTally]:
+        """The member's records of each action: ever, and within each window."""
+        ...
+
+    async def add_record(self, record: ActionRecord) -> bool:
+        """Insert; False when an automatic grant with the same key exists already."""
+        ...
+
+    async def record(self, program_id: uuid.UUID, record_id: uuid.UUID) -> ActionRecord | None: ...
+
+    async def set_birthday_once(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, birthday: date
+    ) -> bool:
+        """Set the member's birthday when none is on record; False when one is."""
+        ...
+
+
 class ReferralRepository(Protocol):
     async def settings(self, program_id: uuid.UUID) -> ReferralSettings:
         """The program's referral settings (defaults when never set)."""
@@ -789,6 +853,19 @@ class JobBatches(Protocol):
         """Wallets of members whose tier is kept until `now` or before (evaluation due)."""
         ...
 
+    async def claim_birthdays(
+        self,
+        program_id: uuid.UUID,
+        action_id: uuid.UUID,
+        today: date,
+        grant_key: str,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[Wallet]:
+        """Wallets of members not blocked whose birthday is `today` (29 February on
+        28 February in other years) without a grant of `grant_key` of the action yet."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction: repositories share it; nothing is written unless `commit` is called.
@@ -846,6 +923,9 @@ class UnitOfWork(Protocol):
 
     @property
     def challenges(self) -> ChallengeRepository: ...
+
+    @property
+    def actions(self) -> ActionRepository: ...
 
     @property
     def referrals(self) -> ReferralRepository: ...

@@ -13,7 +13,14 @@ from domain.times import Period, local_date, local_midnight, period_bounds
 # Earned points count towards tiers and refund reversals take them back; spending,
 # expiry and adjustments do not change what a member has qualified with.
 QUALIFYING_KINDS = frozenset(
-    {EntryKind.EARN, EntryKind.BONUS, EntryKind.REVERSAL, EntryKind.REFERRAL, EntryKind.CHALLENGE}
+    {
+        EntryKind.EARN,
+        EntryKind.BONUS,
+        EntryKind.REVERSAL,
+        EntryKind.REFERRAL,
+        EntryKind.CHALLENGE,
+        EntryKind.ACTION,
+    }
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -25,6 +25,7 @@ from domain.ports import JobBatches
 from domain.services.jobs import JOBS, SYSTEM, Job, JobReport
 from persistence.db import Database
 from persistence.events import EventBus
+from persistence.repositories.actions import birthday_due
 from persistence.repositories.expiry import SqlExpiryRepository, expired_lot_conditions
 from persistence.rows import (
     lot_from_row,
@@ -199,6 +200,19 @@ class SqlJobBatches:
     ) -> None:
         await self.expiry.empty_expired_lots(program.id, emptied, program.policy, now, emptied_lots)
         await self.expiry.post_expiries(program.id, postings)
+
+    async def claim_birthdays(
+        self,
+        program_id: uuid.UUID,
+        action_id: uuid.UUID,
+        today: date,
+        grant_key: str,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[Wallet]:
+        return await self._claim(
+            program_id, [birthday_due(program_id, action_id, today, grant_key)], after, limit
+        )
 
     async def claim_tier_due(
         self, program_id: uuid.UUID, now: datetime, after: uuid.UUID | None, limit: int

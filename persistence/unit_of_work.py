@@ -16,6 +16,7 @@ from domain.events import Event
 from domain.ports import UnitOfWork
 from persistence.db import Database
 from persistence.events import EventBus
+from persistence.repositories.actions import SqlActionRepository
 from persistence.repositories.campaigns import SqlCampaignRepository
 from persistence.repositories.challenges import SqlChallengeRepository
 from persistence.repositories.idempotency import SqlIdempotencyRepository
@@ -77,6 +78,7 @@ class SqlUnitOfWork:
         self.payments = SqlPaymentRepository(self.conn)
         self.partners = SqlPartnerRepository(self.conn)
         self.challenges = SqlChallengeRepository(self.conn)
+        self.actions = SqlActionRepository(self.conn)
         self.referrals = SqlReferralRepository(self.conn)
         self.leaderboard = SqlLeaderboardRepository(self.conn)
         return self

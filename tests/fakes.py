@@ -19,9 +19,10 @@ import copy
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NoReturn
 
+from domain.actions import ActionRecord, ActionTally, EarningAction
 from domain.audit import AuditEvent
 from domain.challenges import Badge, Challenge, EarnedBadge, Progress
 from domain.earning import Campaign, EarnBreakdown
@@ -39,6 +40,7 @@ from domain.model import (
     Wallet,
 )
 from domain.ports import (
+    ActionRepository,
     CampaignRepository,
     ChallengeRepository,
     IdempotencyRepository,
@@ -57,6 +59,7 @@ from domain.ports import (
 )
 from domain.purchases import PurchaseRecord
 from domain.rewards import Partner, Redemption, RedemptionCounts, RedemptionStatus, Reward
+from domain.times import Period
 
 LIVE = (RedemptionStatus.ISSUED, RedemptionStatus.USED)
 
@@ -99,6 +102,8 @@ class InMemoryStore:
     audit: list[AuditEvent] = field(default_factory=list)
     windows: dict[tuple[uuid.UUID, str, uuid.UUID], datetime] = field(default_factory=dict)
     spent_steps: dict[uuid.UUID, tuple[int, int]] = field(default_factory=dict)
+    actions: dict[uuid.UUID, EarningAction] = field(default_factory=dict)
+    action_records: list[ActionRecord] = field(default_factory=list)
     published: list[Event] = field(default_factory=list)
     commits: int = 0
 
@@ -791,6 +796,114 @@ class InMemoryChallengeRepository(_Repository):
         _missing("ChallengeRepository.member_badges")
 
 
+class InMemoryActionRepository(_Repository):
+    """Earning actions and their records, as persistence/repositories/actions.py keeps them."""
+
+    def _of(self, program_id: uuid.UUID) -> list[EarningAction]:
+        found = [a for a in self.state.actions.values() if a.program_id == program_id]
+        return sorted(found, key=lambda a: (a.created_at, a.id))
+
+    async def add(self, action: EarningAction) -> bool:
+        taken = any(
+            a.key == action.key or (action.slot is not None and a.slot == action.slot)
+            for a in self._of(action.program_id)
+        )
+        if not taken:
+            self.state.actions[action.id] = action
+        return not taken
+
+    async def update(self, action: EarningAction) -> bool:
+        if action.slot is not None and any(
+            a.slot == action.slot and a.id != action.id for a in self._of(action.program_id)
+        ):
+            return False
+        self.state.actions[action.id] = action
+        return True
+
+    async def get(
+        self, program_id: uuid.UUID, action_id: uuid.UUID, *, lock: bool = False
+    ) -> EarningAction | None:
+        return next((a for a in self._of(program_id) if a.id == action_id), None)
+
+    async def by_key(self, program_id: uuid.UUID, key: str) -> EarningAction | None:
+        return next((a for a in self._of(program_id) if a.key == key), None)
+
+    async def by_slot(self, program_id: uuid.UUID, slot: str) -> EarningAction | None:
+        return next((a for a in self._of(program_id) if a.slot == slot), None)
+
+    async def live(self, program_id: uuid.UUID, now: datetime) -> list[EarningAction]:
+        return [a for a in self._of(program_id) if a.active_at(now)]
+
+    async def page(
+        self,
+        program_id: uuid.UUID,
+        *,
+        limit: int,
+        after: tuple[datetime, uuid.UUID] | None,
+        archived: bool,
+    ) -> list[EarningAction]:
+        listed = [a for a in self._of(program_id) if archived or a.archived_at is None]
+        if after is not None:
+            listed = [a for a in listed if (a.created_at, a.id) > after]
+        return listed[:limit]
+
+    async def count(self, program_id: uuid.UUID, *, archived: bool) -> int:
+        return len([a for a in self._of(program_id) if archived or a.archived_at is None])
+
+    async def tallies(
+        self,
+        program_id: uuid.UUID,
+        member_id: uuid.UUID,
+        action_ids: Sequence[uuid.UUID],
+        windows: Mapping[Period, tuple[datetime, datetime]],
+    ) -> dict[uuid.UUID, ActionTally]:
+        found: dict[uuid.UUID, ActionTally] = {}
+        for action_id in action_ids:
+            records = [
+                r
+                for r in self.state.action_records
+                if r.program_id == program_id
+                and r.member_id == member_id
+                and r.action_id == action_id
+            ]
+            if records:
+                by_period = tuple(
+                    (period, sum(1 for r in records if start <= r.occurred_at < end))
+                    for period, (start, end) in windows.items()
+                )
+                found[action_id] = ActionTally(lifetime=len(records), by_period=by_period)
+        return found
+
+    async def add_record(self, record: ActionRecord) -> bool:
+        if record.grant_key is not None and any(
+            (r.program_id, r.member_id, r.action_id, r.grant_key)
+            == (record.program_id, record.member_id, record.action_id, record.grant_key)
+            for r in self.state.action_records
+        ):
+            return False
+        self.state.action_records.append(record)
+        return True
+
+    async def record(self, program_id: uuid.UUID, record_id: uuid.UUID) -> ActionRecord | None:
+        return next(
+            (
+                r
+                for r in self.state.action_records
+                if r.program_id == program_id and r.id == record_id
+            ),
+            None,
+        )
+
+    async def set_birthday_once(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, birthday: date
+    ) -> bool:
+        member = self.state.members.get(member_id)
+        if member is None or member.program_id != program_id or member.birthday is not None:
+            return False
+        self.state.members[member_id] = replace(member, birthday=birthday)
+        return True
+
+
 class _NotFaked:
     """A port no faked use case calls (payments, partner settlements): every method raises."""
 
@@ -826,6 +939,7 @@ class InMemoryUnitOfWork:
         self.partners: PartnerRepository = _NotFaked("PartnerRepository")  # raises on use
         self.leaderboard: LeaderboardRepository = _NotFaked("LeaderboardRepository")
         self.challenges: ChallengeRepository = InMemoryChallengeRepository(self.state)
+        self.actions: ActionRepository = InMemoryActionRepository(self.state)
         # Enrolling without a code and buying without a fingerprint never reach it.
         self.referrals: ReferralRepository = _NotFaked("ReferralRepository")
 

@@ -12,6 +12,7 @@ from api.catalog_queries import redemptions_page
 from api.context import Info
 from api.pagination import After, First
 from api.qr import qr_svg
+from api.types.actions import EarnableAction
 from api.types.challenges import EarnedBadge, MemberChallenge, member_badges, member_challenges
 from api.types.instore import MemberCard
 from api.types.node import Node
@@ -28,7 +29,7 @@ from api.types.wallet import Wallet
 from domain import access, model, tiers
 from domain.errors import AccessDenied
 from domain.rewards import RedemptionStatus as DomainStatus
-from domain.services import catalog, instore
+from domain.services import actions, catalog, instore
 
 
 @strawberry.type(description="Where the member stands on the way to the next tier.")
@@ -224,6 +225,21 @@ class Member(Node):
     @strawberry.field(description="Badges the member earned, latest first (at most 200).")
     async def badges(self, info: Info) -> list[EarnedBadge]:
         return await member_badges(info, self.member)
+
+    @strawberry.field(
+        description="What the member can still earn besides purchases (the app's 'earn "
+        "more' screen): each live earning action with its points or reward, who reports it, "
+        "and what is left of its limits now. Actions whose lifetime limit is used up, and the "
+        "signup bonus (paid on enrolling only), are left out; those waiting for a period to "
+        "reset are listed with `canEarnNow` false. At most 100 (a program's live actions); "
+        "two statements, whatever the catalog's size."
+    )
+    async def actions(self, info: Info) -> list[EarnableAction]:
+        program = await info.context.program()
+        now = info.context.runtime.clock.now()
+        async with info.context.reader() as uow:
+            found = await actions.earnable_actions(uow, program, self.member, now)
+        return [EarnableAction.from_domain(e) for e in found]
 
     @strawberry.field(
         description="Friends this member referred, newest first: the member themself and "

@@ -41,6 +41,11 @@ class LedgerEntryKind(Enum):
         "REVERSAL", description="Points taken back because a purchase was refunded."
     )
     CHALLENGE = strawberry.enum_value("CHALLENGE", description="Points for completing a challenge.")
+    ACTION = strawberry.enum_value(
+        "ACTION",
+        description="Points for an earning action: signup, birthday, review, follow, "
+        "newsletter ...; the description names the action.",
+    )
     REFERRAL = strawberry.enum_value(
         "REFERRAL",
         description="Points for a referral: a referee's welcome, a referrer's reward for a "

@@ -60,13 +60,21 @@ async def advance_challenges_for_purchase(
 
 
 async def advance_challenges_for_action(
-    uow: UnitOfWork, program: Program, member: Member, action_kind: str, at: datetime
-) -> None:
+    uow: UnitOfWork,
+    program: Program,
+    member: Member,
+    action_kind: str,
+    at: datetime,
+    wallet: Wallet | None = None,
+) -> Wallet | None:
     """Count one earning action of `action_kind` (e.g. PRODUCT_REVIEW) done at `at` towards
     the member's ACTION_COUNT challenges, and pay those it completes. Call in the
-    transaction that credits the action; when a challenge counts it, the member's wallet is
-    locked (if the caller has not locked it already) before any progress row."""
-    await _advance(uow, program, member, at, at, lambda goal: action_step(goal, action_kind), None)
+    transaction that credits the action, with the wallet the caller locked (or None: it is
+    locked here, before any progress row, when a challenge counts the action). Answers the
+    wallet after any payout (None when nothing counted and no wallet was given)."""
+    return await _advance(
+        uow, program, member, at, at, lambda goal: action_step(goal, action_kind), wallet
+    )
 
 
 async def _advance(

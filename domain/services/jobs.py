@@ -1,5 +1,5 @@
 """The background jobs as use cases: release pending points, expire lots, evaluate tiers,
-pay the monthly leaderboard bonus.
+pay the monthly leaderboard bonus and birthday bonuses.
 
 A job works through a program's due members one batch at a time: `run_batch` claims up to
 `limit` due wallets after the cursor (`JobBatches`, locked against every other writer and
@@ -21,12 +21,14 @@ from datetime import datetime
 from typing import Protocol
 
 from domain import ledger, tiers
+from domain.actions import ActionKind, birthday_grant_key, is_birthday
 from domain.events import TierChangeReason, posted, wallet_changed
 from domain.model import ExpiryPolicy, Posting, Program, Wallet
 from domain.ports import JobBatches, UnitOfWork
-from domain.services import leaderboard
+from domain.services import actions, leaderboard
 from domain.services.referrals import QualifyReferrals
 from domain.services.usecase import change_tier
+from domain.times import local_date
 
 SYSTEM = "system:jobs"  # the actor of the jobs' ledger entries
 
@@ -39,6 +41,7 @@ class JobReport:
     tier_changes: int = 0
     referrals_qualified: int = 0
     leaderboard_bonuses: int = 0  # members paid a month's leaderboard bonus
+    birthday_bonuses: int = 0  # members paid their birthday bonus
     members: set[uuid.UUID] = field(default_factory=set)
 
 
@@ -236,12 +239,50 @@ class PayLeaderboard:
         return None
 
 
+class PayBirthdays:
+    """The program's BIRTHDAY action for members whose birthday it is today in the
+    program's zone (`actions.is_birthday`), once a year: the grant key per member and year
+    makes a second run, or a second runner, pay nothing (`actions.grant_birthday`)."""
+
+    name = "birthdays"
+
+    def applies(self, program: Program) -> bool:
+        return True  # whether it has a live birthday action is read per run
+
+    async def run_batch(
+        self,
+        uow: UnitOfWork,
+        batches: JobBatches,
+        program: Program,
+        now: datetime,
+        after: uuid.UUID | None,
+        limit: int,
+        report: JobReport,
+    ) -> uuid.UUID | None:
+        action = await uow.actions.by_slot(program.id, ActionKind.BIRTHDAY.value)
+        if action is None or not action.active_at(now):
+            return None
+        today = local_date(now, program.time_zone)
+        key = birthday_grant_key(today)
+        wallets = await batches.claim_birthdays(program.id, action.id, today, key, after, limit)
+        for wallet in wallets:
+            member = await uow.members.get(program.id, wallet.member_id)
+            if member is None or member.birthday is None or not is_birthday(member.birthday, today):
+                continue
+            if await actions.grant_birthday(uow, program, action, member, key, now):
+                report.birthday_bonuses += 1
+                report.members.add(member.id)
+        return next_cursor(wallets, limit)
+
+
 # In order: released points pay referrers and can expire in the same run, tiers are
-# evaluated last, then the leaderboard's bonus (which may lift a tier at once, as any credit).
+# evaluated, then the leaderboard's and the birthday bonuses (which may lift a tier at
+# once, as any credit).
 JOBS: tuple[Job, ...] = (
     ReleasePending(),
     QualifyReferrals(),
     ExpireLots(),
     EvaluateTiers(),
     PayLeaderboard(),
+    PayBirthdays(),
 )

@@ -20,6 +20,7 @@ from domain.errors import AlreadyEnrolled
 from domain.model import Member, Principal, Program, Role, Wallet, new_id
 from domain.ports import Clock, UnitOfWork
 from domain.services import referrals
+from domain.services.actions import grant_signup
 from domain.services.usecase import member_for, program_of
 
 # Collisions of random card numbers and codes are astronomically rare; a few
@@ -79,6 +80,7 @@ async def enroll(
             referred_by=referred_by,
         )
         if await uow.members.add(member, Wallet(program_id=program.id, member_id=member.id)):
+            await grant_signup(uow, program, member, now)
             await referrals.on_enrolled(uow, program, member, referrer, device_id, now)
             await uow.commit()
             return member

@@ -1,5 +1,6 @@
 """All tables, one module per concern. Importing the package registers them all for Alembic."""
 
+from persistence.tables.actions import ActionRecordRow, EarningActionRow
 from persistence.tables.challenges import (
     BadgeRow,
     ChallengeProgressRow,
@@ -36,6 +37,7 @@ from persistence.tables.referrals import (
 from persistence.tables.rewards import PartnerRow, RedemptionRow, RedemptionTakeRow, RewardRow
 
 __all__ = [
+    "ActionRecordRow",
     "AuditEventRow",
     "BadgeRow",
     "CampaignRow",
@@ -43,6 +45,7 @@ __all__ = [
     "ChallengeRow",
     "ClosedStatementRow",
     "CostBucketRow",
+    "EarningActionRow",
     "IdempotencyKeyRow",
     "LeaderboardOptInRow",
     "LeaderboardPayoutRow",

@@ -33,7 +33,15 @@ from tests.support import Api
 ROLES: list[Role | None] = [None, Role.MEMBER, Role.STAFF, Role.PARTNER, Role.SHOP, Role.ADMIN]
 # The web shop's whole API (issue 21): its order calls and the program and catalog it shows.
 # A new root field open to it (`Authenticated` included) must be added here on purpose.
-SHOP_FIELDS = {"node", "program", "rewards", "recordPurchase", "refundPurchase", "previewEarn"}
+SHOP_FIELDS = {
+    "node",
+    "program",
+    "rewards",
+    "recordPurchase",
+    "refundPurchase",
+    "previewEarn",
+    "recordAction",  # the shop reports reviews, wishlist adds ... for its customers
+}
 PLACEHOLDER = {"ID": "eA", "String": "x", "Int": 1, "Float": 1.0, "Boolean": True}
 PLACEHOLDER.update({"DateTime": "2026-01-01T00:00:00+00:00", "Date": "2000-01-01"})
 

@@ -48,6 +48,11 @@ async def one_of_each(api: Api) -> dict[str, str]:
         {"b": badge_id},
         token=api.admin(),
     )
+    action = await api.ok(
+        """mutation { createEarningAction(input: {key: "probe", kind: CUSTOM, name: "P",
+             points: 1}) { action { id } } }""",
+        token=api.admin(),
+    )
     code = (await api.ok("{ me { referralCode } }", token=api.member("owner")))["me"]
     await api.enroll("friend", referralCode=code["referralCode"])
     referrals = await api.ok(
@@ -56,6 +61,7 @@ async def one_of_each(api: Api) -> dict[str, str]:
     return {
         "Badge": badge_id,
         "Challenge": challenge["createChallenge"]["challenge"]["id"],
+        "EarningAction": action["createEarningAction"]["action"]["id"],
         "Referral": referrals["me"]["referrals"]["edges"][0]["node"]["id"],
         "Campaign": campaign["createCampaign"]["campaign"]["id"],
         "Program": program["id"],

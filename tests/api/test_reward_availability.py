@@ -26,6 +26,8 @@ PROBED = {
     ("CreateRewardPayload", "reward"),
     ("UpdateRewardPayload", "reward"),
     ("ChallengeReward", "reward"),
+    ("EarningAction", "reward"),
+    ("EarnableAction", "reward"),
 }
 
 
@@ -82,6 +84,14 @@ async def test_available_and_affordable_resolve_through_every_path(api: Api) -> 
         (f"{{ me {{ challenges {{ reward {{ {FIELDS} }} }} }} }}", {}, alice),
         (f"{{ challenges {{ nodes {{ reward {{ {FIELDS} }} }} }} }}", {}, admin),
     ]
+    # (an earning action that pays the reward's voucher shows it in the catalog and to members)
+    action = await api.ok(
+        """mutation($i: CreateEarningActionInput!) { createEarningAction(input: $i) {
+             errors { code } } }""",
+        {"i": {"key": "survey", "kind": "SURVEY", "name": "Survey", "rewardId": reward_id}},
+        admin,
+    )
+    assert action["createEarningAction"]["errors"] == []
 
     # when alice redeems, selecting the reward's availability in the payload
     redeemed = await api.ok(
@@ -126,6 +136,8 @@ async def test_available_and_affordable_resolve_through_every_path(api: Api) -> 
             {},
             partner,
         ),
+        (f"{{ me {{ actions {{ {FIELDS} }} }} }}", {}, alice),
+        (f"{{ earningActions {{ nodes {{ {FIELDS} }} }} }}", {}, admin),
         (
             f"""mutation($i: UpdateRewardInput!) {{ updateReward(input: $i) {{
                   reward {{ {REWARD} }} errors {{ code }} }} }}""",

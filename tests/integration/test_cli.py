@@ -95,11 +95,20 @@ async def test_migrate_then_demo_seeds_an_empty_database_once(
         client = httpx.AsyncClient(transport=transport, base_url="http://test")
         api = Api(client=client, runtime=runtime, program="demo")
         data = await api.ok(
-            """{ me { displayName redemptions { edges { node { reward { name } status } } } }
+            """{ me { displayName redemptions { edges { node { reward { name } status } } }
+                      actions { key canEarnNow } }
                  rewards(first: 20) { edges { node { name kind partner { name } } } } }""",
             token=token,
         )
         assert data["me"]["displayName"] == "Alice Example"
+        # and the "earn more" screen lists the seeded actions (the signup bonus is paid on
+        # enrolling only, so it is not among them)
+        assert [a["key"] for a in data["me"]["actions"]] == [
+            "birthday",
+            "newsletter",
+            "instagram-follow",
+            "review",
+        ]
         vouchers = [e["node"] for e in data["me"]["redemptions"]["edges"]]
         assert vouchers == [{"reward": {"name": "Free cookie"}, "status": "ISSUED"}]
         rewards = [e["node"] for e in data["rewards"]["edges"]]

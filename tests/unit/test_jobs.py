@@ -221,4 +221,5 @@ def test_expiry_applies_only_where_points_expire() -> None:
         "expire",
         "evaluate-tiers",
         "leaderboard",
+        "birthdays",
     ]
