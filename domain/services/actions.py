@@ -449,7 +449,6 @@ async def _credit(
     if posting is not None:
         await uow.ledger.post(posting, previous_version=wallet.version)
         wallet = posting.wallet
-        await upgrade_if_reached(uow, program, member, await uow.tiers.all(program.id), now)
     if redemption is not None:
         await uow.rewards.add_redemption(redemption, [])
         uow.record(
@@ -460,8 +459,11 @@ async def _credit(
                 status=redemption.status.value,
             )
         )
-    wallet = await action_credited(uow, program, member, action, wallet, now)
-    return ActionResult(record, action, wallet, redemption)
+    after = await action_credited(uow, program, member, action, wallet, now)
+    if after.version != wallet.version or posting is not None:
+        # the action's points and any challenge it completed count for the tier at once
+        await upgrade_if_reached(uow, program, member, await uow.tiers.all(program.id), now)
+    return ActionResult(record, action, after, redemption)
 
 
 async def _voucher(

@@ -37,6 +37,11 @@ async def test_reviews_complete_an_action_challenge_and_pay_once(api: Api) -> No
         admin,
     )
     assert challenge["createChallenge"]["errors"] == [], challenge
+    gold = await api.ok(
+        'mutation { createTier(input: {name: "Gold", threshold: 100}) { errors { code } } }',
+        token=admin,
+    )
+    assert gold["createTier"]["errors"] == []
     member = await api.enroll("alice")
     # when the brand's backend reports three reviews (one of them twice)
     answers = []
@@ -46,6 +51,9 @@ async def test_reviews_complete_an_action_challenge_and_pay_once(api: Api) -> No
         )
         assert data["recordAction"]["errors"] == [], data
         answers.append(data["recordAction"]["wallet"])
+        if event == "r-2":  # the challenge's points count for the tier at once
+            tier = await api.ok("{ me { tier { name } } }", token=api.member("alice"))
+            assert tier["me"]["tier"]["name"] == "Gold"
     # then the second review completes the challenge in its own transaction, once
     assert [a["balance"] for a in answers] == [10, 120, 120, 130]
     me = await api.ok(
