@@ -17,7 +17,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from domain.errors import ActionLimitReached, ActionNotAllowed, InvalidInput
-from domain.times import Period, birthday_in, period_bounds
+from domain.times import Period, birthday_in, local_date, period_bounds
 
 
 class ActionKind(StrEnum):
@@ -266,6 +266,19 @@ def description(action: EarningAction) -> str:
 def is_birthday(birthday: date, today: date) -> bool:
     """Whether `today` is the member's birthday (29 February: 28 February in other years)."""
     return birthday_in(today.year, birthday) == today
+
+
+# A birthday given fewer days than this before it pays nothing that year (a member cannot
+# give "today" and collect at once); the next year's pays as usual.
+BIRTHDAY_NOTICE_DAYS = 30
+
+
+def birthday_noticed(birthday_set_at: datetime | None, today: date, zone: str) -> bool:
+    """Whether a birthday falling on the program-local day `today` was given early enough
+    to pay (given on `birthday_set_at`; None: given before the date was kept)."""
+    if birthday_set_at is None:
+        return True
+    return (today - local_date(birthday_set_at, zone)).days >= BIRTHDAY_NOTICE_DAYS
 
 
 def birthday_grant_key(today: date) -> str:

@@ -179,6 +179,7 @@ class Member:
     phone: str | None = None
     birthday: date | None = None
     referred_by: uuid.UUID | None = None
+    birthday_set_at: datetime | None = None  # when the birthday was given (notice period)
     blocked: bool = False
     card_generation: int = 0
     tier_valid_until: datetime | None = None  # evaluated (maybe downgraded) from then on

@@ -640,9 +640,10 @@ class ActionRepository(Protocol):
     async def record(self, program_id: uuid.UUID, record_id: uuid.UUID) -> ActionRecord | None: ...
 
     async def set_birthday_once(
-        self, program_id: uuid.UUID, member_id: uuid.UUID, birthday: date
+        self, program_id: uuid.UUID, member_id: uuid.UUID, birthday: date, now: datetime
     ) -> bool:
-        """Set the member's birthday when none is on record; False when one is."""
+        """Set the member's birthday (given `now`) when none is on record; False when one
+        is."""
         ...
 
 

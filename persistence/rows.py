@@ -161,6 +161,7 @@ def member_from_row(row: Row[Any]) -> Member:
         email=row.email,
         phone=row.phone,
         birthday=row.birthday,
+        birthday_set_at=row.birthday_set_at,
         referred_by=row.referred_by,
         blocked=row.blocked,
         card_generation=row.card_generation,

@@ -895,12 +895,12 @@ class InMemoryActionRepository(_Repository):
         )
 
     async def set_birthday_once(
-        self, program_id: uuid.UUID, member_id: uuid.UUID, birthday: date
+        self, program_id: uuid.UUID, member_id: uuid.UUID, birthday: date, now: datetime
     ) -> bool:
         member = self.state.members.get(member_id)
         if member is None or member.program_id != program_id or member.birthday is not None:
             return False
-        self.state.members[member_id] = replace(member, birthday=birthday)
+        self.state.members[member_id] = replace(member, birthday=birthday, birthday_set_at=now)
         return True
 
 

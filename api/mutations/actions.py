@@ -317,7 +317,8 @@ class ActionMutations:
 
     @strawberry.mutation(
         description="Member: give your birthday if you did not on enrolling, once (a second "
-        "time is BIRTHDAY_ALREADY_SET). The birthday bonus is paid on the day.",
+        "time is BIRTHDAY_ALREADY_SET). The birthday bonus is paid on the day, from the "
+        "first birthday at least 30 days after it was given.",
         permission_classes=[MemberOnly],
     )
     async def set_birthday(

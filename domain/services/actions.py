@@ -568,9 +568,9 @@ async def set_birthday(
     valid = validate_birthday(birthday, now.date(), field)
     assert valid is not None
     if member.birthday is not None or not await uow.actions.set_birthday_once(
-        program.id, member.id, valid
+        program.id, member.id, valid, now
     ):
         raise BirthdayAlreadySet("Your birthday is on record already.", field)
     await uow.commit()
-    member.birthday = valid
+    member.birthday, member.birthday_set_at = valid, now
     return member

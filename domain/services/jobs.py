@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Protocol
 
 from domain import ledger, tiers
-from domain.actions import ActionKind, birthday_grant_key, is_birthday
+from domain.actions import ActionKind, birthday_grant_key, birthday_noticed, is_birthday
 from domain.events import TierChangeReason, posted, wallet_changed
 from domain.model import ExpiryPolicy, Posting, Program, Wallet
 from domain.ports import JobBatches, UnitOfWork
@@ -269,6 +269,8 @@ class PayBirthdays:
             member = await uow.members.get(program.id, wallet.member_id)
             if member is None or member.birthday is None or not is_birthday(member.birthday, today):
                 continue
+            if not birthday_noticed(member.birthday_set_at, today, program.time_zone):
+                continue  # given too shortly before: next year's pays
             if await actions.grant_birthday(uow, program, action, member, key, now):
                 report.birthday_bonuses += 1
                 report.members.add(member.id)

@@ -77,6 +77,7 @@ async def enroll(
             email=email,
             phone=phone,
             birthday=birthday,
+            birthday_set_at=now if birthday is not None else None,
             referred_by=referred_by,
         )
         if await uow.members.add(member, Wallet(program_id=program.id, member_id=member.id)):

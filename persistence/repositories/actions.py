@@ -247,9 +247,9 @@ class SqlActionRepository:
         return record_from_row(row) if row is not None else None
 
     async def set_birthday_once(
-        self, program_id: uuid.UUID, member_id: uuid.UUID, birthday: date
+        self, program_id: uuid.UUID, member_id: uuid.UUID, birthday: date, now: datetime
     ) -> bool:
-        """Set the member's birthday if none is on record; False if one is."""
+        """Set the member's birthday (given `now`) if none is on record; False if one is."""
         result = await self.conn.execute(
             update(members_t)
             .where(
@@ -257,7 +257,7 @@ class SqlActionRepository:
                 members_t.c.id == member_id,
                 members_t.c.birthday.is_(None),
             )
-            .values(birthday=birthday)
+            .values(birthday=birthday, birthday_set_at=now)
         )
         return bool(result.rowcount == 1)
 

@@ -133,6 +133,7 @@ class SqlMemberRepository:
             email=member.email,
             phone=member.phone,
             birthday=member.birthday,
+            birthday_set_at=member.birthday_set_at,
             joined_at=member.joined_at,
             tier_id=member.tier_id,
             referred_by=member.referred_by,

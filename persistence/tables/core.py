@@ -100,6 +100,9 @@ class MemberRow(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=20)
     birthday: date | None = None
+    # When the birthday was given: a birthday given too shortly before it pays nothing
+    # that year (domain/actions.py BIRTHDAY_NOTICE_DAYS). Null: given before this was kept.
+    birthday_set_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     joined_at: datetime = Field(sa_column=utc_column())
     tier_id: uuid.UUID = Field(foreign_key="tier.id")
     referred_by: uuid.UUID | None = Field(default=None, foreign_key="member.id")

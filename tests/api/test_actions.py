@@ -388,7 +388,7 @@ async def _birthday_program(api: Api) -> None:
 @pytest.mark.asyncio
 async def test_the_birthday_job_pays_once_on_the_day(api: Api, clock: MovableClock) -> None:
     await _birthday_program(api)
-    clock.freeze(datetime(2027, 3, 1, 12, tzinfo=UTC))
+    clock.freeze(datetime(2027, 1, 1, 12, tzinfo=UTC))  # birthdays given in good time
     await api.enroll("ray", birthday="1990-03-02")
     await api.enroll("sue", birthday="1990-03-03")
     jobs = Jobs(api.runtime.db)
@@ -406,7 +406,7 @@ async def test_the_birthday_job_pays_once_on_the_day(api: Api, clock: MovableClo
 @pytest.mark.asyncio
 async def test_two_job_runners_racing_pay_the_birthday_once(api: Api, clock: MovableClock) -> None:
     await _birthday_program(api)
-    clock.freeze(datetime(2027, 6, 1, 12, tzinfo=UTC))
+    clock.freeze(datetime(2027, 5, 1, 12, tzinfo=UTC))
     for sub in ("tom", "uma", "vic"):
         await api.enroll(sub, birthday="1985-06-10")
     day = datetime(2027, 6, 10, 8, tzinfo=UTC)
@@ -618,3 +618,31 @@ async def test_blocked_members_earn_no_actions(api: Api) -> None:
     assert blocked["blockMember"]["errors"] == []
     refused = await record(api, "news", "n1", member["id"])
     assert refused["errors"][0]["code"] == "MEMBER_BLOCKED"
+
+
+@pytest.mark.asyncio
+async def test_a_birthday_given_shortly_before_it_pays_from_the_next_year(
+    api: Api, clock: MovableClock
+) -> None:
+    # given members who give their birthday 29 days before it, on enrolling or later
+    await _birthday_program(api)
+    clock.freeze(datetime(2027, 3, 4, 12, tzinfo=UTC))
+    await api.enroll("xia", birthday="1990-04-02")
+    await api.enroll("yan")
+    given = await api.ok(
+        """mutation { setBirthday(input: {birthday: "1991-04-02"}) { errors { code } } }""",
+        token=api.member("yan"),
+    )
+    assert given["setBirthday"]["errors"] == []
+    # and one who gives it 30 days before (a day earlier)
+    clock.freeze(datetime(2027, 3, 3, 12, tzinfo=UTC))
+    await api.enroll("zed", birthday="1992-04-02")
+    # when the birthday job runs on their birthday
+    jobs = Jobs(api.runtime.db)
+    await jobs.run_once(datetime(2027, 4, 2, 9, tzinfo=UTC), api.program)
+    # then only the birthday given 30 days ahead pays this year, and all pay the next
+    balances = {sub: (await api.wallet(sub))["balance"] for sub in ("xia", "yan", "zed")}
+    assert balances == {"xia": 0, "yan": 0, "zed": 200}
+    await jobs.run_once(datetime(2028, 4, 2, 9, tzinfo=UTC), api.program)
+    balances = {sub: (await api.wallet(sub))["balance"] for sub in ("xia", "yan", "zed")}
+    assert balances == {"xia": 200, "yan": 200, "zed": 400}
