@@ -473,3 +473,100 @@ async def test_a_blocked_member_earns_no_action_and_leaves_the_board(api: Api) -
     assert refused["errors"][0]["code"] == "MEMBER_BLOCKED", refused
     assert await ledger_totals(api.runtime, decode(member["id"], "Member", ())) == before
     assert (await board(api, api.admin()))["entries"] == []
+
+
+@pytest.mark.asyncio
+async def test_a_refused_create_does_not_burn_its_idempotency_key(api: Api) -> None:
+    values = {"key": "k", "kind": "CUSTOM", "name": "K", "idempotencyKey": "create-1"}
+    refused = await api.ok(CREATE_ACTION, {"input": {**values, "points": 0}}, api.admin())
+    assert errors(refused["createEarningAction"]) == [("INVALID_INPUT", ["input", "points"])]
+    made = await api.ok(CREATE_ACTION, {"input": {**values, "points": 5}}, api.admin())
+    assert made["createEarningAction"]["errors"] == [], made
+    # the same key for another action is a conflict, and makes nothing
+    other = {**values, "key": "other", "points": 5}
+    conflict = await api.ok(CREATE_ACTION, {"input": other}, api.admin())
+    assert conflict["createEarningAction"]["errors"][0]["code"] == "IDEMPOTENCY_CONFLICT"
+    listing = await api.ok("{ earningActions { edges { node { key } } } }", token=api.admin())
+    assert [e["node"]["key"] for e in listing["earningActions"]["edges"]] == ["k"]
+
+
+@pytest.mark.asyncio
+async def test_ids_of_the_wrong_type_or_program_are_refused(api: Api) -> None:
+    created = await action(api, key="news", kind="NEWSLETTER_SIGNUP", name="News", points=10)
+    member = await api.enroll("typ")
+    # an action's id where a member's is expected
+    refused = await record(api, "news", "t1", created["id"])
+    assert errors(refused) == [("INVALID_INPUT", ["input", "memberId"])]
+    # a member's id where a referral's is expected
+    body = await api.ok(APPROVE, {"id": member["id"]}, api.admin())
+    assert body["approveReferral"]["errors"][0]["field"] == ["input", "referralId"], body
+    # another program's admin cannot archive or change this program's action
+    other = api.token("admin", "a", program=await other_program(api))
+    body = await api.ok(ARCHIVE_ACTION, {"id": created["id"]}, other)
+    assert body["archiveEarningAction"]["errors"][0]["code"] == "NOT_FOUND", body
+    listing = await api.ok("{ earningActions { edges { node { archived } } } }", token=api.admin())
+    assert listing["earningActions"]["edges"] == [{"node": {"archived": False}}]
+    await untouched(api, member["id"])
+
+
+@pytest.mark.asyncio
+async def test_a_member_not_enrolled_reports_nothing(api: Api) -> None:
+    await action(api, key="checkin", kind="CUSTOM", name="Check in", points=5, reportedBy="MEMBER")
+    refused = await report(api, api.member("ghost"), action="checkin", eventId="g1")
+    assert refused["errors"][0]["code"] == "NOT_ENROLLED", refused
+    # enrolling afterwards: the event id was not taken by the refusal
+    member = await api.enroll("ghost")
+    paid = await report(api, api.member("ghost"), action="checkin", eventId="g1")
+    assert paid["errors"] == [] and paid["wallet"]["balance"] == 5
+    totals = await ledger_totals(api.runtime, decode(member["id"], "Member", ()))
+    assert (totals.balance, totals.entry_count) == (5, 1)
+
+
+@pytest.mark.asyncio
+async def test_another_programs_rewards_and_badges_cannot_be_handed_out(api: Api) -> None:
+    from tests.api.rewards_support import create_reward
+
+    # given program B's reward and badge
+    theirs = Api(client=api.client, runtime=api.runtime, program=await other_program(api))
+    reward = await create_reward(theirs)
+    made = await api.ok(
+        CREATE_BADGE, {"i": {"name": "B", "imageUrl": "https://img.test/b.png"}}, theirs.admin()
+    )
+    badge_id = made["createBadge"]["badge"]["id"]
+    # program A's admin names them in an action and in challenges
+    body = await api.ok(
+        CREATE_ACTION,
+        {"input": {"key": "k", "kind": "CUSTOM", "name": "K", "rewardId": reward["id"]}},
+        api.admin(),
+    )
+    assert errors(body["createEarningAction"]) == [("NOT_FOUND", ["input", "rewardId"])]
+    goal = {"kind": "PURCHASE_COUNT", "target": 1}
+    for extra, field in (
+        ({"rewardId": reward["id"]}, "rewardId"),
+        ({"badgeId": badge_id}, "badgeId"),
+    ):
+        body = await api.ok(
+            CREATE_CHALLENGE, {"i": {"name": "C", "goal": goal, **extra}}, api.admin()
+        )
+        assert errors(body["createChallenge"]) == [("NOT_FOUND", ["input", field])]
+    listing = await api.ok("{ earningActions { edges { node { key } } } }", token=api.admin())
+    assert listing["earningActions"]["edges"] == []
+    challenges = await api.ok("{ challenges { edges { node { id } } } }", token=api.admin())
+    assert challenges["challenges"]["edges"] == []
+
+
+@pytest.mark.asyncio
+async def test_one_event_id_raced_for_two_members_credits_one_of_them_once(api: Api) -> None:
+    import asyncio
+
+    await action(api, key="review", kind="PRODUCT_REVIEW", name="Review", points=50)
+    first, second = await api.enroll("rae"), await api.enroll("ron")
+    targets = [first["id"], second["id"]] * 3
+    answers = await asyncio.gather(*(record(api, "review", "race-1", t) for t in targets))
+    codes = sorted({e["code"] for a in answers for e in a["errors"]})
+    assert codes in ([], ["IDEMPOTENCY_CONFLICT"]), answers
+    totals = [
+        await ledger_totals(api.runtime, decode(m["id"], "Member", ())) for m in (first, second)
+    ]
+    assert sorted((t.balance, t.entry_count) for t in totals) == [(0, 0), (50, 1)], totals
+    assert all(t.consistent() for t in totals)
