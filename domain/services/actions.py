@@ -113,6 +113,11 @@ async def _validated(uow: UnitOfWork, program: Program, action: EarningAction) -
     limits, reporter = rules_for_kind(
         action.kind, validate_limits(action.limits, _field("limits")), action.reported_by
     )
+    if reporter is Reporter.MEMBER and limits.lifetime is None and limits.per_period is None:
+        # the app reports these itself: without a limit a member could mint points at will
+        raise InvalidInput(
+            "Actions members report need a limit: lifetime or per period.", _field("limits")
+        )
     return replace(
         action,
         name=name,

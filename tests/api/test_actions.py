@@ -51,7 +51,13 @@ async def test_backend_reports_an_action_once_per_event_id(api: Api) -> None:
 @pytest.mark.asyncio
 async def test_members_report_only_actions_the_program_trusts_them_with(api: Api) -> None:
     await action(
-        api, key="wishlist", kind="WISHLIST_ADD", name="Wishlist", points=3, reportedBy="MEMBER"
+        api,
+        key="wishlist",
+        kind="WISHLIST_ADD",
+        name="Wishlist",
+        points=3,
+        reportedBy="MEMBER",
+        limits={"period": "DAY", "perPeriod": 10},
     )
     await action(api, key="review", kind="PRODUCT_REVIEW", name="Review", points=50)
     await api.enroll("ben")
@@ -65,7 +71,13 @@ async def test_members_report_only_actions_the_program_trusts_them_with(api: Api
 @pytest.mark.asyncio
 async def test_a_member_cannot_report_for_another_member(api: Api) -> None:
     await action(
-        api, key="wishlist", kind="WISHLIST_ADD", name="Wishlist", points=3, reportedBy="MEMBER"
+        api,
+        key="wishlist",
+        kind="WISHLIST_ADD",
+        name="Wishlist",
+        points=3,
+        reportedBy="MEMBER",
+        limits={"period": "DAY", "perPeriod": 10},
     )
     await api.enroll("cat")
     other = await api.enroll("dan")
@@ -646,3 +658,24 @@ async def test_a_birthday_given_shortly_before_it_pays_from_the_next_year(
     await jobs.run_once(datetime(2028, 4, 2, 9, tzinfo=UTC), api.program)
     balances = {sub: (await api.wallet(sub))["balance"] for sub in ("xia", "yan", "zed")}
     assert balances == {"xia": 200, "yan": 200, "zed": 400}
+
+
+@pytest.mark.asyncio
+async def test_actions_members_report_need_a_limit(api: Api) -> None:
+    # an action the app reports itself, without a limit, would let a member mint points
+    create = """mutation($i: CreateEarningActionInput!) { createEarningAction(input: $i) {
+      action { id } errors { code field } } }"""
+    fields = {"key": "tap", "kind": "CUSTOM", "name": "Tap", "points": 5, "reportedBy": "MEMBER"}
+    refused = await api.ok(create, {"i": fields}, api.admin())
+    assert refused["createEarningAction"] == {
+        "action": None,
+        "errors": [{"code": "INVALID_INPUT", "field": ["input", "limits"]}],
+    }
+    listed = await api.ok("{ earningActions { nodes { key } } }", token=api.admin())
+    assert listed["earningActions"]["nodes"] == []
+    # a backend-reported one may go without
+    fields = {**fields, "reportedBy": "BACKEND"}
+    assert (await api.ok(create, {"i": fields}, api.admin()))["createEarningAction"]["errors"] == []
+    # and a member-reported one with a limit per period
+    fields = {**fields, "key": "tap2", "reportedBy": "MEMBER", "limits": {"lifetime": 3}}
+    assert (await api.ok(create, {"i": fields}, api.admin()))["createEarningAction"]["errors"] == []

@@ -30,6 +30,8 @@ ARCHIVE_ACTION = """mutation($id: ID!) { archiveEarningAction(input: {actionId: 
 SET_BIRTHDAY = """mutation($d: Date!) { setBirthday(input: {birthday: $d}) {
   member { birthday } errors { code field } } }"""
 
+DAILY = {"period": "DAY", "perPeriod": 100}
+
 
 def errors(payload: dict[str, Any]) -> list[tuple[str, list[str] | None]]:
     return [(e["code"], e["field"]) for e in payload["errors"]]
@@ -58,7 +60,15 @@ async def report(api: Api, token: str, **fields: Any) -> dict[str, Any]:
 @pytest.mark.asyncio
 async def test_members_report_neither_backend_actions_nor_for_someone_else(api: Api) -> None:
     await action(api, key="review", kind="PRODUCT_REVIEW", name="Review", points=50)
-    await action(api, key="checkin", kind="CUSTOM", name="Check in", points=5, reportedBy="MEMBER")
+    await action(
+        api,
+        key="checkin",
+        kind="CUSTOM",
+        name="Check in",
+        points=5,
+        reportedBy="MEMBER",
+        limits=DAILY,
+    )
     me, victim = await api.enroll("mal"), await api.enroll("vic")
     # a BACKEND action reported by the member themself
     refused = await report(api, api.member("mal"), action="review", eventId="r1")
@@ -75,7 +85,15 @@ async def test_members_report_neither_backend_actions_nor_for_someone_else(api: 
 
 @pytest.mark.asyncio
 async def test_another_programs_keys_and_members_are_not_found(api: Api) -> None:
-    await action(api, key="checkin", kind="CUSTOM", name="Check in", points=5, reportedBy="MEMBER")
+    await action(
+        api,
+        key="checkin",
+        kind="CUSTOM",
+        name="Check in",
+        points=5,
+        reportedBy="MEMBER",
+        limits=DAILY,
+    )
     ours = await api.enroll("ada")
     other = await other_program(api)
     stranger = api.token("member", "eve", program=other)
@@ -163,8 +181,24 @@ async def test_replaying_an_event_id_for_another_action_or_member_credits_nothin
 ) -> None:
     await action(api, key="review", kind="PRODUCT_REVIEW", name="Review", points=50)
     await action(api, key="photo", kind="CUSTOM", name="Photo", points=70)
-    await action(api, key="checkin", kind="CUSTOM", name="Check in", points=5, reportedBy="MEMBER")
-    await action(api, key="checkin2", kind="CUSTOM", name="Again", points=7, reportedBy="MEMBER")
+    await action(
+        api,
+        key="checkin",
+        kind="CUSTOM",
+        name="Check in",
+        points=5,
+        reportedBy="MEMBER",
+        limits=DAILY,
+    )
+    await action(
+        api,
+        key="checkin2",
+        kind="CUSTOM",
+        name="Again",
+        points=7,
+        reportedBy="MEMBER",
+        limits=DAILY,
+    )
     first, second = await api.enroll("ann"), await api.enroll("bob")
     paid = await record(api, "review", "ev-1", first["id"])
     assert paid["errors"] == [] and paid["wallet"]["balance"] == 50
@@ -289,17 +323,17 @@ async def test_birthdays_out_of_range_are_refused_and_the_job_pays_once(
         token=api.member("fut"),
     )
     assert errors(body["enroll"]) == [("INVALID_INPUT", ["input", "birthday"])]
-    # a valid one once, a second one refused
-    ok = await api.ok(SET_BIRTHDAY, {"d": "1990-04-05"}, api.member("liz"))
+    # a valid one once (given in good time: 30 days ahead or more), a second one refused
+    ok = await api.ok(SET_BIRTHDAY, {"d": "1990-05-05"}, api.member("liz"))
     assert ok["setBirthday"]["errors"] == []
     again = await api.ok(SET_BIRTHDAY, {"d": "1990-04-06"}, api.member("liz"))
     assert errors(again["setBirthday"]) == [("BIRTHDAY_ALREADY_SET", ["input", "birthday"])]
     # the job run twice on the day (and again the day after) pays once
     jobs = Jobs(api.runtime.db)
     for at in (
-        datetime(2027, 4, 5, 8, tzinfo=UTC),
-        datetime(2027, 4, 5, 20, tzinfo=UTC),
-        datetime(2027, 4, 6, 8, tzinfo=UTC),
+        datetime(2027, 5, 5, 8, tzinfo=UTC),
+        datetime(2027, 5, 5, 20, tzinfo=UTC),
+        datetime(2027, 5, 6, 8, tzinfo=UTC),
     ):
         await jobs.run_once(at, api.program)
     totals = await ledger_totals(api.runtime, decode(member["id"], "Member", ()))
@@ -460,7 +494,15 @@ async def test_a_blocked_member_earns_no_action_and_leaves_the_board(api: Api) -
     from tests.api.referrals_support import block
 
     await enable(api, top_n=3)
-    await action(api, key="checkin", kind="CUSTOM", name="Check in", points=5, reportedBy="MEMBER")
+    await action(
+        api,
+        key="checkin",
+        kind="CUSTOM",
+        name="Check in",
+        points=5,
+        reportedBy="MEMBER",
+        limits=DAILY,
+    )
     member = await api.enroll("bad")
     await opt_in(api, "bad")
     assert (await api.purchase(member["id"], "o-bad", 1000))["errors"] == []
@@ -511,7 +553,15 @@ async def test_ids_of_the_wrong_type_or_program_are_refused(api: Api) -> None:
 
 @pytest.mark.asyncio
 async def test_a_member_not_enrolled_reports_nothing(api: Api) -> None:
-    await action(api, key="checkin", kind="CUSTOM", name="Check in", points=5, reportedBy="MEMBER")
+    await action(
+        api,
+        key="checkin",
+        kind="CUSTOM",
+        name="Check in",
+        points=5,
+        reportedBy="MEMBER",
+        limits=DAILY,
+    )
     refused = await report(api, api.member("ghost"), action="checkin", eventId="g1")
     assert refused["errors"][0]["code"] == "NOT_ENROLLED", refused
     # enrolling afterwards: the event id was not taken by the refusal
