@@ -64,7 +64,7 @@ from domain.services.usecase import (
     upgrade_if_reached,
     wallet_of,
 )
-from domain.times import utc_time
+from domain.times import local_date, utc_time
 
 MAX_NAME = 120
 MAX_DESCRIPTION = 500
@@ -570,7 +570,7 @@ async def set_birthday(
     if member is None:
         raise NotEnrolled("Enroll first.")
     field = _field("birthday")
-    valid = validate_birthday(birthday, now.date(), field)
+    valid = validate_birthday(birthday, local_date(now, program.time_zone), field)
     assert valid is not None
     if member.birthday is not None or not await uow.actions.set_birthday_once(
         program.id, member.id, valid, now

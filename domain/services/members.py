@@ -22,6 +22,7 @@ from domain.ports import Clock, UnitOfWork
 from domain.services import referrals
 from domain.services.actions import grant_signup
 from domain.services.usecase import member_for, program_of
+from domain.times import local_date
 
 # Collisions of random card numbers and codes are astronomically rare; a few
 # attempts turn "rare" into "never" without a loop that could spin.
@@ -54,7 +55,9 @@ async def enroll(
     )
     email = normalise_email(command.email, ("input", "email"))
     phone = normalise_phone(command.phone, ("input", "phone"))
-    birthday = validate_birthday(command.birthday, now.date(), ("input", "birthday"))
+    birthday = validate_birthday(
+        command.birthday, local_date(now, program.time_zone), ("input", "birthday")
+    )
     referral_code = clean_text(command.referral_code, ("input", "referralCode"), max_length=32)
     device_id = referrals.device_of(command.device_id)
     asked = (display_name, email, phone, birthday)

@@ -79,3 +79,21 @@ async def test_a_calendar_year_and_a_kept_tier_run_in_the_programs_zone(
     me = (await api.ok(progress, token=api.member("alice")))["me"]
     assert me["tier"]["name"] == "Gold"
     assert me["tierProgress"]["keptUntil"].startswith("2028-12-31T23:00:00")
+
+
+@pytest.mark.asyncio
+async def test_a_birthday_is_in_the_future_by_the_programs_calendar(
+    api: Api, clock: MovableClock
+) -> None:
+    # given a Tokyo program at 00:30 on 2 March there (still 1 March in UTC)
+    await api.ok(SET_ZONE, {"zone": "Asia/Tokyo"}, token=api.admin())
+    clock.freeze(datetime(2027, 3, 1, 15, 30, tzinfo=UTC))
+    enroll = """mutation($d: Date!) { enroll(input: {displayName: "N", birthday: $d}) {
+      member { birthday } errors { code field } } }"""
+    # then a baby born today in Tokyo may enroll, one born tomorrow may not
+    tomorrow = await api.ok(enroll, {"d": "2027-03-03"}, token=api.member("nao"))
+    assert tomorrow["enroll"]["errors"] == [
+        {"code": "INVALID_INPUT", "field": ["input", "birthday"]}
+    ]
+    today = await api.ok(enroll, {"d": "2027-03-02"}, token=api.member("nao"))
+    assert today["enroll"] == {"member": {"birthday": "2027-03-02"}, "errors": []}
