@@ -136,6 +136,13 @@ class MemberRepository(Protocol):
         """Every member of the one tier into the other (validity dates unchanged)."""
         ...
 
+    async def set_birthday_once(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, birthday: date, now: datetime
+    ) -> bool:
+        """Set the member's birthday (given `now`) when none is on record; False when one
+        is."""
+        ...
+
 
 class LedgerRepository(Protocol):
     async def wallet(
@@ -638,13 +645,6 @@ class ActionRepository(Protocol):
         ...
 
     async def record(self, program_id: uuid.UUID, record_id: uuid.UUID) -> ActionRecord | None: ...
-
-    async def set_birthday_once(
-        self, program_id: uuid.UUID, member_id: uuid.UUID, birthday: date, now: datetime
-    ) -> bool:
-        """Set the member's birthday (given `now`) when none is on record; False when one
-        is."""
-        ...
 
 
 class ReferralRepository(Protocol):

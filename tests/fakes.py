@@ -249,6 +249,15 @@ class InMemoryMemberRepository(_Repository):
         self.state.wallets[member.id] = replace(wallet)
         return True
 
+    async def set_birthday_once(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, birthday: date, now: datetime
+    ) -> bool:
+        member = self.state.members.get(member_id)
+        if member is None or member.program_id != program_id or member.birthday is not None:
+            return False
+        self.state.members[member_id] = replace(member, birthday=birthday, birthday_set_at=now)
+        return True
+
 
 class InMemoryLedgerRepository(_Repository):
     def __init__(self, state: InMemoryStore, record: Callable[[Event], None]) -> None:
@@ -893,15 +902,6 @@ class InMemoryActionRepository(_Repository):
             ),
             None,
         )
-
-    async def set_birthday_once(
-        self, program_id: uuid.UUID, member_id: uuid.UUID, birthday: date, now: datetime
-    ) -> bool:
-        member = self.state.members.get(member_id)
-        if member is None or member.program_id != program_id or member.birthday is not None:
-            return False
-        self.state.members[member_id] = replace(member, birthday=birthday, birthday_set_at=now)
-        return True
 
 
 class _NotFaked:

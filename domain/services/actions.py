@@ -572,7 +572,7 @@ async def set_birthday(
     field = _field("birthday")
     valid = validate_birthday(birthday, local_date(now, program.time_zone), field)
     assert valid is not None
-    if member.birthday is not None or not await uow.actions.set_birthday_once(
+    if member.birthday is not None or not await uow.members.set_birthday_once(
         program.id, member.id, valid, now
     ):
         raise BirthdayAlreadySet("Your birthday is on record already.", field)

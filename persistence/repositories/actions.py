@@ -246,21 +246,6 @@ class SqlActionRepository:
         row = (await self.conn.execute(stmt)).first()
         return record_from_row(row) if row is not None else None
 
-    async def set_birthday_once(
-        self, program_id: uuid.UUID, member_id: uuid.UUID, birthday: date, now: datetime
-    ) -> bool:
-        """Set the member's birthday (given `now`) if none is on record; False if one is."""
-        result = await self.conn.execute(
-            update(members_t)
-            .where(
-                members_t.c.program_id == program_id,
-                members_t.c.id == member_id,
-                members_t.c.birthday.is_(None),
-            )
-            .values(birthday=birthday, birthday_set_at=now)
-        )
-        return bool(result.rowcount == 1)
-
 
 def birthday_due(program_id: uuid.UUID, action_id: uuid.UUID, today: date, grant_key: str) -> Any:
     """A condition on the wallet row: its member is not blocked, has a birthday on `today`

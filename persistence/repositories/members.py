@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -157,3 +157,18 @@ class SqlMemberRepository:
             .where(members_t.c.program_id == program_id, members_t.c.tier_id == from_tier_id)
             .values(tier_id=to_tier_id)
         )
+
+    async def set_birthday_once(
+        self, program_id: uuid.UUID, member_id: uuid.UUID, birthday: date, now: datetime
+    ) -> bool:
+        """Set the member's birthday (given `now`) if none is on record; False if one is."""
+        result = await self.conn.execute(
+            update(members_t)
+            .where(
+                members_t.c.program_id == program_id,
+                members_t.c.id == member_id,
+                members_t.c.birthday.is_(None),
+            )
+            .values(birthday=birthday, birthday_set_at=now)
+        )
+        return bool(result.rowcount == 1)
